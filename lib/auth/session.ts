@@ -1,0 +1,24 @@
+import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
+import { type Deps, epochSeconds } from '#lib/deps';
+import { AppError } from '#lib/errors';
+import type { Session } from '#lib/store/store';
+
+/** The live session a token names, or undefined (no token, junk, unknown or expired). */
+export async function findLiveSession(deps: Deps, token: string | undefined): Promise<Session | undefined> {
+  if (token === undefined || !looksLikeSessionToken(token)) return undefined;
+  return deps.store.findSession(hashSessionToken(token), epochSeconds(deps));
+}
+
+/** Like findLiveSession, but a missing session is a 401 that says what to do. */
+export async function requireSession(deps: Deps, token: string | undefined): Promise<Session> {
+  if (token === undefined) {
+    throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" from /login');
+  }
+  const session = await findLiveSession(deps, token);
+  if (!session) throw new AppError('SESSION_INVALID', 'The session is unknown or expired: log in again');
+  return session;
+}
+
+export async function checkLogin(deps: Deps, token: string | undefined): Promise<{ is_login: boolean }> {
+  return { is_login: (await findLiveSession(deps, token)) !== undefined };
+}

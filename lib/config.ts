@@ -1,0 +1,91 @@
+/**
+ * Configuration, read and validated once per cold start. A missing or bad
+ * setting throws at module load with a message naming the variable, so a
+ * misconfigured function fails on its first cold start, not mid-request.
+ */
+export interface Config {
+  appId: string;
+  wechatApiBase: string;
+  /** Bound on each call to WeChat (one attempt). */
+  wechatTimeoutMs: number;
+  sessionTtlSeconds: number;
+  initialCredit: number;
+  sessionsTable: string;
+  usersTable: string;
+  /** Set only for DynamoDB Local; unset in AWS. */
+  dynamodbEndpoint: string | undefined;
+  region: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const APPID = /^wx[0-9a-f]{16}$/i;
+
+export function readConfig(env: Env): Config {
+  return {
+    appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
+    wechatApiBase: httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com'),
+    wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, 10_000),
+    sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
+    initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
+    sessionsTable: required(env, 'SESSIONS_TABLE'),
+    usersTable: required(env, 'USERS_TABLE'),
+    dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
+    region: env.AWS_REGION || 'us-east-1',
+  };
+}
+
+/**
+ * The AppSecret, for the one function that calls jscode2session. Locally it
+ * comes from WECHAT_SECRET; deployed functions read it from SSM (see README).
+ */
+export function readAppSecret(env: Env): string {
+  const secret = env.WECHAT_SECRET;
+  if (!secret) {
+    throw new ConfigError('WECHAT_SECRET is not set: the login function needs the mini-program AppSecret');
+  }
+  if (!/^[\x21-\x7e]{8,128}$/.test(secret)) {
+    throw new ConfigError('WECHAT_SECRET is malformed: expected 8-128 printable characters without spaces');
+  }
+  return secret;
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is not set`);
+  return value;
+}
+
+function matching(env: Env, name: string, pattern: RegExp, expected: string): string {
+  const value = required(env, name);
+  if (!pattern.test(value)) throw new ConfigError(`${name} is malformed: expected ${expected}`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function httpUrl(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}

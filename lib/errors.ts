@@ -1,0 +1,43 @@
+/**
+ * Every failure a client can be told about. The HTTP status for each code
+ * lives in one table (lib/http/status.ts); nothing else picks a status.
+ */
+export type ErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'BODY_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'AMBIGUOUS_TOKEN'
+  | 'UNAUTHENTICATED'
+  | 'SESSION_INVALID'
+  | 'INVALID_CODE'
+  | 'CODE_ALREADY_USED'
+  | 'USER_HIGH_RISK'
+  | 'WECHAT_RATE_LIMITED'
+  | 'WECHAT_BAD_RESPONSE'
+  | 'WECHAT_UNREACHABLE'
+  | 'WECHAT_BUSY'
+  | 'WECHAT_TIMEOUT'
+  | 'DECRYPT_FAILED'
+  | 'STORAGE_UNAVAILABLE'
+  | 'INTERNAL';
+
+/**
+ * An error whose message is safe to show a client. `detail` is for logs only
+ * (WeChat errcode and rid, a decryption reason, ...) and must never carry a
+ * secret, a session_key, a token or a code.
+ */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly detail: Readonly<Record<string, unknown>> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError;

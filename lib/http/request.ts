@@ -1,0 +1,58 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import * as v from 'valibot';
+import { AppError } from '#lib/errors';
+
+/** Bodies above this are refused with 413 before parsing. */
+export const MAX_BODY_BYTES = 32 * 1024;
+
+/**
+ * The session token from `Authorization: Bearer <token>` or, for clients of the
+ * original app, `?token=`. Undefined when there is none. Two different tokens
+ * in one request are a client bug worth naming, not guessing about.
+ */
+export function readToken(event: APIGatewayProxyEventV2): string | undefined {
+  const header = event.headers?.authorization;
+  const fromHeader = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header : undefined;
+  const fromQuery = event.queryStringParameters?.token || undefined;
+  if (fromHeader !== undefined && fromQuery !== undefined && fromHeader !== fromQuery) {
+    throw new AppError('AMBIGUOUS_TOKEN', 'Two different tokens were sent (Authorization header and ?token=): send one');
+  }
+  return fromHeader ?? fromQuery;
+}
+
+/**
+ * The JSON body (or, for older clients, a form-encoded one) validated against a
+ * valibot schema. Every failure is a 4xx that names what is wrong.
+ */
+export function readBody<const TSchema extends v.GenericSchema>(
+  event: APIGatewayProxyEventV2,
+  schema: TSchema,
+): v.InferOutput<TSchema> {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const text = bytes.toString('utf8');
+  const contentType = event.headers?.['content-type'] ?? '';
+
+  let value: unknown;
+  if (/^application\/x-www-form-urlencoded/i.test(contentType)) {
+    value = Object.fromEntries(new URLSearchParams(text));
+  } else {
+    if (text.trim() === '') throw new AppError('INVALID_JSON', 'The request body is empty: send a JSON object');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
+    }
+  }
+
+  const result = v.safeParse(schema, value);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue.path?.map((item: { key: unknown }) => String(item.key)).join('.');
+    throw new AppError('INVALID_REQUEST', path ? `${path}: ${issue.message}` : issue.message);
+  }
+  return result.output;
+}

@@ -1,0 +1,23 @@
+import type { ErrorCode } from '#lib/errors';
+
+/** The one place that maps an error to an HTTP status (see the README's error table). */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  AMBIGUOUS_TOKEN: 400,
+  INVALID_CODE: 400,
+  DECRYPT_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  SESSION_INVALID: 401,
+  USER_HIGH_RISK: 403,
+  NOT_FOUND: 404,
+  CODE_ALREADY_USED: 409,
+  BODY_TOO_LARGE: 413,
+  WECHAT_RATE_LIMITED: 429,
+  INTERNAL: 500,
+  WECHAT_BAD_RESPONSE: 502,
+  WECHAT_UNREACHABLE: 502,
+  WECHAT_BUSY: 503,
+  STORAGE_UNAVAILABLE: 503,
+  WECHAT_TIMEOUT: 504,
+};

@@ -1,0 +1,144 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { AppError } from '#lib/errors';
+import type { NewSession, Profile, Session, Store } from '#lib/store/store';
+
+export interface Tables {
+  sessions: string;
+  users: string;
+}
+
+/** Attempts at a login transaction that lost a race with another login of the same user. */
+const TRANSACTION_ATTEMPTS = 6;
+
+export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): Store {
+  return {
+    async createSession(session, initialCredit) {
+      const write = new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: tables.sessions, Item: sessionItem(session) } },
+          {
+            // if_not_exists: the first login creates the user, later ones never touch the credit.
+            Update: {
+              TableName: tables.users,
+              Key: { openid: session.openid },
+              UpdateExpression:
+                'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now' +
+                (session.unionid ? ', unionid = :unionid' : ''),
+              ExpressionAttributeValues: {
+                ':initialCredit': initialCredit,
+                ':now': session.createdAt,
+                ':unionid': session.unionid,
+              },
+            },
+          },
+        ],
+      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.send(write);
+          return;
+        } catch (err) {
+          if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS) throw storageError(err);
+          // Another login of the same user holds the item: back off with jitter and go again.
+          await sleep(Math.random() * 20 * 2 ** attempt);
+        }
+      }
+    },
+
+    async findSession(tokenHash, nowSeconds) {
+      // Strongly consistent: a client checks its login right after logging in.
+      const { Item } = await guard(
+        db.send(new GetCommand({ TableName: tables.sessions, Key: { tokenHash }, ConsistentRead: true })),
+      );
+      if (!Item || typeof Item.expiresAt !== 'number' || Item.expiresAt <= nowSeconds) return undefined;
+      const session: Session = {
+        openid: String(Item.openid),
+        sessionKey: String(Item.sessionKey),
+        expiresAt: Item.expiresAt,
+      };
+      if (typeof Item.unionid === 'string') session.unionid = Item.unionid;
+      return session;
+    },
+
+    async findCredit(openid) {
+      const { Item } = await guard(
+        db.send(
+          new GetCommand({
+            TableName: tables.users,
+            Key: { openid },
+            ProjectionExpression: 'credit',
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      return typeof Item?.credit === 'number' ? Item.credit : undefined;
+    },
+
+    async saveProfile(openid, profile: Profile, nowSeconds) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tables.users,
+            Key: { openid },
+            UpdateExpression: 'SET profile = :profile, profileUpdatedAt = :now',
+            ConditionExpression: 'attribute_exists(openid)',
+            ExpressionAttributeValues: { ':profile': profile, ':now': nowSeconds },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (errorName(err) === 'ConditionalCheckFailedException') return false;
+        throw storageError(err);
+      }
+    },
+  };
+}
+
+function sessionItem(session: NewSession): Record<string, unknown> {
+  return {
+    tokenHash: session.tokenHash,
+    openid: session.openid,
+    sessionKey: session.sessionKey,
+    unionid: session.unionid,
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  };
+}
+
+async function guard<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    throw storageError(err);
+  }
+}
+
+/** Faults in our own setup (no such table, no permission) are bugs: 500. Everything else is an outage: 503. */
+const MISCONFIGURATION = new Set([
+  'ValidationException',
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+]);
+
+function storageError(err: unknown): AppError {
+  const name = errorName(err);
+  if (MISCONFIGURATION.has(name)) {
+    return new AppError('INTERNAL', 'Something went wrong on our side', { storageError: name }, { cause: err });
+  }
+  return new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: name }, { cause: err });
+}
+
+function isTransactionConflict(err: unknown): boolean {
+  if (errorName(err) !== 'TransactionCanceledException') return false;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.some((reason) => reason.Code === 'TransactionConflict');
+}
+
+const errorName = (err: unknown): string => (err instanceof Error ? err.name : 'Unknown');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

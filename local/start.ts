@@ -1,0 +1,101 @@
+/**
+ * `npm start`: the whole API on http://127.0.0.1:$PORT (3000) with nothing
+ * installed by hand: DynamoDB Local with the deployed tables, the built-in fake
+ * WeChat (unless WECHAT_API_BASE is set), and serverless-offline running the
+ * real handlers. Ctrl-C or SIGTERM stops everything it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { startLocalDynamo, type LocalDynamo } from './dynamodb.ts';
+import { startFakeWeChat, type FakeWeChat } from './fake-wechat.ts';
+import { freePort } from './ports.ts';
+import { LOCAL_APPID, LOCAL_SECRET, ROOT, STATE_FILE } from './state.ts';
+import { createTables, tableNamesForStage } from './tables.ts';
+
+const STAGE = 'local';
+// The SDK warns about Node 20 (this machine's); Lambda runs Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const env = process.env;
+const port = Number(env.PORT || 3000);
+let dynamo: LocalDynamo | undefined;
+let fake: FakeWeChat | undefined;
+let offline: ChildProcess | undefined;
+let stopping = false;
+
+/** Stops every child, once; a second caller (e.g. offline's own exit) leaves it to the first. */
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (offline && offline.exitCode === null) {
+    const exited = new Promise((resolve) => offline!.once('exit', resolve));
+    offline.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+  await fake?.close();
+  await dynamo?.stop();
+  rmSync(STATE_FILE, { force: true });
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  const appId = env.WECHAT_APPID || LOCAL_APPID;
+  const secret = env.WECHAT_SECRET || LOCAL_SECRET;
+
+  dynamo = await startLocalDynamo(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {});
+  await createTables(dynamo.client, tableNamesForStage(STAGE));
+
+  let wechatApiBase = env.WECHAT_API_BASE;
+  if (!wechatApiBase) {
+    fake = await startFakeWeChat({ appId, secret });
+    wechatApiBase = fake.url;
+  }
+
+  offline = spawn(`${ROOT}node_modules/.bin/serverless`, ['offline', '--stage', STAGE, '--localEnvironment'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...env,
+      PORT: String(port),
+      OFFLINE_LAMBDA_PORT: String(await freePort()),
+      WECHAT_APPID: appId,
+      WECHAT_SECRET: secret,
+      WECHAT_API_BASE: wechatApiBase,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+
+  const api = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const watch = (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      if (chunk.toString().includes('Server ready')) resolve();
+    };
+    offline!.stdout!.on('data', watch);
+    offline!.stderr!.on('data', watch);
+    offline!.once('exit', (code) => reject(new Error(`serverless offline exited with code ${code}`)));
+  });
+  offline.once('exit', (code) => {
+    if (stopping) return;
+    console.error(`serverless offline exited (code ${code}); stopping`);
+    void stop(code ?? 1);
+  });
+
+  mkdirSync(`${ROOT}.local`, { recursive: true });
+  writeFileSync(STATE_FILE, JSON.stringify({ api, wechat: wechatApiBase, fakeWeChat: Boolean(fake), appId, dynamodb: dynamo.endpoint }, null, 2));
+  console.log(`
+  WeChat login API ready on ${api}
+    DynamoDB Local:  ${dynamo.endpoint}
+    WeChat API:      ${wechatApiBase}${fake ? ' (built-in fake: any code such as "alice.1" logs in the user "alice")' : ''}
+  Try it:  npm run try
+      or:  curl -s -X POST ${api}/login -H 'content-type: application/json' -d '{"code":"alice.1"}'
+  Ctrl-C stops everything.
+`);
+} catch (err) {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  await stop(1);
+}

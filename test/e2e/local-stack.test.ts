@@ -1,0 +1,126 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeWeChat } from '../../local/fake-wechat.ts';
+import { freePort } from '../../local/ports.ts';
+import { ROOT } from '../../local/state.ts';
+import { userInfoPayload } from '../../local/wechat-data.ts';
+
+interface Stack {
+  child: ChildProcess;
+  api: string;
+  state: { api: string; wechat: string; dynamodb: string };
+  output: () => string;
+}
+
+let running: ChildProcess | undefined;
+afterEach(() => {
+  if (running?.exitCode === null) running.kill('SIGKILL');
+});
+
+/** `npm start`'s entry point as a child process, ready when it says so. */
+async function startStack(env: Record<string, string>): Promise<Stack> {
+  const port = await freePort();
+  const stateFile = join(mkdtempSync(join(tmpdir(), 'stack-')), 'stack.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), LOCAL_STACK_FILE: stateFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running = child;
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('WeChat login API ready')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  return { child, api: `http://127.0.0.1:${port}`, state: JSON.parse(readFileSync(stateFile, 'utf8')), output: () => output };
+}
+
+async function stopStack(stack: Stack): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => stack.child.once('exit', resolve));
+  stack.child.kill('SIGTERM');
+  return exited;
+}
+
+const isListening = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const post = (url: string, body: unknown, token?: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+describe('npm start, end to end over HTTP through serverless-offline', () => {
+  it('serves the whole API with the built-in fake WeChat, `npm run try` passes against it, and SIGTERM stops every child', async () => {
+    const stack = await startStack({});
+    expect(stack.state.api).toBe(stack.api);
+
+    const tried = spawnSync(process.execPath, ['--import', 'tsx', 'local/try.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, API_URL: stack.api, FAKE_WECHAT_URL: stack.state.wechat },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(tried.stdout).toContain('All steps behaved as the contract says.');
+    expect(tried.status).toBe(0);
+
+    const bad = await post(`${stack.api}/login`, { code: 42 });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST' });
+
+    expect(await stopStack(stack)).toBe(0);
+    expect(await isListening(stack.state.dynamodb)).toBe(false);
+    expect(await isListening(stack.state.wechat)).toBe(false);
+    expect(await isListening(stack.api)).toBe(false);
+  });
+
+  it('passes WECHAT_API_BASE, WECHAT_APPID, WECHAT_SECRET and SESSION_TTL_SECONDS through to the handlers', async () => {
+    const appId = 'wxabcdefabcdef0123';
+    const secret = 'e2e-secret-given-by-env';
+    const wechat = await startFakeWeChat({ appId, secret });
+    try {
+      const stack = await startStack({ WECHAT_API_BASE: wechat.url, WECHAT_APPID: appId, WECHAT_SECRET: secret, SESSION_TTL_SECONDS: '5' });
+      expect(stack.state.wechat).toBe(wechat.url);
+
+      const login = await post(`${stack.api}/login`, { code: 'judy.1' });
+      const { token, expires_in } = (await login.json()) as { token: string; expires_in: number };
+      expect(login.status).toBe(200);
+      expect(expires_in).toBe(5);
+      expect(wechat.codes).toEqual(['judy.1']);
+
+      const checked = await fetch(`${stack.api}/checklogin?token=${token}`);
+      expect(await checked.json()).toEqual({ is_login: true });
+      const credit = await fetch(`${stack.api}/credit`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await credit.json()).toEqual({ credit: 100 });
+
+      const data = userInfoPayload({ ...wechat.user('judy'), appId, nickName: 'Judy' });
+      const info = await post(`${stack.api}/userinfo`, data, token);
+      expect(await info.json()).toMatchObject({ pass: true, userInfo: { nickName: 'Judy' } });
+
+      expect(stack.output()).not.toContain(secret);
+      expect(stack.output()).not.toContain(token);
+      expect(stack.output()).not.toContain(wechat.user('judy').sessionKey);
+      expect(await stopStack(stack)).toBe(0);
+    } finally {
+      await wechat.close();
+    }
+  });
+});

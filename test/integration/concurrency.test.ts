@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, scanAll } from '../support/invoke.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+let stack: TestStack;
+let client: ReturnType<typeof api>;
+beforeAll(async () => {
+  stack = await startTestStack();
+  client = api(stack.deps);
+});
+afterAll(() => stack.close());
+
+describe('simultaneous logins', () => {
+  it('20 simultaneous first logins of one user create one user with exactly the initial credit', async () => {
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.login(`rush.${i}`)));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
+    const { openid } = stack.fake.user('rush');
+    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => user.openid === openid);
+    expect(users).toHaveLength(1);
+    expect(users[0]?.credit).toBe(100);
+    const sessions = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === openid);
+    expect(sessions).toHaveLength(20);
+    const credits = await Promise.all(replies.map((reply) => client.credit(String(reply.body.token))));
+    expect(credits.map((reply) => reply.body.credit)).toEqual(Array(20).fill(100));
+  });
+
+  it('30 users logging in at once each get one user item with the initial credit', async () => {
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => client.login(`crowd${i}.1`)));
+    expect(replies.every((reply) => reply.status === 200)).toBe(true);
+    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => String(user.openid) !== stack.fake.user('rush').openid);
+    expect(users).toHaveLength(30);
+    expect(new Set(users.map((user) => user.credit))).toEqual(new Set([100]));
+  });
+});

@@ -1,0 +1,152 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { code2SessionBoundMs } from '#lib/wechat/code2session';
+import { freePort } from '../../local/ports.ts';
+import { api, tableCounts } from '../support/invoke.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+let stack: TestStack;
+let client: ReturnType<typeof api>;
+beforeAll(async () => {
+  stack = await startTestStack();
+  client = api(stack.deps);
+});
+afterEach(() => stack.fake.script(undefined));
+afterAll(() => stack.close());
+
+/** Every failed login must leave the tables exactly as they were. */
+async function expectLoginRefused(code: string, status: number, errorCode: string) {
+  const before = await tableCounts(stack.admin, stack.tables);
+  const reply = await client.login(code);
+  expect(reply.status).toBe(status);
+  expect(reply.body).toEqual({ err: expect.any(String), code: errorCode });
+  expect(reply.raw).not.toContain('test-app-secret');
+  expect(await tableCounts(stack.admin, stack.tables)).toEqual(before);
+  return reply;
+}
+
+describe('POST /login: bad requests are 4xx with a clear error', () => {
+  const post = (body: string | undefined, headers: Record<string, string> = {}) =>
+    client.invoke('login', { method: 'POST', path: '/login', body, headers });
+
+  it('malformed JSON is 400 INVALID_JSON', async () => {
+    expect(await post('{"code": "abc"')).toMatchObject({ status: 400, body: { code: 'INVALID_JSON' } });
+  });
+
+  it('an empty body is 400 INVALID_JSON', async () => {
+    expect(await post(undefined)).toMatchObject({ status: 400, body: { code: 'INVALID_JSON' } });
+  });
+
+  it('a missing or wrongly typed code is 400 INVALID_REQUEST naming the field', async () => {
+    for (const body of ['{}', '{"code": 123}', '{"code": ""}', '[]', '"code"', 'null']) {
+      const reply = await post(body);
+      expect(reply.status, body).toBe(400);
+      expect(reply.body.code, body).toBe('INVALID_REQUEST');
+    }
+    expect((await post('{"code": 123}')).body.err).toMatch(/code/);
+  });
+
+  it('an oversized code is 400 and never reaches WeChat', async () => {
+    const calls = stack.fake.codes.length;
+    expect(await post(JSON.stringify({ code: 'x'.repeat(129) }))).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST' } });
+    expect(stack.fake.codes.length).toBe(calls);
+  });
+
+  it('a body over 32 KiB is 413', async () => {
+    expect(await post(JSON.stringify({ code: 'a', pad: 'x'.repeat(33 * 1024) }))).toMatchObject({
+      status: 413,
+      body: { code: 'BODY_TOO_LARGE' },
+    });
+  });
+
+  it('a form-encoded body (older clients) works like JSON', async () => {
+    const reply = await post('code=formuser.1', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(reply).toMatchObject({ status: 200, body: { token: expect.any(String) } });
+  });
+});
+
+describe('POST /login: what WeChat says maps to the contract', () => {
+  it('an invalid code (40029) is 400 INVALID_CODE', () => expectLoginRefused('fail-40029', 400, 'INVALID_CODE'));
+
+  it('a code sent twice (40163) is 409 CODE_ALREADY_USED the second time', async () => {
+    expect((await client.login('twice.1')).status).toBe(200);
+    await expectLoginRefused('twice.1', 409, 'CODE_ALREADY_USED');
+  });
+
+  it('a high-risk user (40226) is 403 USER_HIGH_RISK', () => expectLoginRefused('fail-40226', 403, 'USER_HIGH_RISK'));
+
+  it('WeChat rate limit (45011) is 429 WECHAT_RATE_LIMITED', () => expectLoginRefused('fail-45011', 429, 'WECHAT_RATE_LIMITED'));
+
+  it('an errcode we do not map is 502 WECHAT_BAD_RESPONSE', () => expectLoginRefused('fail-40999', 502, 'WECHAT_BAD_RESPONSE'));
+
+  it('WeChat busy (-1) twice is 503 WECHAT_BUSY after exactly one retry', async () => {
+    const before = stack.fake.codes.length;
+    await expectLoginRefused('fail--1', 503, 'WECHAT_BUSY');
+    expect(stack.fake.codes.length - before).toBe(2);
+  });
+
+  it('WeChat busy (-1) once, then an answer, logs the user in on the retry', async () => {
+    let busyAnswers = 0;
+    stack.fake.script(() => (busyAnswers++ === 0 ? { json: { errcode: -1, errmsg: 'system error, rid: 1' } } : undefined));
+    const before = stack.fake.codes.length;
+    const reply = await client.login('retried.1');
+    expect(reply).toMatchObject({ status: 200, body: { token: expect.any(String) } });
+    expect(stack.fake.codes.length - before).toBe(2);
+  });
+
+  it.each([
+    ['HTML', { text: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html', status: 502 }],
+    ['truncated JSON', { text: '{"openid": "o123", "session_k' }],
+    ['JSON without openid', { json: { session_key: 'tiihtNczf5v6AKRyjwEUhQ==' } }],
+    ['a session_key that is not 16 bytes', { json: { openid: 'oabc', session_key: 'c2hvcnQ=' } }],
+  ])('an unusable answer (%s) is 502 WECHAT_BAD_RESPONSE', async (_name, answer) => {
+    stack.fake.script(() => answer);
+    await expectLoginRefused('someone.1', 502, 'WECHAT_BAD_RESPONSE');
+  });
+
+  it('WeChat not answering is 504 WECHAT_TIMEOUT, within the configured bound, without a retry', async () => {
+    stack.fake.script(() => 'hang');
+    const before = stack.fake.codes.length;
+    const started = Date.now();
+    await expectLoginRefused('slow.1', 504, 'WECHAT_TIMEOUT');
+    // Bounded by the client's own timeouts (not wall-clock guesses): the retry bound plus slack for DynamoDB reads above.
+    expect(Date.now() - started).toBeLessThan(code2SessionBoundMs({ timeoutMs: stack.config.wechatTimeoutMs }) + 2000);
+    expect(stack.fake.codes.length - before).toBe(1);
+  });
+
+  it('WeChat unreachable is 502 WECHAT_UNREACHABLE', async () => {
+    const deadPort = await freePort();
+    const { createCode2Session } = await import('#lib/wechat/code2session');
+    const offline = api({
+      ...stack.deps,
+      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${deadPort}`, appId: stack.config.appId, secret: 'test-app-secret-0123456789', timeoutMs: 500 }),
+    });
+    const reply = await offline.login('nobody.1');
+    expect(reply).toMatchObject({ status: 502, body: { code: 'WECHAT_UNREACHABLE' } });
+  });
+});
+
+describe('storage failures', () => {
+  it('DynamoDB unreachable is 503 STORAGE_UNAVAILABLE, and WeChat was asked only once', async () => {
+    const deadPort = await freePort();
+    const { createDocumentClient } = await import('#lib/store/client');
+    const { createDynamoStore } = await import('#lib/store/dynamo-store');
+    const store = createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${deadPort}` }), stack.tables);
+    const down = api({ ...stack.deps, store });
+    const before = stack.fake.codes.length;
+    expect(await down.login('outage.1')).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+    expect(stack.fake.codes.length - before).toBe(1);
+    expect(await down.credit('A'.repeat(43))).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+  });
+
+  it('a missing table is a 500 INTERNAL that names nothing internal', async () => {
+    const { createDocumentClient } = await import('#lib/store/client');
+    const { createDynamoStore } = await import('#lib/store/dynamo-store');
+    const store = createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: stack.config.dynamodbEndpoint }), {
+      sessions: 'no-such-table',
+      users: 'no-such-table',
+    });
+    const reply = await api({ ...stack.deps, store }).credit('A'.repeat(43));
+    expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
+    expect(reply.raw).not.toContain('no-such-table');
+  });
+});

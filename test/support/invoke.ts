@@ -1,0 +1,54 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createHandler as loginHandler } from '../../handlers/login.ts';
+import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts';
+import { createHandler as creditHandler } from '../../handlers/credit.ts';
+import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
+import type { LoginDeps } from '#lib/deps';
+import { apiEvent } from './event.ts';
+import type { TableNames } from '../../local/tables.ts';
+
+export interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+  raw: string;
+  headers: Record<string, unknown>;
+}
+
+type EventInput = Parameters<typeof apiEvent>[0];
+
+/** The four real handlers built on the given deps, invoked with real HTTP API (v2) events. */
+export function api(deps: LoginDeps) {
+  const handlers = {
+    login: loginHandler(deps),
+    checklogin: checkloginHandler(deps),
+    credit: creditHandler(deps),
+    userinfo: userinfoHandler(deps),
+  };
+  const invoke = async (name: keyof typeof handlers, input: EventInput): Promise<Reply> => {
+    const result = await handlers[name](apiEvent(input));
+    const raw = result.body ?? '';
+    return { status: result.statusCode ?? 0, body: JSON.parse(raw), raw, headers: result.headers ?? {} };
+  };
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  return {
+    invoke,
+    login: (code: string) => invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code }) }),
+    checklogin: (token: string) => invoke('checklogin', { method: 'GET', path: '/checklogin', headers: bearer(token) }),
+    credit: (token: string) => invoke('credit', { method: 'GET', path: '/credit', headers: bearer(token) }),
+    userinfo: (token: string, body: unknown) =>
+      invoke('userinfo', { method: 'POST', path: '/userinfo', headers: bearer(token), body: JSON.stringify(body) }),
+  };
+}
+
+export async function scanAll(admin: DynamoDBClient, TableName: string): Promise<Record<string, unknown>[]> {
+  const { Items = [] } = await DynamoDBDocumentClient.from(admin).send(new ScanCommand({ TableName, ConsistentRead: true }));
+  return Items;
+}
+
+export async function tableCounts(admin: DynamoDBClient, tables: TableNames) {
+  return {
+    sessions: (await scanAll(admin, tables.sessions)).length,
+    users: (await scanAll(admin, tables.users)).length,
+  };
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type Env, readAppSecret, readConfig } from '#lib/config';
+
+const minimal: Env = {
+  WECHAT_APPID: 'wx4f4bc4dec97d474b',
+  SESSIONS_TABLE: 'sessions',
+  USERS_TABLE: 'users',
+};
+
+/** Runs fn, expects a ConfigError, returns it. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
+}
+
+describe('readConfig', () => {
+  it('fills every default from a minimal valid environment', () => {
+    expect(readConfig(minimal)).toEqual({
+      appId: 'wx4f4bc4dec97d474b',
+      wechatApiBase: 'https://api.weixin.qq.com',
+      wechatTimeoutMs: 3000,
+      sessionTtlSeconds: 604_800,
+      initialCredit: 100,
+      sessionsTable: 'sessions',
+      usersTable: 'users',
+      dynamodbEndpoint: undefined,
+      region: 'us-east-1',
+    });
+  });
+
+  it('takes explicit settings over the defaults', () => {
+    const config = readConfig({
+      ...minimal,
+      WECHAT_API_BASE: 'http://localhost:9000',
+      WECHAT_TIMEOUT_MS: '1500',
+      SESSION_TTL_SECONDS: '60',
+      INITIAL_CREDIT: '0',
+      DYNAMODB_ENDPOINT: 'http://localhost:8000',
+      AWS_REGION: 'ap-east-1',
+    });
+    expect(config).toMatchObject({
+      wechatApiBase: 'http://localhost:9000',
+      wechatTimeoutMs: 1500,
+      sessionTtlSeconds: 60,
+      initialCredit: 0,
+      dynamodbEndpoint: 'http://localhost:8000',
+      region: 'ap-east-1',
+    });
+  });
+
+  it('strips trailing slashes from WECHAT_API_BASE so paths join cleanly', () => {
+    expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/' }).wechatApiBase).toBe('https://wechat.example');
+    expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/proxy//' }).wechatApiBase).toBe(
+      'https://wechat.example/proxy',
+    );
+  });
+
+  it.each([
+    ['WECHAT_APPID missing', { WECHAT_APPID: undefined }, 'WECHAT_APPID'],
+    ['WECHAT_APPID blank', { WECHAT_APPID: '   ' }, 'WECHAT_APPID'],
+    ['WECHAT_APPID malformed', { WECHAT_APPID: 'wx123' }, 'WECHAT_APPID'],
+    ['WECHAT_APPID with non-hex characters', { WECHAT_APPID: 'wxzzzzzzzzzzzzzzzz' }, 'WECHAT_APPID'],
+    ['SESSIONS_TABLE missing', { SESSIONS_TABLE: undefined }, 'SESSIONS_TABLE'],
+    ['USERS_TABLE missing', { USERS_TABLE: '' }, 'USERS_TABLE'],
+    ['SESSION_TTL_SECONDS "0"', { SESSION_TTL_SECONDS: '0' }, 'SESSION_TTL_SECONDS'],
+    ['SESSION_TTL_SECONDS "abc"', { SESSION_TTL_SECONDS: 'abc' }, 'SESSION_TTL_SECONDS'],
+    ['SESSION_TTL_SECONDS "1.5"', { SESSION_TTL_SECONDS: '1.5' }, 'SESSION_TTL_SECONDS'],
+    ['SESSION_TTL_SECONDS above one year', { SESSION_TTL_SECONDS: '31536001' }, 'SESSION_TTL_SECONDS'],
+    ['INITIAL_CREDIT "-1"', { INITIAL_CREDIT: '-1' }, 'INITIAL_CREDIT'],
+    ['WECHAT_TIMEOUT_MS below 100', { WECHAT_TIMEOUT_MS: '99' }, 'WECHAT_TIMEOUT_MS'],
+    ['WECHAT_API_BASE "ftp://x"', { WECHAT_API_BASE: 'ftp://x' }, 'WECHAT_API_BASE'],
+    ['WECHAT_API_BASE "not a url"', { WECHAT_API_BASE: 'not a url' }, 'WECHAT_API_BASE'],
+    ['DYNAMODB_ENDPOINT "not a url"', { DYNAMODB_ENDPOINT: 'not a url' }, 'DYNAMODB_ENDPOINT'],
+    ['DYNAMODB_ENDPOINT "file:///tmp/db"', { DYNAMODB_ENDPOINT: 'file:///tmp/db' }, 'DYNAMODB_ENDPOINT'],
+  ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
+    const error = configError(() => readConfig({ ...minimal, ...patch }));
+    expect(error.message).toContain(name);
+  });
+});
+
+describe('readAppSecret', () => {
+  it('returns a well-formed secret unchanged', () => {
+    expect(readAppSecret({ WECHAT_SECRET: '0123456789abcdef0123456789abcdef' })).toBe('0123456789abcdef0123456789abcdef');
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+  ])('refuses a %s WECHAT_SECRET with a ConfigError naming it', (_label, value) => {
+    const error = configError(() => readAppSecret({ WECHAT_SECRET: value }));
+    expect(error.message).toContain('WECHAT_SECRET');
+  });
+
+  it.each([
+    ['containing spaces', 'my secret with spaces'],
+    ['too short', 'short7!'],
+    ['longer than 128 characters', 'x'.repeat(129)],
+    ['containing a newline', 'abcdefgh\nijkl'],
+  ])('refuses a secret %s, naming WECHAT_SECRET without echoing the value', (_label, secret) => {
+    const error = configError(() => readAppSecret({ WECHAT_SECRET: secret }));
+    expect(error.message).toContain('WECHAT_SECRET');
+    expect(error.message).not.toContain(secret);
+    expect(String(error.stack)).not.toContain(secret);
+  });
+});

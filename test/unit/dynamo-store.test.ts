@@ -1,0 +1,70 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '#lib/errors';
+import { createDynamoStore } from '#lib/store/dynamo-store';
+
+// DynamoDB Local serialises transactions, so it never produces the TransactionConflict
+// that real DynamoDB gives two simultaneous logins of one user: stub the client here.
+const conflict = () =>
+  new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+  });
+
+function stubClient(outcomes: (Error | undefined)[]) {
+  const calls: unknown[] = [];
+  const db = {
+    send: async (command: unknown) => {
+      calls.push(command);
+      const outcome = outcomes.shift();
+      if (outcome) throw outcome;
+      return {};
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { db, calls };
+}
+
+const session = { tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
+
+describe('login transaction', () => {
+  it('retries a transaction that lost a race with another login of the same user', async () => {
+    const { db, calls } = stubClient([conflict(), conflict(), undefined]);
+    await createDynamoStore(db, { sessions: 's', users: 'u' }).createSession(session, 100);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('gives up after 6 conflicting attempts with a 503-class error', async () => {
+    const { db, calls } = stubClient(Array.from({ length: 6 }, conflict));
+    const error = await createDynamoStore(db, { sessions: 's', users: 'u' })
+      .createSession(session, 100)
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(calls).toHaveLength(6);
+  });
+
+  it('does not retry a cancellation that is not a conflict', async () => {
+    const notConflict = new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+    });
+    const { db, calls } = stubClient([notConflict]);
+    await expect(createDynamoStore(db, { sessions: 's', users: 'u' }).createSession(session, 100)).rejects.toBeInstanceOf(AppError);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('writes the session and the create-if-new user update in one transaction, never setting credit outright', async () => {
+    const { db, calls } = stubClient([undefined]);
+    await createDynamoStore(db, { sessions: 's', users: 'u' }).createSession({ ...session, unionid: 'u1' }, 100);
+    const input = (calls[0] as { input: { TransactItems: Record<string, any>[] } }).input;
+    expect(input.TransactItems).toHaveLength(2);
+    expect(input.TransactItems[0]?.Put.TableName).toBe('s');
+    const update = input.TransactItems[1]?.Update;
+    expect(update.TableName).toBe('u');
+    expect(update.UpdateExpression).toContain('credit = if_not_exists(credit, :initialCredit)');
+    expect(update.UpdateExpression).toContain('unionid = :unionid');
+  });
+});

@@ -1,0 +1,146 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { AppError, type ErrorCode } from '#lib/errors';
+import { httpHandler } from '#lib/http/handler';
+import { STATUS_BY_CODE } from '#lib/http/status';
+import { apiEvent } from '../support/event.ts';
+
+const bodyOf = (reply: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(reply.body ?? '');
+const run = (fn: () => Promise<unknown>) => httpHandler('test', fn)(apiEvent({ method: 'GET', path: '/test' }));
+
+/** Every ErrorCode, checked complete by the compiler. */
+const ALL_CODES = Object.keys({
+  INVALID_JSON: true,
+  INVALID_REQUEST: true,
+  BODY_TOO_LARGE: true,
+  NOT_FOUND: true,
+  AMBIGUOUS_TOKEN: true,
+  UNAUTHENTICATED: true,
+  SESSION_INVALID: true,
+  INVALID_CODE: true,
+  CODE_ALREADY_USED: true,
+  USER_HIGH_RISK: true,
+  WECHAT_RATE_LIMITED: true,
+  WECHAT_BAD_RESPONSE: true,
+  WECHAT_UNREACHABLE: true,
+  WECHAT_BUSY: true,
+  WECHAT_TIMEOUT: true,
+  DECRYPT_FAILED: true,
+  STORAGE_UNAVAILABLE: true,
+  INTERNAL: true,
+} satisfies Record<ErrorCode, true>) as ErrorCode[];
+
+const CLIENT_FAULTS: ErrorCode[] = [
+  'INVALID_JSON',
+  'INVALID_REQUEST',
+  'AMBIGUOUS_TOKEN',
+  'INVALID_CODE',
+  'DECRYPT_FAILED',
+  'UNAUTHENTICATED',
+  'SESSION_INVALID',
+  'BODY_TOO_LARGE',
+  'CODE_ALREADY_USED',
+  'USER_HIGH_RISK',
+];
+
+describe('httpHandler', () => {
+  it('answers 200 with the JSON-encoded result and a JSON content-type', async () => {
+    const reply = await run(async () => ({ a: 1 }));
+    expect(reply.statusCode).toBe(200);
+    expect(bodyOf(reply)).toEqual({ a: 1 });
+    expect(reply.headers?.['content-type']).toMatch(/^application\/json\b/);
+  });
+
+  it('marks replies uncacheable (they carry tokens and user data)', async () => {
+    expect((await run(async () => ({ a: 1 }))).headers?.['cache-control']).toBe('no-store');
+    expect((await run(async () => Promise.reject(new Error('x')))).headers?.['cache-control']).toBe('no-store');
+  });
+
+  it('passes the incoming event to the endpoint', async () => {
+    const endpoint = vi.fn(async () => ({ ok: true }));
+    const event = apiEvent({ path: '/login', body: { code: 'abc' } });
+    await httpHandler('login', endpoint)(event);
+    expect(endpoint).toHaveBeenCalledWith(event);
+  });
+
+  it("turns an AppError into its table status and {err, code} body", async () => {
+    const reply = await run(async () => {
+      throw new AppError('SESSION_INVALID', 'msg');
+    });
+    expect(reply.statusCode).toBe(401);
+    expect(bodyOf(reply)).toEqual({ err: 'msg', code: 'SESSION_INVALID' });
+    expect(reply.headers?.['content-type']).toMatch(/^application\/json\b/);
+  });
+
+  it('keeps an AppError’s log-only detail out of the reply', async () => {
+    const reply = await run(async () => {
+      throw new AppError('WECHAT_BAD_RESPONSE', 'WeChat refused', { errcode: 40013, rid: 'rid-log-only-xyz' });
+    });
+    expect(reply.statusCode).toBe(502);
+    expect(bodyOf(reply)).toEqual({ err: 'WeChat refused', code: 'WECHAT_BAD_RESPONSE' });
+    expect(reply.body).not.toContain('rid-log-only-xyz');
+    expect(reply.body).not.toContain('40013');
+  });
+
+  it('answers 500 INTERNAL for a plain Error without revealing its message', async () => {
+    const reply = await run(async () => {
+      throw new Error('secret internals');
+    });
+    expect(reply.statusCode).toBe(500);
+    expect(bodyOf(reply)).toMatchObject({ code: 'INTERNAL' });
+    expect(reply.body).not.toContain('secret internals');
+  });
+
+  it('answers 500 INTERNAL for a thrown non-Error value', async () => {
+    const reply = await run(async () => {
+      throw 'raw string with secret internals';
+    });
+    expect(reply.statusCode).toBe(500);
+    expect(bodyOf(reply)).toMatchObject({ code: 'INTERNAL' });
+    expect(reply.body).not.toContain('secret internals');
+  });
+
+  it('answers 500 INTERNAL when the endpoint throws synchronously', async () => {
+    const handler = httpHandler('test', () => {
+      throw new Error('sync secret internals');
+    });
+    const reply = await handler(apiEvent({}));
+    expect(reply.statusCode).toBe(500);
+    expect(reply.body).not.toContain('sync secret internals');
+  });
+
+  it.each(ALL_CODES)('answers an AppError %s with STATUS_BY_CODE’s status', async (code) => {
+    const reply = await run(async () => {
+      throw new AppError(code, `message for ${code}`);
+    });
+    expect(reply.statusCode).toBe(STATUS_BY_CODE[code]);
+    expect(bodyOf(reply)).toEqual({ err: `message for ${code}`, code });
+  });
+});
+
+describe('STATUS_BY_CODE', () => {
+  it('has an entry for every ErrorCode and nothing else', () => {
+    expect(Object.keys(STATUS_BY_CODE).sort()).toEqual([...ALL_CODES].sort());
+  });
+
+  it.each(ALL_CODES)('maps %s to an error status (400-599)', (code) => {
+    expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(400);
+    expect(STATUS_BY_CODE[code]).toBeLessThanOrEqual(599);
+  });
+
+  it.each(CLIENT_FAULTS)('maps the client fault %s below 500', (code) => {
+    expect(STATUS_BY_CODE[code]).toBeLessThan(500);
+  });
+
+  it.each(['INTERNAL', 'STORAGE_UNAVAILABLE', 'WECHAT_BAD_RESPONSE', 'WECHAT_UNREACHABLE', 'WECHAT_BUSY', 'WECHAT_TIMEOUT'] as const)(
+    'maps the server-side failure %s to 5xx',
+    (code) => {
+      expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(500);
+    },
+  );
+
+  it('maps authentication failures to 401', () => {
+    expect(STATUS_BY_CODE.UNAUTHENTICATED).toBe(401);
+    expect(STATUS_BY_CODE.SESSION_INVALID).toBe(401);
+  });
+});

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hashSessionToken, looksLikeSessionToken, newSessionToken } from '#lib/auth/token';
+
+const sha256Base64url = (value: string): string => createHash('sha256').update(value, 'utf8').digest('base64url');
+
+describe('newSessionToken', () => {
+  it('returns a 43-character base64url string', () => {
+    const token = newSessionToken();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('decodes to exactly 32 random bytes (256 bits) and round-trips', () => {
+    const token = newSessionToken();
+    const bytes = Buffer.from(token, 'base64url');
+    expect(bytes).toHaveLength(32);
+    expect(bytes.toString('base64url')).toBe(token);
+  });
+
+  it('never repeats a token across 1000 calls', () => {
+    const tokens = new Set(Array.from({ length: 1000 }, () => newSessionToken()));
+    expect(tokens.size).toBe(1000);
+  });
+
+  it('produces tokens that its own shape check accepts', () => {
+    for (let i = 0; i < 100; i++) expect(looksLikeSessionToken(newSessionToken())).toBe(true);
+  });
+});
+
+describe('looksLikeSessionToken', () => {
+  const valid = 'A'.repeat(20) + '-_' + 'z9'.repeat(10) + 'q'; // 43 chars of the base64url alphabet
+
+  it('accepts a 43-character base64url string, including - and _', () => {
+    expect(valid).toHaveLength(43);
+    expect(looksLikeSessionToken(valid)).toBe(true);
+  });
+
+  it.each([
+    ['the old guessable format', 'token_123'],
+    ['an empty string', ''],
+    ['42 characters', valid.slice(0, 42)],
+    ['44 characters', valid + 'A'],
+    ['standard-base64 "+"', '+' + valid.slice(1)],
+    ['standard-base64 "/"', valid.slice(0, 42) + '/'],
+    ['base64 padding "="', valid.slice(0, 42) + '='],
+    ['a space inside', valid.slice(0, 20) + ' ' + valid.slice(21)],
+    ['a trailing newline', valid.slice(0, 42) + '\n'],
+    ['a non-ASCII letter', 'é' + valid.slice(1)],
+    ['a Bearer prefix', 'Bearer ' + valid],
+  ])('rejects %s', (_label, token) => {
+    expect(looksLikeSessionToken(token)).toBe(false);
+  });
+});
+
+describe('hashSessionToken', () => {
+  it('is deterministic for the same token', () => {
+    const token = newSessionToken();
+    expect(hashSessionToken(token)).toBe(hashSessionToken(token));
+  });
+
+  it('is the SHA-256 of the token, base64url-encoded (independently computed)', () => {
+    const token = newSessionToken();
+    expect(hashSessionToken(token)).toBe(sha256Base64url(token));
+  });
+
+  it('matches a fixed SHA-256 vector, so stored session keys stay valid across releases', () => {
+    // sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+    const expected = Buffer.from('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'hex').toString('base64url');
+    expect(hashSessionToken('abc')).toBe(expected);
+  });
+
+  it('never equals the token itself, so the table does not store usable tokens', () => {
+    const token = newSessionToken();
+    const hash = hashSessionToken(token);
+    expect(hash).not.toBe(token);
+    expect(hash).not.toContain(token);
+  });
+
+  it('gives different hashes for different tokens', () => {
+    expect(hashSessionToken(newSessionToken())).not.toBe(hashSessionToken(newSessionToken()));
+  });
+});
