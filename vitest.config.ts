@@ -26,6 +26,7 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      { test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], env, hookTimeout: 180_000 } },
       {
         test: {
           name: 'e2e',

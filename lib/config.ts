@@ -39,21 +39,6 @@ export function readConfig(env: Env): Config {
   };
 }
 
-/**
- * The AppSecret, for the one function that calls jscode2session. Locally it
- * comes from WECHAT_SECRET; deployed functions read it from SSM (see README).
- */
-export function readAppSecret(env: Env): string {
-  const secret = env.WECHAT_SECRET;
-  if (!secret) {
-    throw new ConfigError('WECHAT_SECRET is not set: the login function needs the mini-program AppSecret');
-  }
-  if (!/^[\x21-\x7e]{8,128}$/.test(secret)) {
-    throw new ConfigError('WECHAT_SECRET is malformed: expected 8-128 printable characters without spaces');
-  }
-  return secret;
-}
-
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(`${name} is not set`);

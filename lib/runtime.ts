@@ -1,4 +1,5 @@
-import { readAppSecret, readConfig } from '#lib/config';
+import { loadAppSecret } from '#lib/app-secret';
+import { readConfig } from '#lib/config';
 import type { Deps, LoginDeps } from '#lib/deps';
 import { createDocumentClient } from '#lib/store/client';
 import { createDynamoStore } from '#lib/store/dynamo-store';
@@ -19,7 +20,8 @@ export function productionDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   };
 }
 
-export function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): LoginDeps {
+/** Also resolves the AppSecret (from SSM when deployed): awaited once, at cold start. */
+export async function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): Promise<LoginDeps> {
   const deps = productionDeps(env);
   const { appId, wechatApiBase, wechatTimeoutMs } = deps.config;
   return {
@@ -27,7 +29,7 @@ export function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): Login
     code2Session: createCode2Session({
       apiBase: wechatApiBase,
       appId,
-      secret: readAppSecret(env),
+      secret: await loadAppSecret(env),
       timeoutMs: wechatTimeoutMs,
     }),
   };

@@ -8,15 +8,22 @@ export interface DynamoClientOptions {
 }
 
 /**
- * Timeouts and retries are chosen so that a stalled DynamoDB ends a request
- * with a 503 in a few seconds, never by Lambda's own timeout: 3 attempts, each
- * bounded by a 1 s connect and a 2 s socket-idle timeout.
+ * Chosen so that a stalled DynamoDB ends a request with a 503 in a few seconds,
+ * never by Lambda's own timeout (15 s, serverless.yml). DynamoDB answers in
+ * milliseconds, so a second without a byte means it is not going to.
  */
+export const DYNAMODB_MAX_ATTEMPTS = 3;
+export const DYNAMODB_CONNECTION_TIMEOUT_MS = 500;
+export const DYNAMODB_REQUEST_TIMEOUT_MS = 1000;
+/** Worst time one DynamoDB call can take: every attempt times out, plus the SDK's retry backoff (< 1 s for 2 retries). */
+export const dynamoCallBoundMs = (): number =>
+  DYNAMODB_MAX_ATTEMPTS * (DYNAMODB_CONNECTION_TIMEOUT_MS + DYNAMODB_REQUEST_TIMEOUT_MS) + 1000;
+
 export function createDocumentClient({ region, endpoint }: DynamoClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region,
-    maxAttempts: 3,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+    maxAttempts: DYNAMODB_MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS, requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS },
     ...(endpoint
       ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type Env, readAppSecret, readConfig } from '#lib/config';
+import { ConfigError, type Env, readConfig } from '#lib/config';
 
 const minimal: Env = {
   WECHAT_APPID: 'wx4f4bc4dec97d474b',
@@ -80,31 +80,5 @@ describe('readConfig', () => {
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
     const error = configError(() => readConfig({ ...minimal, ...patch }));
     expect(error.message).toContain(name);
-  });
-});
-
-describe('readAppSecret', () => {
-  it('returns a well-formed secret unchanged', () => {
-    expect(readAppSecret({ WECHAT_SECRET: '0123456789abcdef0123456789abcdef' })).toBe('0123456789abcdef0123456789abcdef');
-  });
-
-  it.each([
-    ['missing', undefined],
-    ['empty', ''],
-  ])('refuses a %s WECHAT_SECRET with a ConfigError naming it', (_label, value) => {
-    const error = configError(() => readAppSecret({ WECHAT_SECRET: value }));
-    expect(error.message).toContain('WECHAT_SECRET');
-  });
-
-  it.each([
-    ['containing spaces', 'my secret with spaces'],
-    ['too short', 'short7!'],
-    ['longer than 128 characters', 'x'.repeat(129)],
-    ['containing a newline', 'abcdefgh\nijkl'],
-  ])('refuses a secret %s, naming WECHAT_SECRET without echoing the value', (_label, secret) => {
-    const error = configError(() => readAppSecret({ WECHAT_SECRET: secret }));
-    expect(error.message).toContain('WECHAT_SECRET');
-    expect(error.message).not.toContain(secret);
-    expect(String(error.stack)).not.toContain(secret);
   });
 });

@@ -1,0 +1,52 @@
+import { ConfigError, type Env } from '#lib/config';
+
+/** Reads one SSM SecureString, decrypted; undefined if it has no value. */
+export type ReadParameter = (name: string) => Promise<string | undefined>;
+
+/**
+ * The AppSecret, once per cold start. Locally (and in tests) it is WECHAT_SECRET;
+ * deployed, WECHAT_SECRET_PARAM names an SSM SecureString, so the secret is never
+ * in serverless.yml, the template or the function's environment.
+ */
+export async function loadAppSecret(env: Env, readParameter: ReadParameter = readSsmParameter): Promise<string> {
+  if (env.WECHAT_SECRET) return checked(env.WECHAT_SECRET, 'WECHAT_SECRET');
+  const name = env.WECHAT_SECRET_PARAM?.trim();
+  if (!name) {
+    throw new ConfigError(
+      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the login function needs the mini-program AppSecret',
+    );
+  }
+  let value: string | undefined;
+  try {
+    value = await readParameter(name);
+  } catch (err) {
+    // SSM's own message (e.g. which permission is missing) holds no secret value.
+    const reason = err instanceof Error ? `${err.name}: ${err.message.slice(0, 300)}` : 'unknown error';
+    const hint =
+      err instanceof Error && err.name === 'ParameterNotFound'
+        ? ` (create it: aws ssm put-parameter --type SecureString --name ${name} --value <AppSecret>)`
+        : '';
+    throw new ConfigError(`WECHAT_SECRET_PARAM: could not read SSM parameter ${name}: ${reason}${hint}`);
+  }
+  if (!value) throw new ConfigError(`WECHAT_SECRET_PARAM: SSM parameter ${name} is empty`);
+  return checked(value, `SSM parameter ${name} (WECHAT_SECRET_PARAM)`);
+}
+
+function checked(secret: string, source: string): string {
+  if (!/^[\x21-\x7e]{8,128}$/.test(secret)) {
+    throw new ConfigError(`${source} is malformed: expected 8-128 printable characters without spaces`);
+  }
+  return secret;
+}
+
+/** Loaded only where the secret really comes from SSM, so local runs never pay for the SSM client. */
+async function readSsmParameter(name: string): Promise<string | undefined> {
+  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } });
+  try {
+    const { Parameter } = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    return Parameter?.Value;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../local/state.ts';
+
+/**
+ * `serverless package` for a prod stage, offline and without AWS credentials,
+ * then checks of the CloudFormation template it writes and of the zips.
+ */
+const SENTINEL_SECRET = 'sentinel-app-secret-must-not-ship-7f3a';
+const APPID = 'wx1234567890abcdef';
+let dir: string;
+let template: { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
+
+interface Resource {
+  Type: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  Properties: Record<string, any>;
+}
+
+const FUNCTIONS = {
+  Login: { route: 'POST /login', dynamodb: { SessionsTable: ['dynamodb:PutItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: true },
+  Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'] }, ssm: false },
+  Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
+  Userinfo: { route: 'POST /userinfo', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: false },
+} as const;
+
+const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'package-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, WECHAT_APPID: APPID, WECHAT_SECRET: SENTINEL_SECRET };
+  // No credentials at all: packaging must not need an AWS account.
+  for (const name of Object.keys(env)) if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[name];
+  execFileSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', dir], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
+  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+});
+
+describe('serverless package (prod, offline, no credentials)', () => {
+  it('writes one zip per function', () => {
+    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'userinfo.zip']);
+  });
+
+  it('ships no plaintext AppSecret in the template, the state file or any zip', () => {
+    for (const file of readdirSync(dir)) {
+      expect(readFileSync(join(dir, file)).includes(SENTINEL_SECRET), file).toBe(false);
+    }
+    const login = template.Resources.LoginLambdaFunction!.Properties.Environment.Variables;
+    expect(login.WECHAT_SECRET).toBeUndefined();
+    expect(login.WECHAT_SECRET_PARAM).toBe('/wechat-login/prod/wechat-app-secret');
+  });
+
+  it('routes each endpoint to its own function on an HTTP API', () => {
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+    expect(routes).toEqual(Object.values(FUNCTIONS).map((f) => f.route).sort());
+    expect(resources('AWS::ApiGatewayV2::Api')[0]?.[1].Properties.ProtocolType).toBe('HTTP');
+  });
+
+  it('runs every function on nodejs22.x, arm64, with a timeout under API Gateway\'s 30 s', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
+      expect(fn.Runtime, name).toBe('nodejs22.x');
+      expect(fn.Architectures, name).toEqual(['arm64']);
+      expect(fn.Timeout, name).toBeLessThan(30);
+      expect(fn.FunctionName, name).toMatch(/^wechat-login-prod-/);
+    }
+  });
+
+  it('keeps logs for a bounded time', () => {
+    for (const [, group] of resources('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('sessions: on-demand, TTL on expiresAt, encrypted', () => {
+    const sessions = template.Resources.SessionsTable!.Properties;
+    expect(sessions.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(sessions.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(sessions.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(sessions.TableName).toBe('wechat-login-prod-sessions');
+  });
+
+  it('users (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected', () => {
+    const users = template.Resources.UsersTable!;
+    expect(users.DeletionPolicy).toBe('Retain');
+    expect(users.UpdateReplacePolicy).toBe('Retain');
+    expect(users.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(users.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(users.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(users.Properties.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('gives each function its own role with exactly the DynamoDB actions it calls on exactly its tables', () => {
+    for (const [name, expected] of Object.entries(FUNCTIONS)) {
+      const roleRef = template.Resources[`${name}LambdaFunction`]!.Properties.Role['Fn::GetAtt'][0];
+      expect(roleRef, name).toBe(`${name}IamRoleLambdaExecution`);
+      const statements: { Action: string[]; Resource: unknown[] }[] =
+        template.Resources[roleRef]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+
+      const granted: Record<string, string[]> = {};
+      for (const statement of statements) {
+        for (const action of statement.Action) {
+          expect(action, name).not.toContain('*');
+          if (!action.startsWith('dynamodb:')) continue;
+          for (const resource of statement.Resource as any[]) {
+            const table = resource['Fn::GetAtt']?.[0];
+            expect(table, `${name} ${action} on a non-table resource`).toBeDefined();
+            (granted[table] ??= []).push(action);
+          }
+        }
+        for (const resource of statement.Resource) expect(JSON.stringify(resource), name).not.toMatch(/"\*"|:\*"$/);
+      }
+      expect(granted, name).toEqual(expected.dynamodb);
+
+      const ssm = statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
+      if (!expected.ssm) {
+        expect(ssm, name).toEqual([]);
+        continue;
+      }
+      expect(ssm.flatMap((s) => s.Action)).toEqual(['ssm:GetParameter']);
+      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"');
+    }
+  });
+
+  it('throttles the HTTP API default stage', () => {
+    const stage = resources('AWS::ApiGatewayV2::Stage')[0]![1].Properties;
+    expect(stage.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+  });
+
+  it('has no CORS configuration (mini-programs do not need it)', () => {
+    expect(resources('AWS::ApiGatewayV2::Api')[0]![1].Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('outputs the API URL', () => {
+    expect(template.Outputs.HttpApiUrl).toBeDefined();
+  });
+});

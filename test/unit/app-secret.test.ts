@@ -1,0 +1,79 @@
+import { describe, expect, it, vi } from 'vitest';
+import { loadAppSecret } from '#lib/app-secret';
+import { ConfigError } from '#lib/config';
+
+const SECRET = '0123456789abcdef0123456789abcdef';
+const PARAM = '/wechat-login/prod/wechat-app-secret';
+
+async function configError(promise: Promise<unknown>): Promise<ConfigError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+describe('loadAppSecret: local WECHAT_SECRET', () => {
+  it('returns a well-formed WECHAT_SECRET without touching SSM', async () => {
+    const readParameter = vi.fn();
+    expect(await loadAppSecret({ WECHAT_SECRET: SECRET, WECHAT_SECRET_PARAM: PARAM }, readParameter)).toBe(SECRET);
+    expect(readParameter).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['containing spaces', 'my secret with spaces'],
+    ['too short', 'short7!'],
+    ['longer than 128 characters', 'x'.repeat(129)],
+    ['containing a newline', 'abcdefgh\nijkl'],
+  ])('refuses a secret %s, naming WECHAT_SECRET without echoing the value', async (_label, secret) => {
+    const error = await configError(loadAppSecret({ WECHAT_SECRET: secret }));
+    expect(error.message).toContain('WECHAT_SECRET');
+    expect(error.message).not.toContain(secret);
+    expect(String(error.stack)).not.toContain(secret);
+  });
+
+  it('names both variables when neither is set', async () => {
+    const error = await configError(loadAppSecret({}));
+    expect(error.message).toContain('WECHAT_SECRET');
+    expect(error.message).toContain('WECHAT_SECRET_PARAM');
+  });
+});
+
+describe('loadAppSecret: deployed, from the SSM SecureString named by WECHAT_SECRET_PARAM', () => {
+  it('reads the named parameter once and returns its value', async () => {
+    const readParameter = vi.fn(async () => SECRET);
+    expect(await loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, readParameter)).toBe(SECRET);
+    expect(readParameter).toHaveBeenCalledTimes(1);
+    expect(readParameter).toHaveBeenCalledWith(PARAM);
+  });
+
+  it('a missing parameter fails naming it and saying how to create it', async () => {
+    const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
+    const error = await configError(loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, async () => Promise.reject(notFound)));
+    expect(error.message).toContain('WECHAT_SECRET_PARAM');
+    expect(error.message).toContain(PARAM);
+    expect(error.message).toContain('aws ssm put-parameter --type SecureString');
+  });
+
+  it('an SSM failure (e.g. no permission) fails naming the parameter and what SSM said', async () => {
+    const denied = Object.assign(new Error(`User is not authorized to access ${PARAM}`), { name: 'AccessDeniedException' });
+    const error = await configError(loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, async () => Promise.reject(denied)));
+    expect(error.message).toContain('AccessDeniedException');
+    expect(error.message).toContain('not authorized');
+    expect(error.message).toContain(PARAM);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['absent', undefined],
+  ])('an %s parameter value is a ConfigError', async (_label, value) => {
+    const error = await configError(loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, async () => value));
+    expect(error.message).toContain(PARAM);
+  });
+
+  it('a malformed parameter value is refused without echoing it', async () => {
+    const error = await configError(loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, async () => 'has spaces in it'));
+    expect(error.message).not.toContain('has spaces in it');
+  });
+});
