@@ -6,6 +6,7 @@ const env = {
   WECHAT_SECRET: 'test-app-secret-0123456789',
   SESSIONS_TABLE: 'test-sessions',
   USERS_TABLE: 'test-users',
+  LOGINS_TABLE: 'test-logins',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   AWS_REGION: 'us-east-1',
   // The SDK nags about Node 20 (this machine's); Lambda runs Node 22.

@@ -12,6 +12,8 @@ export interface Config {
   initialCredit: number;
   sessionsTable: string;
   usersTable: string;
+  /** Recently exchanged wx.login() codes (hashes), for idempotent retries. */
+  loginsTable: string;
   /** Set only for DynamoDB Local; unset in AWS. */
   dynamodbEndpoint: string | undefined;
   region: string;
@@ -34,6 +36,7 @@ export function readConfig(env: Env): Config {
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
     sessionsTable: required(env, 'SESSIONS_TABLE'),
     usersTable: required(env, 'USERS_TABLE'),
+    loginsTable: required(env, 'LOGINS_TABLE'),
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
   };

@@ -15,7 +15,7 @@ export function productionDeps(env: NodeJS.ProcessEnv = process.env): Deps {
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   return {
     config,
-    store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable }),
+    store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable, logins: config.loginsTable }),
     now: Date.now,
   };
 }

@@ -24,6 +24,7 @@ interface TableResource {
 export interface TableNames {
   sessions: string;
   users: string;
+  logins: string;
 }
 
 /**
@@ -37,7 +38,8 @@ export function tableNamesForStage(stage: string): TableNames {
   };
   const resolve = (template: string) =>
     template.replaceAll('${self:service}', config.service).replaceAll('${sls:stage}', stage);
-  return { sessions: resolve(config.custom.tableNames.sessions), users: resolve(config.custom.tableNames.users) };
+  const { sessions, users, logins } = config.custom.tableNames;
+  return { sessions: resolve(sessions), users: resolve(users), logins: resolve(logins) };
 }
 
 /**
@@ -51,6 +53,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
   const nameFor: Record<string, string> = {
     '${self:custom.tableNames.sessions}': names.sessions,
     '${self:custom.tableNames.users}': names.users,
+    '${self:custom.tableNames.logins}': names.logins,
   };
   for (const [logicalId, resource] of Object.entries(Resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table') continue;

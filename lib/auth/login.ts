@@ -1,24 +1,70 @@
+import { createHash } from 'node:crypto';
 import { hashSessionToken, newSessionToken } from '#lib/auth/token';
 import { epochSeconds, type LoginDeps } from '#lib/deps';
+import { AppError } from '#lib/errors';
+import type { ExchangedCode, LoginCode } from '#lib/store/store';
+import { code2SessionBoundMs, type WeChatSession } from '#lib/wechat/code2session';
 
 export interface LoginReply {
   token: string;
   expires_in: number;
 }
 
+/** How long a retry of an exchanged code still gets a session (a client retry, a double tap). */
+export const CODE_REPLAY_SECONDS = 60;
+const POLL_INTERVAL_MS = 100;
+
 /**
- * wx.login() code -> WeChat session -> our session. The session and, for a
- * first login, the user are written in one transaction, so a failure leaves
- * nothing behind; only the token's hash is stored.
+ * wx.login() code -> WeChat session -> our session, idempotently: the first
+ * request with a code claims it and asks WeChat; a retry within a minute, or a
+ * request racing the first, gets a new session for the same user instead of
+ * WeChat's 40163, and WeChat is asked once. Only hashes of codes are stored.
  */
 export async function login(deps: LoginDeps, code: string): Promise<LoginReply> {
-  const wechat = await deps.code2Session(code);
+  const codeHash = createHash('sha256').update(code, 'utf8').digest('base64url');
+  const exchangeBoundMs = code2SessionBoundMs({ timeoutMs: deps.config.wechatTimeoutMs });
+
+  const now = epochSeconds(deps);
+  const claim = await deps.store.claimLoginCode(codeHash, now, now + Math.ceil(exchangeBoundMs / 1000) + 5);
+  if (!claim.claimed) {
+    const exchanged = claim.current.state === 'done' ? claim.current : await waitForExchange(deps, codeHash, exchangeBoundMs);
+    return startSession(deps, exchanged);
+  }
+
+  let wechat: WeChatSession;
+  try {
+    wechat = await deps.code2Session(code);
+  } catch (err) {
+    // Let a retry ask WeChat again (it may well answer differently after a timeout).
+    await deps.store.releaseLoginCode(codeHash).catch(() => undefined);
+    throw err;
+  }
+  return startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps) + CODE_REPLAY_SECONDS });
+}
+
+/** A new session, and the user if new, in one transaction; only the token's hash is stored. */
+async function startSession(deps: LoginDeps, wechat: WeChatSession, exchanged?: ExchangedCode): Promise<LoginReply> {
   const token = newSessionToken();
   const createdAt = epochSeconds(deps);
   const ttl = deps.config.sessionTtlSeconds;
-  await deps.store.createSession(
-    { tokenHash: hashSessionToken(token), ...wechat, createdAt, expiresAt: createdAt + ttl },
-    deps.config.initialCredit,
-  );
+  const session = { tokenHash: hashSessionToken(token), openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt, expiresAt: createdAt + ttl };
+  if (wechat.unionid) Object.assign(session, { unionid: wechat.unionid });
+  await deps.store.createSession(session, deps.config.initialCredit, exchanged);
   return { token, expires_in: ttl };
+}
+
+/** Another request is exchanging this code right now: wait (bounded) for its answer. */
+async function waitForExchange(deps: LoginDeps, codeHash: string, boundMs: number): Promise<WeChatSession> {
+  const deadline = Date.now() + boundMs + 1000;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    const record: LoginCode | undefined = await deps.store.findLoginCode(codeHash, epochSeconds(deps));
+    if (record?.state === 'done') return record;
+    if (!record || Date.now() > deadline) {
+      // The first exchange failed or stalled; WeChat will not take this code again.
+      throw new AppError('CODE_ALREADY_USED', 'This login code is already being used or failed: get a fresh one from wx.login()', {
+        replay: record ? 'stalled' : 'failed',
+      });
+    }
+  }
 }

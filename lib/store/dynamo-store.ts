@@ -1,15 +1,18 @@
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '#lib/errors';
-import type { NewSession, Profile, Session, Store } from '#lib/store/store';
+import type { LoginCode, NewSession, Profile, Session, Store } from '#lib/store/store';
 
 export interface Tables {
   sessions: string;
   users: string;
+  logins: string;
 }
 
 /** Attempts at a login transaction that lost a race with another login of the same user. */
@@ -17,9 +20,27 @@ const TRANSACTION_ATTEMPTS = 6;
 
 export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): Store {
   return {
-    async createSession(session, initialCredit) {
+    async createSession(session, initialCredit, exchanged) {
+      const markCodeDone = exchanged && {
+        Update: {
+          TableName: tables.logins,
+          Key: { codeHash: exchanged.codeHash },
+          UpdateExpression:
+            'SET #state = :done, openid = :openid, sessionKey = :sessionKey, expiresAt = :replayUntil' +
+            (session.unionid ? ', unionid = :unionid' : ''),
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':done': 'done',
+            ':openid': session.openid,
+            ':sessionKey': session.sessionKey,
+            ':replayUntil': exchanged.replayUntil,
+            ':unionid': session.unionid,
+          },
+        },
+      };
       const write = new TransactWriteCommand({
         TransactItems: [
+          ...(markCodeDone ? [markCodeDone] : []),
           { Put: { TableName: tables.sessions, Item: sessionItem(session) } },
           {
             // if_not_exists: the first login creates the user, later ones never touch the credit.
@@ -47,6 +68,51 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
           // Another login of the same user holds the item: back off with jitter and go again.
           await sleep(Math.random() * 20 * 2 ** attempt);
         }
+      }
+    },
+
+    async claimLoginCode(codeHash, nowSeconds, pendingUntil) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tables.logins,
+            Item: { codeHash, state: 'pending', expiresAt: pendingUntil },
+            // An expired record (TTL deletion lags) counts as absent.
+            ConditionExpression: 'attribute_not_exists(codeHash) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': nowSeconds },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { claimed: true };
+      } catch (err) {
+        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
+        const current = loginCode((err as { Item?: Record<string, unknown> }).Item);
+        // Without the item (an emulator that does not return it), a pending record is the safe reading.
+        return { claimed: false, current: current ?? { state: 'pending', expiresAt: pendingUntil } };
+      }
+    },
+
+    async findLoginCode(codeHash, nowSeconds) {
+      const { Item } = await guard(
+        db.send(new GetCommand({ TableName: tables.logins, Key: { codeHash }, ConsistentRead: true })),
+      );
+      const record = loginCode(Item);
+      return record && record.expiresAt > nowSeconds ? record : undefined;
+    },
+
+    async releaseLoginCode(codeHash) {
+      try {
+        await db.send(
+          new DeleteCommand({
+            TableName: tables.logins,
+            Key: { codeHash },
+            ConditionExpression: '#state = :pending',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':pending': 'pending' },
+          }),
+        );
+      } catch (err) {
+        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
       }
     },
 
@@ -97,6 +163,15 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
       }
     },
   };
+}
+
+function loginCode(item: Record<string, unknown> | undefined): LoginCode | undefined {
+  if (!item || typeof item.expiresAt !== 'number') return undefined;
+  if (item.state === 'pending') return { state: 'pending', expiresAt: item.expiresAt };
+  if (item.state !== 'done' || typeof item.openid !== 'string' || typeof item.sessionKey !== 'string') return undefined;
+  const done: LoginCode = { state: 'done', expiresAt: item.expiresAt, openid: item.openid, sessionKey: item.sessionKey };
+  if (typeof item.unionid === 'string') done.unionid = item.unionid;
+  return done;
 }
 
 function sessionItem(session: NewSession): Record<string, unknown> {

@@ -15,9 +15,32 @@ export interface NewSession extends Session {
 
 export type Profile = Record<string, unknown>;
 
+/** What WeChat told us for one wx.login() code, kept briefly so a retry of that code can be answered. */
+export type LoginCode =
+  | { state: 'pending'; expiresAt: number }
+  | { state: 'done'; expiresAt: number; openid: string; sessionKey: string; unionid?: string };
+
+/** The code a new session came from: marked done, with its WeChat answer, in the same write. */
+export interface ExchangedCode {
+  codeHash: string;
+  /** Epoch seconds until which a retry of the code gets a session too. */
+  replayUntil: number;
+}
+
+export type CodeClaim = { claimed: true } | { claimed: false; current: LoginCode };
+
 export interface Store {
-  /** Writes the session and creates its user (with the initial credit) if new, atomically. */
-  createSession(session: NewSession, initialCredit: number): Promise<void>;
+  /**
+   * Writes the session and creates its user (with the initial credit) if new,
+   * and marks the code it came from as done, atomically.
+   */
+  createSession(session: NewSession, initialCredit: number, exchanged?: ExchangedCode): Promise<void>;
+  /** Takes a code for exchange unless a live record of it exists; that record is returned instead. */
+  claimLoginCode(codeHash: string, nowSeconds: number, pendingUntil: number): Promise<CodeClaim>;
+  /** The live record of a code, if any. */
+  findLoginCode(codeHash: string, nowSeconds: number): Promise<LoginCode | undefined>;
+  /** Gives a pending claim up after a failed exchange, so that a retry can ask WeChat again. */
+  releaseLoginCode(codeHash: string): Promise<void>;
   /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
   findSession(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
   /** The user's credit, or undefined if there is no such user. */

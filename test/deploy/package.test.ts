@@ -22,7 +22,15 @@ interface Resource {
 }
 
 const FUNCTIONS = {
-  Login: { route: 'POST /login', dynamodb: { SessionsTable: ['dynamodb:PutItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: true },
+  Login: {
+    route: 'POST /login',
+    dynamodb: {
+      SessionsTable: ['dynamodb:PutItem'],
+      UsersTable: ['dynamodb:UpdateItem'],
+      LoginsTable: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    },
+    ssm: true,
+  },
   Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'] }, ssm: false },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
   Userinfo: { route: 'POST /userinfo', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: false },
@@ -73,12 +81,15 @@ describe('serverless package (prod, offline, no credentials)', () => {
     for (const [, group] of resources('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it('sessions: on-demand, TTL on expiresAt, encrypted', () => {
-    const sessions = template.Resources.SessionsTable!.Properties;
-    expect(sessions.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(sessions.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
-    expect(sessions.SSESpecification).toEqual({ SSEEnabled: true });
-    expect(sessions.TableName).toBe('wechat-login-prod-sessions');
+  it.each([
+    ['SessionsTable', 'wechat-login-prod-sessions'],
+    ['LoginsTable', 'wechat-login-prod-logins'],
+  ])('%s: on-demand, TTL on expiresAt, encrypted', (id, name) => {
+    const table = template.Resources[id]!.Properties;
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.TableName).toBe(name);
   });
 
   it('users (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected', () => {

@@ -67,9 +67,9 @@ describe('POST /login: bad requests are 4xx with a clear error', () => {
 describe('POST /login: what WeChat says maps to the contract', () => {
   it('an invalid code (40029) is 400 INVALID_CODE', () => expectLoginRefused('fail-40029', 400, 'INVALID_CODE'));
 
-  it('a code sent twice (40163) is 409 CODE_ALREADY_USED the second time', async () => {
-    expect((await client.login('twice.1')).status).toBe(200);
-    await expectLoginRefused('twice.1', 409, 'CODE_ALREADY_USED');
+  it('a code WeChat says was already used (40163) that we never exchanged is 409 CODE_ALREADY_USED', async () => {
+    stack.fake.script(() => ({ json: { errcode: 40163, errmsg: 'code been used, rid: 1' } }));
+    await expectLoginRefused('usedelsewhere.1', 409, 'CODE_ALREADY_USED');
   });
 
   it('a high-risk user (40226) is 403 USER_HIGH_RISK', () => expectLoginRefused('fail-40226', 403, 'USER_HIGH_RISK'));
@@ -126,7 +126,7 @@ describe('POST /login: what WeChat says maps to the contract', () => {
 });
 
 describe('storage failures', () => {
-  it('DynamoDB unreachable is 503 STORAGE_UNAVAILABLE, and WeChat was asked only once', async () => {
+  it('DynamoDB unreachable is 503 STORAGE_UNAVAILABLE before WeChat is asked, so the code is not spent', async () => {
     const deadPort = await freePort();
     const { createDocumentClient } = await import('#lib/store/client');
     const { createDynamoStore } = await import('#lib/store/dynamo-store');
@@ -134,7 +134,7 @@ describe('storage failures', () => {
     const down = api({ ...stack.deps, store });
     const before = stack.fake.codes.length;
     expect(await down.login('outage.1')).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
-    expect(stack.fake.codes.length - before).toBe(1);
+    expect(stack.fake.codes.length - before).toBe(0);
     expect(await down.credit('A'.repeat(43))).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
   });
 
@@ -144,6 +144,7 @@ describe('storage failures', () => {
     const store = createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: stack.config.dynamodbEndpoint }), {
       sessions: 'no-such-table',
       users: 'no-such-table',
+      logins: 'no-such-table',
     });
     const reply = await api({ ...stack.deps, store }).credit('A'.repeat(43));
     expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });

@@ -42,7 +42,7 @@ export interface TestStack {
 export async function startTestStack(overrides: Partial<Record<string, string>> = {}): Promise<TestStack> {
   const endpoint = inject('dynamodbEndpoint');
   const suffix = randomUUID().slice(0, 8);
-  const tables = { sessions: `sessions-${suffix}`, users: `users-${suffix}` };
+  const tables = { sessions: `sessions-${suffix}`, users: `users-${suffix}`, logins: `logins-${suffix}` };
   const admin = localDynamoClient(endpoint);
   await createTables(admin, tables);
 
@@ -53,6 +53,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     WECHAT_TIMEOUT_MS: '500',
     SESSIONS_TABLE: tables.sessions,
     USERS_TABLE: tables.users,
+    LOGINS_TABLE: tables.logins,
     DYNAMODB_ENDPOINT: endpoint,
     ...overrides,
   });
@@ -61,7 +62,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   const deps: LoginDeps = {
     config,
     now: clock.now,
-    store: createDynamoStore(db, { sessions: tables.sessions, users: tables.users }),
+    store: createDynamoStore(db, tables),
     code2Session: createCode2Session({
       apiBase: config.wechatApiBase,
       appId: config.appId,

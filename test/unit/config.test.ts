@@ -5,6 +5,7 @@ const minimal: Env = {
   WECHAT_APPID: 'wx4f4bc4dec97d474b',
   SESSIONS_TABLE: 'sessions',
   USERS_TABLE: 'users',
+  LOGINS_TABLE: 'logins',
 };
 
 /** Runs fn, expects a ConfigError, returns it. */
@@ -28,6 +29,7 @@ describe('readConfig', () => {
       initialCredit: 100,
       sessionsTable: 'sessions',
       usersTable: 'users',
+      loginsTable: 'logins',
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
     });
@@ -67,6 +69,7 @@ describe('readConfig', () => {
     ['WECHAT_APPID with non-hex characters', { WECHAT_APPID: 'wxzzzzzzzzzzzzzzzz' }, 'WECHAT_APPID'],
     ['SESSIONS_TABLE missing', { SESSIONS_TABLE: undefined }, 'SESSIONS_TABLE'],
     ['USERS_TABLE missing', { USERS_TABLE: '' }, 'USERS_TABLE'],
+    ['LOGINS_TABLE missing', { LOGINS_TABLE: '' }, 'LOGINS_TABLE'],
     ['SESSION_TTL_SECONDS "0"', { SESSION_TTL_SECONDS: '0' }, 'SESSION_TTL_SECONDS'],
     ['SESSION_TTL_SECONDS "abc"', { SESSION_TTL_SECONDS: 'abc' }, 'SESSION_TTL_SECONDS'],
     ['SESSION_TTL_SECONDS "1.5"', { SESSION_TTL_SECONDS: '1.5' }, 'SESSION_TTL_SECONDS'],

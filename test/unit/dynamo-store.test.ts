@@ -31,13 +31,13 @@ const session = { tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, e
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
     const { db, calls } = stubClient([conflict(), conflict(), undefined]);
-    await createDynamoStore(db, { sessions: 's', users: 'u' }).createSession(session, 100);
+    await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession(session, 100);
     expect(calls).toHaveLength(3);
   });
 
   it('gives up after 6 conflicting attempts with a 503-class error', async () => {
     const { db, calls } = stubClient(Array.from({ length: 6 }, conflict));
-    const error = await createDynamoStore(db, { sessions: 's', users: 'u' })
+    const error = await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' })
       .createSession(session, 100)
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AppError);
@@ -52,13 +52,13 @@ describe('login transaction', () => {
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
     });
     const { db, calls } = stubClient([notConflict]);
-    await expect(createDynamoStore(db, { sessions: 's', users: 'u' }).createSession(session, 100)).rejects.toBeInstanceOf(AppError);
+    await expect(createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession(session, 100)).rejects.toBeInstanceOf(AppError);
     expect(calls).toHaveLength(1);
   });
 
   it('writes the session and the create-if-new user update in one transaction, never setting credit outright', async () => {
     const { db, calls } = stubClient([undefined]);
-    await createDynamoStore(db, { sessions: 's', users: 'u' }).createSession({ ...session, unionid: 'u1' }, 100);
+    await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession({ ...session, unionid: 'u1' }, 100);
     const input = (calls[0] as { input: { TransactItems: Record<string, any>[] } }).input;
     expect(input.TransactItems).toHaveLength(2);
     expect(input.TransactItems[0]?.Put.TableName).toBe('s');
