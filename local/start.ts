@@ -13,6 +13,7 @@ import { LOCAL_APPID, LOCAL_SECRET, ROOT, STATE_FILE } from './state.ts';
 import { createTables, tableNamesForStage } from './tables.ts';
 
 const STAGE = 'local';
+const ESBUILD_WORK_FOLDER = `.esbuild/offline-${process.pid}`;
 // The SDK warns about Node 20 (this machine's); Lambda runs Node 22.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -35,6 +36,7 @@ async function stop(code: number): Promise<void> {
   await fake?.close();
   await dynamo?.stop();
   rmSync(STATE_FILE, { force: true });
+  rmSync(`${ROOT}${ESBUILD_WORK_FOLDER}`, { recursive: true, force: true });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
@@ -64,6 +66,7 @@ try {
       ...env,
       PORT: String(port),
       OFFLINE_LAMBDA_PORT: String(await freePort()),
+      ESBUILD_WORK_FOLDER,
       WECHAT_APPID: appId,
       WECHAT_SECRET: secret,
       WECHAT_API_BASE: wechatApiBase,

@@ -18,6 +18,7 @@ interface TableResource {
     AttributeDefinitions: CreateTableCommandInput['AttributeDefinitions'];
     KeySchema: CreateTableCommandInput['KeySchema'];
     TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
+    GlobalSecondaryIndexes?: CreateTableCommandInput['GlobalSecondaryIndexes'];
   };
 }
 
@@ -66,6 +67,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
           TableName,
           AttributeDefinitions: props.AttributeDefinitions,
           KeySchema: props.KeySchema,
+          GlobalSecondaryIndexes: props.GlobalSecondaryIndexes,
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );

@@ -1,5 +1,6 @@
 import {
   DeleteCommand,
+  QueryCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -129,6 +130,40 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
       };
       if (typeof Item.unionid === 'string') session.unionid = Item.unionid;
       return session;
+    },
+
+    async revokeSession(tokenHash) {
+      const { Attributes } = await guard(
+        db.send(new DeleteCommand({ TableName: tables.sessions, Key: { tokenHash }, ReturnValues: 'ALL_OLD' })),
+      );
+      return Attributes !== undefined;
+    },
+
+    async revokeAllSessions(openid) {
+      let revoked = 0;
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await guard(
+          db.send(
+            new QueryCommand({
+              TableName: tables.sessions,
+              IndexName: 'byOpenid',
+              KeyConditionExpression: 'openid = :openid',
+              ExpressionAttributeValues: { ':openid': openid },
+              ExclusiveStartKey,
+            }),
+          ),
+        );
+        // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
+        await guard(
+          Promise.all(
+            (page.Items ?? []).map((item) => db.send(new DeleteCommand({ TableName: tables.sessions, Key: { tokenHash: item.tokenHash } }))),
+          ),
+        );
+        revoked += page.Items?.length ?? 0;
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return revoked;
     },
 
     async findCredit(openid) {

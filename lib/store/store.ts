@@ -45,6 +45,10 @@ export interface Store {
   findSession(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
   /** The user's credit, or undefined if there is no such user. */
   findCredit(openid: string): Promise<number | undefined>;
+  /** Deletes one session; true if there was one. */
+  revokeSession(tokenHash: string): Promise<boolean>;
+  /** Deletes every session of a user; how many there were. */
+  revokeAllSessions(openid: string): Promise<number>;
   /** Saves decrypted profile fields; false if the user does not exist. */
   saveProfile(openid: string, profile: Profile, nowSeconds: number): Promise<boolean>;
 }

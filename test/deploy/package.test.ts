@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../local/state.ts';
 
 /**
@@ -12,6 +12,9 @@ import { ROOT } from '../../local/state.ts';
 const SENTINEL_SECRET = 'sentinel-app-secret-must-not-ship-7f3a';
 const APPID = 'wx1234567890abcdef';
 let dir: string;
+// Its own esbuild folder: a running `npm start` keeps loading the bundles in the default one.
+const WORK_FOLDER = `.esbuild/package-test-${process.pid}`;
+afterAll(() => rmSync(join(ROOT, WORK_FOLDER), { recursive: true, force: true }));
 let template: { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
 
 interface Resource {
@@ -34,13 +37,31 @@ const FUNCTIONS = {
   Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'] }, ssm: false },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
   Userinfo: { route: 'POST /userinfo', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: false },
+  Logout: {
+    route: 'POST /logout',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], 'SessionsTable/index/byOpenid': ['dynamodb:Query'] },
+    ssm: false,
+  },
 } as const;
+
+/** `SessionsTable` for a table's ARN, `SessionsTable/index/byOpenid` for one of its indexes, undefined for anything else. */
+function tableOf(resource: any): string | undefined {
+  if (resource['Fn::GetAtt']?.[1] === 'Arn') return resource['Fn::GetAtt'][0];
+  const [separator, [table, index]] = resource['Fn::Join'] ?? [];
+  if (separator === '/' && table?.['Fn::GetAtt']?.[1] === 'Arn' && /^index\/\w+$/.test(index)) return `${table['Fn::GetAtt'][0]}/${index}`;
+  return undefined;
+}
 
 const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'package-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, WECHAT_APPID: APPID, WECHAT_SECRET: SENTINEL_SECRET };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WECHAT_APPID: APPID,
+    WECHAT_SECRET: SENTINEL_SECRET,
+    ESBUILD_WORK_FOLDER: WORK_FOLDER,
+  };
   // No credentials at all: packaging must not need an AWS account.
   for (const name of Object.keys(env)) if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[name];
   execFileSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', dir], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
@@ -49,7 +70,7 @@ beforeAll(() => {
 
 describe('serverless package (prod, offline, no credentials)', () => {
   it('writes one zip per function', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'userinfo.zip']);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'userinfo.zip']);
   });
 
   it('ships no plaintext AppSecret in the template, the state file or any zip', () => {
@@ -115,7 +136,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
           expect(action, name).not.toContain('*');
           if (!action.startsWith('dynamodb:')) continue;
           for (const resource of statement.Resource as any[]) {
-            const table = resource['Fn::GetAtt']?.[0];
+            const table = tableOf(resource);
             expect(table, `${name} ${action} on a non-table resource`).toBeDefined();
             (granted[table] ??= []).push(action);
           }

@@ -68,7 +68,9 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
       expect(stack.state.wechat).toBe(wechat.url);
 
       const login = await post(`${stack.api}/login`, { code: 'judy.1' });
-      const { token, expires_in } = (await login.json()) as { token: string; expires_in: number };
+      const loginBody = (await login.json()) as { token: string; expires_in: number };
+      const { token, expires_in } = loginBody;
+      expect(loginBody, JSON.stringify(loginBody)).toHaveProperty('token');
       expect(login.status).toBe(200);
       expect(expires_in).toBe(5);
       expect(wechat.codes).toEqual(['judy.1']);

@@ -4,6 +4,7 @@ import { createHandler as loginHandler } from '../../handlers/login.ts';
 import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts';
 import { createHandler as creditHandler } from '../../handlers/credit.ts';
 import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
+import { createHandler as logoutHandler } from '../../handlers/logout.ts';
 import type { LoginDeps } from '#lib/deps';
 import { apiEvent } from './event.ts';
 import type { TableNames } from '../../local/tables.ts';
@@ -24,6 +25,7 @@ export function api(deps: LoginDeps) {
     checklogin: checkloginHandler(deps),
     credit: creditHandler(deps),
     userinfo: userinfoHandler(deps),
+    logout: logoutHandler(deps),
   };
   const invoke = async (name: keyof typeof handlers, input: EventInput): Promise<Reply> => {
     const result = await handlers[name](apiEvent(input));
@@ -36,6 +38,8 @@ export function api(deps: LoginDeps) {
     login: (code: string) => invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code }) }),
     checklogin: (token: string) => invoke('checklogin', { method: 'GET', path: '/checklogin', headers: bearer(token) }),
     credit: (token: string) => invoke('credit', { method: 'GET', path: '/credit', headers: bearer(token) }),
+    logout: (token: string, all = false) =>
+      invoke('logout', { method: 'POST', path: '/logout', headers: bearer(token), ...(all ? { query: { all: '1' } } : {}) }),
     userinfo: (token: string, body: unknown) =>
       invoke('userinfo', { method: 'POST', path: '/userinfo', headers: bearer(token), body: JSON.stringify(body) }),
   };

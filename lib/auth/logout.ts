@@ -1,0 +1,28 @@
+import { findLiveSession } from '#lib/auth/session';
+import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
+import type { Deps } from '#lib/deps';
+import { AppError } from '#lib/errors';
+
+export interface LogoutReply {
+  logged_out: true;
+  /** Sessions this call ended (0 when the token was already gone: logging out twice is fine). */
+  sessions_revoked: number;
+}
+
+/**
+ * Ends the caller's session, or with `all` every session of the caller's user
+ * (e.g. "log out everywhere" after a lost phone). Idempotent.
+ */
+export async function logout(deps: Deps, token: string | undefined, all: boolean): Promise<LogoutReply> {
+  if (token === undefined) {
+    throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" of the session to end');
+  }
+  if (!looksLikeSessionToken(token)) return { logged_out: true, sessions_revoked: 0 };
+  if (!all) {
+    const revoked = await deps.store.revokeSession(hashSessionToken(token));
+    return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
+  }
+  const session = await findLiveSession(deps, token);
+  if (!session) return { logged_out: true, sessions_revoked: 0 };
+  return { logged_out: true, sessions_revoked: await deps.store.revokeAllSessions(session.openid) };
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, scanAll } from '../support/invoke.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+let stack: TestStack;
+let client: ReturnType<typeof api>;
+beforeAll(async () => {
+  stack = await startTestStack();
+  client = api(stack.deps);
+});
+afterAll(() => stack.close());
+
+const token = async (code: string) => String((await client.login(code)).body.token);
+
+describe('POST /logout', () => {
+  it('ends this session only; the user\'s other sessions stay live', async () => {
+    const [phone, tablet] = [await token('kim.1'), await token('kim.2')];
+    expect(await client.logout(phone)).toMatchObject({ status: 200, body: { logged_out: true, sessions_revoked: 1 } });
+    expect((await client.checklogin(phone)).body).toEqual({ is_login: false });
+    expect(await client.credit(phone)).toMatchObject({ status: 401, body: { code: 'SESSION_INVALID' } });
+    expect((await client.checklogin(tablet)).body).toEqual({ is_login: true });
+  });
+
+  it('is idempotent: logging out twice (or with an unknown token) is a 200', async () => {
+    const t = await token('leo.1');
+    expect((await client.logout(t)).status).toBe(200);
+    expect(await client.logout(t)).toMatchObject({ status: 200, body: { logged_out: true, sessions_revoked: 0 } });
+    expect(await client.logout('token_1700000000000')).toMatchObject({ status: 200, body: { sessions_revoked: 0 } });
+  });
+
+  it('?all=1 ends every session of the user and no one else\'s', async () => {
+    const mine = [await token('mia.1'), await token('mia.2'), await token('mia.3')];
+    const other = await token('ned.1');
+    expect(await client.logout(mine[0]!, true)).toMatchObject({ status: 200, body: { sessions_revoked: 3 } });
+    for (const t of mine) expect((await client.checklogin(t)).body).toEqual({ is_login: false });
+    expect((await client.checklogin(other)).body).toEqual({ is_login: true });
+    const left = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === stack.fake.user('mia').openid);
+    expect(left).toEqual([]);
+  });
+
+  it('keeps the user and their credit: logging in again finds them', async () => {
+    const t = await token('ola.1');
+    await client.logout(t, true);
+    expect((await client.credit(await token('ola.2'))).body).toEqual({ credit: 100 });
+  });
+
+  it('without a token is 401 UNAUTHENTICATED', async () => {
+    expect(await client.invoke('logout', { method: 'POST', path: '/logout' })).toMatchObject({ status: 401, body: { code: 'UNAUTHENTICATED' } });
+  });
+});
