@@ -7,6 +7,7 @@ const env = {
   SESSIONS_TABLE: 'test-sessions',
   USERS_TABLE: 'test-users',
   LOGINS_TABLE: 'test-logins',
+  APP_CACHE_TABLE: 'test-app-cache',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   AWS_REGION: 'us-east-1',
   // The SDK nags about Node 20 (this machine's); Lambda runs Node 22.

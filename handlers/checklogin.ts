@@ -1,11 +1,14 @@
 import { checkLogin } from '#lib/auth/session';
-import type { Deps } from '#lib/deps';
+import type { WeChatApiDeps } from '#lib/deps';
 import { httpHandler } from '#lib/http/handler';
 import { readToken } from '#lib/http/request';
-import { productionDeps } from '#lib/runtime';
+import { productionWeChatApiDeps } from '#lib/runtime';
 
-/** GET /checklogin -> {"is_login"}; always 200, a missing or unusable token is simply false. */
-export const createHandler = (deps: Deps) =>
+/**
+ * GET /checklogin -> {"is_login"}; always 200, a missing or unusable token is simply false.
+ * ?verify=wechat adds "session_key_valid" (asks WeChat; a failure there is an error reply).
+ */
+export const createHandler = (deps: WeChatApiDeps) =>
   httpHandler('checklogin', async (event) => {
     let token: string | undefined;
     try {
@@ -13,7 +16,7 @@ export const createHandler = (deps: Deps) =>
     } catch {
       return { is_login: false };
     }
-    return checkLogin(deps, token);
+    return checkLogin(deps, token, event.queryStringParameters?.verify === 'wechat');
   });
 
-export const handler = createHandler(productionDeps());
+export const handler = createHandler(productionWeChatApiDeps());

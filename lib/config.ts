@@ -14,6 +14,8 @@ export interface Config {
   usersTable: string;
   /** Recently exchanged wx.login() codes (hashes), for idempotent retries. */
   loginsTable: string;
+  /** WeChat's access_token, shared by every instance. */
+  appCacheTable: string;
   /** Set only for DynamoDB Local; unset in AWS. */
   dynamodbEndpoint: string | undefined;
   region: string;
@@ -37,6 +39,7 @@ export function readConfig(env: Env): Config {
     sessionsTable: required(env, 'SESSIONS_TABLE'),
     usersTable: required(env, 'USERS_TABLE'),
     loginsTable: required(env, 'LOGINS_TABLE'),
+    appCacheTable: required(env, 'APP_CACHE_TABLE'),
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
   };

@@ -1,6 +1,10 @@
 import { loadAppSecret } from '#lib/app-secret';
 import { readConfig } from '#lib/config';
-import type { Deps, LoginDeps } from '#lib/deps';
+import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/deps';
+import { createAccessTokenCache } from '#lib/store/access-token-cache';
+import { createAccessTokens } from '#lib/wechat/access-token';
+import { createGetPhoneNumber } from '#lib/wechat/phone-number';
+import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { createDocumentClient } from '#lib/store/client';
 import { createDynamoStore } from '#lib/store/dynamo-store';
 import { createCode2Session } from '#lib/wechat/code2session';
@@ -11,13 +15,41 @@ import { createCode2Session } from '#lib/wechat/code2session';
  * every invocation. No I/O happens here.
  */
 export function productionDeps(env: NodeJS.ProcessEnv = process.env): Deps {
-  const config = readConfig(env);
+  return depsOn(readConfig(env)).deps;
+}
+
+function depsOn(config: Deps['config']) {
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
-  return {
+  const deps: Deps = {
     config,
     store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable, logins: config.loginsTable }),
     now: Date.now,
   };
+  return { deps, db };
+}
+
+/**
+ * For endpoints that call WeChat's server APIs. The AppSecret is only loaded
+ * (from SSM when deployed) by an instance that has to refresh the shared
+ * access_token, so these functions' cold starts never wait for SSM.
+ */
+export function productionWeChatApiDeps(env: NodeJS.ProcessEnv = process.env): WeChatApiDeps {
+  const { deps, db } = depsOn(readConfig(env));
+  const { appId, wechatApiBase: apiBase, wechatTimeoutMs: timeoutMs } = deps.config;
+  let secret: Promise<string> | undefined;
+  const tokens = createAccessTokens({
+    apiBase,
+    timeoutMs,
+    appId,
+    secret: () => (secret ??= loadAppSecret(env).catch((err: unknown) => {
+      secret = undefined;
+      throw err;
+    })),
+    cache: createAccessTokenCache(db, deps.config.appCacheTable),
+    now: deps.now,
+  });
+  const http = { apiBase, timeoutMs };
+  return { ...deps, checkSessionKey: createCheckSessionKey(http, tokens), getPhoneNumber: createGetPhoneNumber(http, tokens) };
 }
 
 /** Also resolves the AppSecret (from SSM when deployed): awaited once, at cold start. */

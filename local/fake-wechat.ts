@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { userInfoPayload } from './wechat-data.ts';
@@ -12,6 +12,13 @@ import { userInfoPayload } from './wechat-data.ts';
  *   fail-<errcode>                     -> that WeChat error, e.g. fail-40029, fail-40226, fail-45011, fail--1
  * GET /__fake/userinfo?user=alice returns what wx.getUserInfo() would give
  * that user: encryptedData, iv, rawData and signature under their session_key.
+ *
+ * Server APIs, with an access_token from POST /cgi-bin/stable_token (normal
+ * mode returns the live token; force_refresh replaces it):
+ *   GET  /wxa/checksession                   -> 0, or 87009 once the user's session_key was rotated
+ *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (once each), "fail-<errcode>"
+ * An unknown or expired access_token gets 40001 / 42001.
+ * GET /__fake/rotate-session-key?user=alice does what a later wx.login() does to Alice's session_key.
  */
 export interface FakeWeChatOptions {
   appId: string;
@@ -37,6 +44,14 @@ export interface FakeWeChat {
   url: string;
   /** jscode2session requests received, in order (code only). */
   readonly codes: string[];
+  /** stable_token requests received (force_refresh flag of each). */
+  readonly stableTokenCalls: boolean[];
+  /** Server-API requests received, by path. */
+  readonly apiCalls: string[];
+  /** What a later wx.login() does: the user's session_key changes; the old one fails checksession. */
+  rotateSessionKey(name: string): void;
+  /** Makes WeChat stop accepting the current access_token (42001), as when it expires early. */
+  expireAccessToken(): void;
   /** Answers jscode2session with `script(code)` whenever it returns one; default behaviour otherwise. */
   script(script?: (code: string, callIndex: number) => FakeAnswer | undefined): void;
   user(name: string): FakeUser;
@@ -48,13 +63,79 @@ const USER_CODE = /^([A-Za-z0-9_-]{1,64})(?:\.[\x21-\x7e]{1,64})?$/;
 export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeWeChat> {
   const used = new Set<string>();
   const codes: string[] = [];
+  const stableTokenCalls: boolean[] = [];
+  const apiCalls: string[] = [];
+  const rotations = new Map<string, number>();
+  const namesByOpenid = new Map<string, string>();
+  let accessToken: { value: string; expired: boolean } | undefined;
   let scripted: ((code: string, callIndex: number) => FakeAnswer | undefined) | undefined;
 
-  const user = (name: string): FakeUser => ({
-    openid: `o${digest(`${options.appId}:openid:${name}`).slice(0, 27)}`,
-    unionid: `u${digest(`unionid:${name}`).slice(0, 27)}`,
-    sessionKey: createHash('sha256').update(`${options.secret}:session_key:${name}`).digest().subarray(0, 16).toString('base64'),
+  const user = (name: string): FakeUser => {
+    const openid = `o${digest(`${options.appId}:openid:${name}`).slice(0, 27)}`;
+    namesByOpenid.set(openid, name);
+    const generation = rotations.get(name) ?? 0;
+    return {
+      openid,
+      unionid: `u${digest(`unionid:${name}`).slice(0, 27)}`,
+      sessionKey: createHash('sha256')
+        .update(`${options.secret}:session_key:${name}:${generation}`)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64'),
+    };
+  };
+
+  const errorAnswer = (errcode: number, errmsg: string): FakeAnswer => ({
+    json: { errcode, errmsg: `${errmsg}, rid: ${randomUUID().slice(0, 23)}` },
   });
+
+  const stableToken = (body: Record<string, unknown>): FakeAnswer => {
+    stableTokenCalls.push(body.force_refresh === true);
+    if (body.grant_type !== 'client_credential') return errorAnswer(40002, 'invalid grant_type');
+    if (body.appid !== options.appId) return errorAnswer(40013, 'invalid appid');
+    if (body.secret !== options.secret) return errorAnswer(40125, 'invalid appsecret');
+    if (!accessToken || accessToken.expired || body.force_refresh === true) {
+      accessToken = { value: `fake-access-token-${randomBytes(12).toString('hex')}`, expired: false };
+    }
+    return { json: { access_token: accessToken.value, expires_in: 7200 } };
+  };
+
+  /** 0 when the token is live; else the errcode WeChat gives. */
+  const tokenErrcode = (token: string | null): number =>
+    !accessToken || token !== accessToken.value ? 40001 : accessToken.expired ? 42001 : 0;
+
+  const usedPhoneCodes = new Set<string>();
+  const serverApi = (path: string, query: URLSearchParams, body: Record<string, unknown>): FakeAnswer => {
+    apiCalls.push(path);
+    const tokenError = tokenErrcode(query.get('access_token'));
+    if (tokenError) return errorAnswer(tokenError, tokenError === 40001 ? 'invalid credential, access_token is invalid or not latest' : 'access_token expired');
+    if (path === '/wxa/checksession') {
+      const name = namesByOpenid.get(query.get('openid') ?? '');
+      if (!name || query.get('sig_method') !== 'hmac_sha256') return errorAnswer(40003, 'invalid openid');
+      const expected = createHmac('sha256', Buffer.from(user(name).sessionKey, 'utf8')).update('').digest('hex');
+      return query.get('signature') === expected ? { json: { errcode: 0, errmsg: 'ok' } } : errorAnswer(87009, 'invalid signature');
+    }
+    const code = typeof body.code === 'string' ? body.code : '';
+    const failure = /^fail-(-?\d+)$/.exec(code);
+    if (failure) return errorAnswer(Number(failure[1]), 'scripted failure');
+    const phone = /^phone-(\d{5,15})(?:\.[\w-]+)?$/.exec(code);
+    if (!phone) return errorAnswer(40029, 'invalid code');
+    if (usedPhoneCodes.has(code)) return errorAnswer(40163, 'code been used');
+    usedPhoneCodes.add(code);
+    const digits = phone[1]!;
+    return {
+      json: {
+        errcode: 0,
+        errmsg: 'ok',
+        phone_info: {
+          phoneNumber: `+86${digits}`,
+          purePhoneNumber: digits,
+          countryCode: '86',
+          watermark: { timestamp: Math.floor(Date.now() / 1000), appid: options.appId },
+        },
+      },
+    };
+  };
 
   const jscode2session = (query: URLSearchParams): FakeAnswer => {
     const rid = randomUUID().slice(0, 23);
@@ -91,6 +172,10 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       const answer = scripted?.(code, codes.length - 1) ?? jscode2session(url.searchParams);
       return send(res, answer);
     }
+    if (url.pathname === '/cgi-bin/stable_token') return send(res, stableToken(await jsonBody(req)));
+    if (url.pathname === '/wxa/checksession' || url.pathname === '/wxa/business/getuserphonenumber') {
+      return send(res, serverApi(url.pathname, url.searchParams, req.method === 'POST' ? await jsonBody(req) : {}));
+    }
     if (url.pathname === '/__fake/userinfo') {
       const name = url.searchParams.get('user') ?? '';
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return send(res, { status: 400, json: { error: 'pass ?user=<name>' } });
@@ -98,6 +183,12 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       return send(res, {
         json: userInfoPayload({ openid, unionid, sessionKey, appId: options.appId, nickName: url.searchParams.get('nickName') ?? name }),
       });
+    }
+    if (url.pathname === '/__fake/rotate-session-key') {
+      const name = url.searchParams.get('user') ?? '';
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return send(res, { status: 400, json: { error: 'pass ?user=<name>' } });
+      rotations.set(name, (rotations.get(name) ?? 0) + 1);
+      return send(res, { json: { rotated: name } });
     }
     if (url.pathname === '/__fake/health') return send(res, { json: { ok: true } });
     return send(res, { status: 404, text: '<html><body>404 Not Found</body></html>', contentType: 'text/html' });
@@ -109,6 +200,14 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     codes,
+    stableTokenCalls,
+    apiCalls,
+    rotateSessionKey(name) {
+      rotations.set(name, (rotations.get(name) ?? 0) + 1);
+    },
+    expireAccessToken() {
+      if (accessToken) accessToken.expired = true;
+    },
     script(next) {
       scripted = next;
     },
@@ -134,6 +233,17 @@ async function send(res: ServerResponse, answer: FakeAnswer): Promise<void> {
     'content-type': isJson ? 'application/json; charset=utf-8' : (answer.contentType ?? 'text/plain'),
   });
   res.end(isJson ? JSON.stringify(answer.json) : answer.text);
+}
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  try {
+    const value = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? value : {};
+  } catch {
+    return {};
+  }
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url');

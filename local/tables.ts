@@ -26,6 +26,7 @@ export interface TableNames {
   sessions: string;
   users: string;
   logins: string;
+  appCache: string;
 }
 
 /**
@@ -39,8 +40,8 @@ export function tableNamesForStage(stage: string): TableNames {
   };
   const resolve = (template: string) =>
     template.replaceAll('${self:service}', config.service).replaceAll('${sls:stage}', stage);
-  const { sessions, users, logins } = config.custom.tableNames;
-  return { sessions: resolve(sessions), users: resolve(users), logins: resolve(logins) };
+  const { sessions, users, logins, appCache } = config.custom.tableNames;
+  return { sessions: resolve(sessions), users: resolve(users), logins: resolve(logins), appCache: resolve(appCache) };
 }
 
 /**
@@ -55,6 +56,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
     '${self:custom.tableNames.sessions}': names.sessions,
     '${self:custom.tableNames.users}': names.users,
     '${self:custom.tableNames.logins}': names.logins,
+    '${self:custom.tableNames.appCache}': names.appCache,
   };
   for (const [logicalId, resource] of Object.entries(Resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table') continue;

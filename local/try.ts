@@ -47,9 +47,19 @@ if (wechat) {
 } else {
   console.log('- userinfo skipped: WECHAT_API_BASE points at a WeChat that is not the built-in fake');
 }
+await step('phone number from the getPhoneNumber button code', '/phonenumber', { ...json({ code: 'phone-13800138000' }), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 200 && b.purePhoneNumber === '13800138000');
+await step('a wx.login() code sent to /phonenumber by mistake', '/phonenumber', { ...json({ code: `${user}.9` }), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 400 && b.code === 'INVALID_CODE');
+await step('checklogin?verify=wechat asks WeChat about the session_key', '/checklogin?verify=wechat', { headers: bearer(token) }, (s, b) => s === 200 && b.session_key_valid === true);
+if (wechat) {
+  await fetch(`${wechat}/__fake/rotate-session-key?user=${user}`);
+  const rotated = await (await fetch(`${wechat}/__fake/userinfo?user=${user}`)).json();
+  await step('after a later wx.login() (session_key rotated), userinfo says so', '/userinfo', { ...json(rotated), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 401 && b.code === 'SESSION_KEY_EXPIRED');
+}
 const second = await step('the same user logs in again', '/login', json({ code: `${user}.2` }), (s, b) => s === 200 && b.token !== token);
 await step('credit is kept across logins', '/credit', { headers: bearer(second.token) }, (s, b) => s === 200 && b.credit === credit);
 await step('credit without a token is a 401', '/credit', {}, (s, b) => s === 401 && b.code === 'UNAUTHENTICATED');
+await step('logout everywhere', '/logout?all=1', { method: 'POST', headers: bearer(second.token) }, (s, b) => s === 200 && b.sessions_revoked === 2);
+await step('checklogin after logout', '/checklogin', { headers: bearer(token) }, (s, b) => s === 200 && b.is_login === false);
 
 console.log(failed ? '\nSome steps did not go as the contract says.' : '\nAll steps behaved as the contract says.');
 process.exit(failed ? 1 : 0);

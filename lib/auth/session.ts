@@ -1,5 +1,5 @@
 import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
-import { type Deps, epochSeconds } from '#lib/deps';
+import { type Deps, epochSeconds, type WeChatApiDeps } from '#lib/deps';
 import { AppError } from '#lib/errors';
 import type { Session } from '#lib/store/store';
 
@@ -19,6 +19,20 @@ export async function requireSession(deps: Deps, token: string | undefined): Pro
   return session;
 }
 
-export async function checkLogin(deps: Deps, token: string | undefined): Promise<{ is_login: boolean }> {
-  return { is_login: (await findLiveSession(deps, token)) !== undefined };
+export interface CheckLoginReply {
+  is_login: boolean;
+  /** Only with ?verify=wechat, for a live session: whether WeChat still accepts its session_key. */
+  session_key_valid?: boolean;
+}
+
+/** Is the token a live session? With `verify`, also asks WeChat whether its session_key is still current. */
+export async function checkLogin(
+  deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
+  token: string | undefined,
+  verify = false,
+): Promise<CheckLoginReply> {
+  const session = await findLiveSession(deps, token);
+  if (!session) return { is_login: false };
+  if (!verify) return { is_login: true };
+  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.openid, session.sessionKey) };
 }

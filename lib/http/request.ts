@@ -52,7 +52,10 @@ export function readBody<const TSchema extends v.GenericSchema>(
   if (!result.success) {
     const issue = result.issues[0];
     const path = issue.path?.map((item: { key: unknown }) => String(item.key)).join('.');
-    throw new AppError('INVALID_REQUEST', path ? `${path}: ${issue.message}` : issue.message);
+    // valibot's own message for a body that is not an object quotes it ("... but received "<body>""):
+    // never echo the client's input back, it may be 32 KiB of anything.
+    const message = !path && issue.type === 'object' ? 'The request body must be a JSON object' : issue.message;
+    throw new AppError('INVALID_REQUEST', path ? `${path}: ${message}` : message);
   }
   return result.output;
 }

@@ -10,6 +10,16 @@ export const LoginBody = v.object({
   ),
 });
 
+/** The code from <button open-type="getPhoneNumber"> (e.detail.code), not wx.login()'s. */
+export const PhoneNumberBody = v.object({
+  code: v.pipe(
+    v.string('code must be a string: the e.detail.code of <button open-type="getPhoneNumber">'),
+    v.minLength(1, 'code is empty: send e.detail.code from <button open-type="getPhoneNumber">'),
+    v.maxLength(128, 'code is longer than 128 characters'),
+    v.regex(/^[\x21-\x7e]+$/, 'code must be printable ASCII without spaces'),
+  ),
+});
+
 const base64 = (field: string, max: number) =>
   v.pipe(
     v.string(`${field} must be a string`),

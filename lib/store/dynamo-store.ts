@@ -20,6 +20,25 @@ export interface Tables {
 const TRANSACTION_ATTEMPTS = 6;
 
 export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): Store {
+  /** Sets one attribute (and when it changed) on a user that must already exist. */
+  const updateExistingUser = async (openid: string, attribute: 'profile' | 'phone', value: unknown, nowSeconds: number) => {
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: tables.users,
+          Key: { openid },
+          UpdateExpression: `SET ${attribute} = :value, ${attribute}UpdatedAt = :now`,
+          ConditionExpression: 'attribute_exists(openid)',
+          ExpressionAttributeValues: { ':value': value, ':now': nowSeconds },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') return false;
+      throw storageError(err);
+    }
+  };
+
   return {
     async createSession(session, initialCredit, exchanged) {
       const markCodeDone = exchanged && {
@@ -180,23 +199,8 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
       return typeof Item?.credit === 'number' ? Item.credit : undefined;
     },
 
-    async saveProfile(openid, profile: Profile, nowSeconds) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tables.users,
-            Key: { openid },
-            UpdateExpression: 'SET profile = :profile, profileUpdatedAt = :now',
-            ConditionExpression: 'attribute_exists(openid)',
-            ExpressionAttributeValues: { ':profile': profile, ':now': nowSeconds },
-          }),
-        );
-        return true;
-      } catch (err) {
-        if (errorName(err) === 'ConditionalCheckFailedException') return false;
-        throw storageError(err);
-      }
-    },
+    saveProfile: (openid, profile: Profile, nowSeconds) => updateExistingUser(openid, 'profile', profile, nowSeconds),
+    savePhoneNumber: (openid, phone, nowSeconds) => updateExistingUser(openid, 'phone', phone, nowSeconds),
   };
 }
 

@@ -49,6 +49,8 @@ export interface Store {
   revokeSession(tokenHash: string): Promise<boolean>;
   /** Deletes every session of a user; how many there were. */
   revokeAllSessions(openid: string): Promise<number>;
+  /** Saves the user's phone number; false if the user does not exist. */
+  savePhoneNumber(openid: string, phone: Record<string, string>, nowSeconds: number): Promise<boolean>;
   /** Saves decrypted profile fields; false if the user does not exist. */
   saveProfile(openid: string, profile: Profile, nowSeconds: number): Promise<boolean>;
 }

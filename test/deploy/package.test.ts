@@ -34,9 +34,18 @@ const FUNCTIONS = {
     },
     ssm: true,
   },
-  Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'] }, ssm: false },
+  Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] }, ssm: true },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
-  Userinfo: { route: 'POST /userinfo', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'] }, ssm: false },
+  Userinfo: {
+    route: 'POST /userinfo',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    ssm: true,
+  },
+  Phonenumber: {
+    route: 'POST /phonenumber',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    ssm: true,
+  },
   Logout: {
     route: 'POST /logout',
     dynamodb: { SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], 'SessionsTable/index/byOpenid': ['dynamodb:Query'] },
@@ -70,16 +79,18 @@ beforeAll(() => {
 
 describe('serverless package (prod, offline, no credentials)', () => {
   it('writes one zip per function', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'userinfo.zip']);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'phonenumber.zip', 'userinfo.zip']);
   });
 
   it('ships no plaintext AppSecret in the template, the state file or any zip', () => {
     for (const file of readdirSync(dir)) {
       expect(readFileSync(join(dir, file)).includes(SENTINEL_SECRET), file).toBe(false);
     }
-    const login = template.Resources.LoginLambdaFunction!.Properties.Environment.Variables;
-    expect(login.WECHAT_SECRET).toBeUndefined();
-    expect(login.WECHAT_SECRET_PARAM).toBe('/wechat-login/prod/wechat-app-secret');
+    for (const name of Object.keys(FUNCTIONS)) {
+      const variables = { ...template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables };
+      expect(variables.WECHAT_SECRET, name).toBeUndefined();
+      expect(variables.WECHAT_SECRET_PARAM, name).toBe('/wechat-login/prod/wechat-app-secret');
+    }
   });
 
   it('routes each endpoint to its own function on an HTTP API', () => {
@@ -103,12 +114,13 @@ describe('serverless package (prod, offline, no credentials)', () => {
   });
 
   it.each([
-    ['SessionsTable', 'wechat-login-prod-sessions'],
-    ['LoginsTable', 'wechat-login-prod-logins'],
-  ])('%s: on-demand, TTL on expiresAt, encrypted', (id, name) => {
+    ['SessionsTable', 'wechat-login-prod-sessions', 'expiresAt'],
+    ['LoginsTable', 'wechat-login-prod-logins', 'expiresAt'],
+    ['AppCacheTable', 'wechat-login-prod-app-cache', 'ttl'],
+  ])('%s: on-demand, TTL, encrypted', (id, name, ttlAttribute) => {
     const table = template.Resources[id]!.Properties;
     expect(table.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: ttlAttribute, Enabled: true });
     expect(table.SSESpecification).toEqual({ SSEEnabled: true });
     expect(table.TableName).toBe(name);
   });
@@ -138,7 +150,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
           for (const resource of statement.Resource as any[]) {
             const table = tableOf(resource);
             expect(table, `${name} ${action} on a non-table resource`).toBeDefined();
-            (granted[table] ??= []).push(action);
+            (granted[table!] ??= []).push(action);
           }
         }
         for (const resource of statement.Resource) expect(JSON.stringify(resource), name).not.toMatch(/"\*"|:\*"$/);

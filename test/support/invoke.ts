@@ -5,7 +5,8 @@ import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts
 import { createHandler as creditHandler } from '../../handlers/credit.ts';
 import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
 import { createHandler as logoutHandler } from '../../handlers/logout.ts';
-import type { LoginDeps } from '#lib/deps';
+import { createHandler as phonenumberHandler } from '../../handlers/phonenumber.ts';
+import type { TestDeps } from './stack.ts';
 import { apiEvent } from './event.ts';
 import type { TableNames } from '../../local/tables.ts';
 
@@ -19,13 +20,14 @@ export interface Reply {
 type EventInput = Parameters<typeof apiEvent>[0];
 
 /** The four real handlers built on the given deps, invoked with real HTTP API (v2) events. */
-export function api(deps: LoginDeps) {
+export function api(deps: TestDeps) {
   const handlers = {
     login: loginHandler(deps),
     checklogin: checkloginHandler(deps),
     credit: creditHandler(deps),
     userinfo: userinfoHandler(deps),
     logout: logoutHandler(deps),
+    phonenumber: phonenumberHandler(deps),
   };
   const invoke = async (name: keyof typeof handlers, input: EventInput): Promise<Reply> => {
     const result = await handlers[name](apiEvent(input));

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { type Config, readConfig } from '#lib/config';
-import type { LoginDeps } from '#lib/deps';
+import type { LoginDeps, WeChatApiDeps } from '#lib/deps';
+import { createAccessTokenCache } from '#lib/store/access-token-cache';
+import { createAccessTokens } from '#lib/wechat/access-token';
+import { createGetPhoneNumber } from '#lib/wechat/phone-number';
+import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { createDocumentClient } from '#lib/store/client';
 import { createDynamoStore } from '#lib/store/dynamo-store';
 import { createCode2Session } from '#lib/wechat/code2session';
@@ -24,8 +28,11 @@ export function testClock(start = Date.now()) {
   };
 }
 
+/** Every dependency any handler takes. */
+export type TestDeps = LoginDeps & WeChatApiDeps;
+
 export interface TestStack {
-  deps: LoginDeps;
+  deps: TestDeps;
   fake: FakeWeChat;
   clock: ReturnType<typeof testClock>;
   tables: TableNames;
@@ -40,9 +47,10 @@ export interface TestStack {
  * call), the fake WeChat over real HTTP, the production store and WeChat client.
  */
 export async function startTestStack(overrides: Partial<Record<string, string>> = {}): Promise<TestStack> {
-  const endpoint = inject('dynamodbEndpoint');
+  // A file that disturbs DynamoDB (test/integration/dynamodb-faults.test.ts) brings its own.
+  const endpoint = overrides.DYNAMODB_ENDPOINT ?? inject('dynamodbEndpoint');
   const suffix = randomUUID().slice(0, 8);
-  const tables = { sessions: `sessions-${suffix}`, users: `users-${suffix}`, logins: `logins-${suffix}` };
+  const tables = { sessions: `sessions-${suffix}`, users: `users-${suffix}`, logins: `logins-${suffix}`, appCache: `app-cache-${suffix}` };
   const admin = localDynamoClient(endpoint);
   await createTables(admin, tables);
 
@@ -54,12 +62,21 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     SESSIONS_TABLE: tables.sessions,
     USERS_TABLE: tables.users,
     LOGINS_TABLE: tables.logins,
+    APP_CACHE_TABLE: tables.appCache,
     DYNAMODB_ENDPOINT: endpoint,
     ...overrides,
   });
   const clock = testClock();
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
-  const deps: LoginDeps = {
+  const http = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs };
+  const tokens = createAccessTokens({
+    ...http,
+    appId: config.appId,
+    secret: async () => APP_SECRET,
+    cache: createAccessTokenCache(db, tables.appCache),
+    now: clock.now,
+  });
+  const deps: TestDeps = {
     config,
     now: clock.now,
     store: createDynamoStore(db, tables),
@@ -70,6 +87,8 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
       timeoutMs: config.wechatTimeoutMs,
       retryDelayMs: 20,
     }),
+    checkSessionKey: createCheckSessionKey(http, tokens),
+    getPhoneNumber: createGetPhoneNumber(http, tokens),
   };
   return {
     deps,
@@ -80,9 +99,12 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     config,
     async close() {
       await fake.close();
-      for (const TableName of Object.values(tables)) await admin.send(new DeleteTableCommand({ TableName }));
-      admin.destroy();
-      db.destroy();
+      try {
+        for (const TableName of Object.values(tables)) await admin.send(new DeleteTableCommand({ TableName }));
+      } finally {
+        admin.destroy();
+        db.destroy();
+      }
     },
   };
 }

@@ -6,6 +6,7 @@ const minimal: Env = {
   SESSIONS_TABLE: 'sessions',
   USERS_TABLE: 'users',
   LOGINS_TABLE: 'logins',
+  APP_CACHE_TABLE: 'app-cache',
 };
 
 /** Runs fn, expects a ConfigError, returns it. */
@@ -30,6 +31,7 @@ describe('readConfig', () => {
       sessionsTable: 'sessions',
       usersTable: 'users',
       loginsTable: 'logins',
+      appCacheTable: 'app-cache',
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
     });

@@ -28,6 +28,7 @@ const ALL_CODES = Object.keys({
   DECRYPT_FAILED: true,
   STORAGE_UNAVAILABLE: true,
   INTERNAL: true,
+  SESSION_KEY_EXPIRED: true,
 } satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 const CLIENT_FAULTS: ErrorCode[] = [
@@ -38,6 +39,7 @@ const CLIENT_FAULTS: ErrorCode[] = [
   'DECRYPT_FAILED',
   'UNAUTHENTICATED',
   'SESSION_INVALID',
+  'SESSION_KEY_EXPIRED',
   'BODY_TOO_LARGE',
   'CODE_ALREADY_USED',
   'USER_HIGH_RISK',
