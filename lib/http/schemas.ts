@@ -1,24 +1,18 @@
 import * as v from 'valibot';
 
-/** A wx.login() code: WeChat's are 32 characters; anything printable up to 128 is let through to WeChat. */
-export const LoginBody = v.object({
-  code: v.pipe(
-    v.string('code must be a string from wx.login()'),
-    v.minLength(1, 'code is empty: send the code from wx.login()'),
+/** A one-time WeChat code (WeChat's are 32 characters; anything printable up to 128 is let through to WeChat). */
+const wechatCode = (source: string) =>
+  v.pipe(
+    v.string(`code must be a string: ${source}`),
+    v.minLength(1, `code is empty: send ${source}`),
     v.maxLength(128, 'code is longer than 128 characters'),
     v.regex(/^[\x21-\x7e]+$/, 'code must be printable ASCII without spaces'),
-  ),
-});
+  );
 
-/** The code from <button open-type="getPhoneNumber"> (e.detail.code), not wx.login()'s. */
-export const PhoneNumberBody = v.object({
-  code: v.pipe(
-    v.string('code must be a string: the e.detail.code of <button open-type="getPhoneNumber">'),
-    v.minLength(1, 'code is empty: send e.detail.code from <button open-type="getPhoneNumber">'),
-    v.maxLength(128, 'code is longer than 128 characters'),
-    v.regex(/^[\x21-\x7e]+$/, 'code must be printable ASCII without spaces'),
-  ),
-});
+export const LoginBody = v.object({ code: wechatCode('the code from wx.login()') });
+
+/** Not wx.login()'s code: the phone button's. */
+export const PhoneNumberBody = v.object({ code: wechatCode('e.detail.code from <button open-type="getPhoneNumber">') });
 
 const base64 = (field: string, max: number) =>
   v.pipe(
