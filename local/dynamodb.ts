@@ -39,7 +39,17 @@ export const localDynamoClient = (endpoint: string): DynamoDBClient =>
  */
 export async function startLocalDynamo(options: { port?: number } = {}): Promise<LocalDynamo> {
   assertJava();
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options.port ?? (await freePort()));
+    } catch (err) {
+      // A port found free was taken before Java bound it: pick another, unless the caller chose it.
+      if (options.port !== undefined || attempt === 3 || !String(err).includes('Failed to bind')) throw err;
+    }
+  }
+}
+
+async function startOnce(port: number): Promise<LocalDynamo> {
   const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
   let output = '';
   const collect = (chunk: Buffer) => {

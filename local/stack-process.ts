@@ -15,8 +15,21 @@ export interface StackProcess {
   stop(): Promise<number | null>;
 }
 
-/** `npm start` (local/start.ts) as a child process on a free port, resolved once it says it is ready. */
+/**
+ * `npm start` (local/start.ts) as a child process on a free port, resolved once it says it is ready.
+ * A port found free can be taken by another process before the stack binds it: then it tries again.
+ */
 export async function spawnLocalStack(env: Record<string, string> = {}): Promise<StackProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnOnce(env);
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function spawnOnce(env: Record<string, string>): Promise<StackProcess> {
   const port = await freePort();
   const stateFile = join(mkdtempSync(join(tmpdir(), 'stack-')), 'stack.json');
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
