@@ -27,6 +27,7 @@ export async function login(deps: LoginDeps, code: string): Promise<LoginReply> 
   const now = epochSeconds(deps);
   const claim = await deps.store.claimLoginCode(codeHash, now, now + Math.ceil(exchangeBoundMs / 1000) + 5);
   if (!claim.claimed) {
+    if (claim.current.state === 'spent') throw spentCode('spent');
     const exchanged = claim.current.state === 'done' ? claim.current : await waitForExchange(deps, codeHash, exchangeBoundMs);
     return startSession(deps, exchanged);
   }
@@ -36,10 +37,16 @@ export async function login(deps: LoginDeps, code: string): Promise<LoginReply> 
     wechat = await deps.code2Session(code);
   } catch (err) {
     // Let a retry ask WeChat again (it may well answer differently after a timeout).
-    await deps.store.releaseLoginCode(codeHash).catch(() => undefined);
+    await deps.store.releaseLoginCode(codeHash, claim.claimId).catch(() => undefined);
     throw err;
   }
-  return startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps) + CODE_REPLAY_SECONDS });
+  try {
+    return await startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps) + CODE_REPLAY_SECONDS });
+  } catch (err) {
+    // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
+    await deps.store.spendLoginCode(codeHash, claim.claimId).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** A new session, and the user if new, in one transaction; only the token's hash is stored. */
@@ -60,6 +67,7 @@ async function waitForExchange(deps: LoginDeps, codeHash: string, boundMs: numbe
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     const record: LoginCode | undefined = await deps.store.findLoginCode(codeHash, epochSeconds(deps));
     if (record?.state === 'done') return record;
+    if (record?.state === 'spent') throw spentCode('spent');
     if (!record || Date.now() > deadline) {
       // The first exchange failed or stalled; WeChat will not take this code again.
       throw new AppError('CODE_ALREADY_USED', 'This login code is already being used or failed: get a fresh one from wx.login()', {
@@ -68,3 +76,8 @@ async function waitForExchange(deps: LoginDeps, codeHash: string, boundMs: numbe
     }
   }
 }
+
+const spentCode = (replay: string) =>
+  new AppError('CODE_ALREADY_USED', 'This login code was used but the login could not be completed: get a fresh one from wx.login()', {
+    replay,
+  });

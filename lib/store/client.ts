@@ -15,15 +15,24 @@ export interface DynamoClientOptions {
 export const DYNAMODB_MAX_ATTEMPTS = 3;
 export const DYNAMODB_CONNECTION_TIMEOUT_MS = 500;
 export const DYNAMODB_REQUEST_TIMEOUT_MS = 1000;
-/** Worst time one DynamoDB call can take: every attempt times out, plus the SDK's retry backoff (< 1 s for 2 retries). */
+/**
+ * Worst time one DynamoDB call can take: every attempt times out, plus the SDK's
+ * backoff between attempts (up to 1 s, then 2 s, when DynamoDB throttles).
+ */
+export const DYNAMODB_BACKOFF_BOUND_MS = 3000;
 export const dynamoCallBoundMs = (): number =>
-  DYNAMODB_MAX_ATTEMPTS * (DYNAMODB_CONNECTION_TIMEOUT_MS + DYNAMODB_REQUEST_TIMEOUT_MS) + 1000;
+  DYNAMODB_MAX_ATTEMPTS * (DYNAMODB_CONNECTION_TIMEOUT_MS + DYNAMODB_REQUEST_TIMEOUT_MS) + DYNAMODB_BACKOFF_BOUND_MS;
 
 export function createDocumentClient({ region, endpoint }: DynamoClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region,
     maxAttempts: DYNAMODB_MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS, requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: DYNAMODB_CONNECTION_TIMEOUT_MS,
+      requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS,
+      // Without this, this SDK version only warns when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
     ...(endpoint
       ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),

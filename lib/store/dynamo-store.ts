@@ -7,6 +7,9 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AppError } from '#lib/errors';
 import type { LoginCode, NewSession, Profile, Session, Store } from '#lib/store/store';
 
@@ -92,21 +95,27 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
     },
 
     async claimLoginCode(codeHash, nowSeconds, pendingUntil) {
+      const claimId = randomUUID();
       try {
         await db.send(
           new PutCommand({
             TableName: tables.logins,
-            Item: { codeHash, state: 'pending', expiresAt: pendingUntil },
+            Item: { codeHash, state: 'pending', expiresAt: pendingUntil, claimId },
             // An expired record (TTL deletion lags) counts as absent.
             ConditionExpression: 'attribute_not_exists(codeHash) OR expiresAt <= :now',
             ExpressionAttributeValues: { ':now': nowSeconds },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return { claimed: true };
+        return { claimed: true, claimId };
       } catch (err) {
         if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
-        const current = loginCode((err as { Item?: Record<string, unknown> }).Item);
+        // The document client does not unmarshall the item attached to an error.
+        const raw = (err as { Item?: Record<string, AttributeValue> }).Item;
+        const item = raw ? unmarshall(raw) : undefined;
+        // The SDK retried a write whose reply was lost, and our first try had landed: the claim is ours.
+        if (item?.claimId === claimId && item.state === 'pending') return { claimed: true, claimId };
+        const current = loginCode(item);
         // Without the item (an emulator that does not return it), a pending record is the safe reading.
         return { claimed: false, current: current ?? { state: 'pending', expiresAt: pendingUntil } };
       }
@@ -120,15 +129,32 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
       return record && record.expiresAt > nowSeconds ? record : undefined;
     },
 
-    async releaseLoginCode(codeHash) {
+    async releaseLoginCode(codeHash, claimId) {
       try {
         await db.send(
           new DeleteCommand({
             TableName: tables.logins,
             Key: { codeHash },
-            ConditionExpression: '#state = :pending',
+            ConditionExpression: '#state = :pending AND claimId = :claimId',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':pending': 'pending' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':claimId': claimId },
+          }),
+        );
+      } catch (err) {
+        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
+      }
+    },
+
+    async spendLoginCode(codeHash, claimId) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tables.logins,
+            Key: { codeHash },
+            UpdateExpression: 'SET #state = :spent',
+            ConditionExpression: '#state = :pending AND claimId = :claimId',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':spent': 'spent', ':pending': 'pending', ':claimId': claimId },
           }),
         );
       } catch (err) {
@@ -206,7 +232,7 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
 
 function loginCode(item: Record<string, unknown> | undefined): LoginCode | undefined {
   if (!item || typeof item.expiresAt !== 'number') return undefined;
-  if (item.state === 'pending') return { state: 'pending', expiresAt: item.expiresAt };
+  if (item.state === 'pending' || item.state === 'spent') return { state: item.state, expiresAt: item.expiresAt };
   if (item.state !== 'done' || typeof item.openid !== 'string' || typeof item.sessionKey !== 'string') return undefined;
   const done: LoginCode = { state: 'done', expiresAt: item.expiresAt, openid: item.openid, sessionKey: item.sessionKey };
   if (typeof item.unionid === 'string') done.unionid = item.unionid;

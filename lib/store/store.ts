@@ -18,6 +18,8 @@ export type Profile = Record<string, unknown>;
 /** What WeChat told us for one wx.login() code, kept briefly so a retry of that code can be answered. */
 export type LoginCode =
   | { state: 'pending'; expiresAt: number }
+  /** WeChat accepted the code but the session could not be written: WeChat will not take it again. */
+  | { state: 'spent'; expiresAt: number }
   | { state: 'done'; expiresAt: number; openid: string; sessionKey: string; unionid?: string };
 
 /** The code a new session came from: marked done, with its WeChat answer, in the same write. */
@@ -27,7 +29,8 @@ export interface ExchangedCode {
   replayUntil: number;
 }
 
-export type CodeClaim = { claimed: true } | { claimed: false; current: LoginCode };
+/** claimId tells our own claim from another request's (e.g. when a retried write finds its own first try). */
+export type CodeClaim = { claimed: true; claimId: string } | { claimed: false; current: LoginCode };
 
 export interface Store {
   /**
@@ -39,8 +42,10 @@ export interface Store {
   claimLoginCode(codeHash: string, nowSeconds: number, pendingUntil: number): Promise<CodeClaim>;
   /** The live record of a code, if any. */
   findLoginCode(codeHash: string, nowSeconds: number): Promise<LoginCode | undefined>;
-  /** Gives a pending claim up after a failed exchange, so that a retry can ask WeChat again. */
-  releaseLoginCode(codeHash: string): Promise<void>;
+  /** Gives our pending claim up after a failed exchange, so that a retry can ask WeChat again. */
+  releaseLoginCode(codeHash: string, claimId: string): Promise<void>;
+  /** Marks our claim spent: WeChat took the code, so a retry can be refused at once without asking it. */
+  spendLoginCode(codeHash: string, claimId: string): Promise<void>;
   /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
   findSession(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
   /** The user's credit, or undefined if there is no such user. */

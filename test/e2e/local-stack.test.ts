@@ -7,8 +7,14 @@ import { ROOT } from '../../local/state.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 
 let running: ChildProcess | undefined;
-afterEach(() => {
-  if (running?.exitCode === null) running.kill('SIGKILL');
+// After a failed test: SIGTERM lets npm start stop its children; SIGKILL would orphan them.
+afterEach(async () => {
+  const child = running;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 async function startStack(env: Record<string, string>): Promise<StackProcess> {
