@@ -8,7 +8,7 @@ export type ReadParameter = (name: string) => Promise<string | undefined>;
  * deployed, WECHAT_SECRET_PARAM names an SSM SecureString, so the secret is never
  * in serverless.yml, the template or the function's environment.
  */
-export async function loadAppSecret(env: Env, readParameter: ReadParameter = readSsmParameter): Promise<string> {
+export async function loadAppSecret(env: Env, readParameter: ReadParameter): Promise<string> {
   if (env.WECHAT_SECRET) return checked(env.WECHAT_SECRET, 'WECHAT_SECRET');
   const name = env.WECHAT_SECRET_PARAM?.trim();
   if (!name) {
@@ -37,16 +37,4 @@ function checked(secret: string, source: string): string {
     throw new ConfigError(`${source} is malformed: expected 8-128 printable characters without spaces`);
   }
   return secret;
-}
-
-/** Loaded only where the secret really comes from SSM, so local runs never pay for the SSM client. */
-async function readSsmParameter(name: string): Promise<string | undefined> {
-  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
-  const client = new SSMClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } });
-  try {
-    const { Parameter } = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-    return Parameter?.Value;
-  } finally {
-    client.destroy();
-  }
 }

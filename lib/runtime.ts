@@ -7,6 +7,7 @@ import { createGetPhoneNumber } from '#lib/wechat/phone-number';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { createDocumentClient } from '#lib/store/client';
 import { createDynamoStore } from '#lib/store/dynamo-store';
+import { createSsmParameterReader } from '#lib/ssm';
 import { createCode2Session } from '#lib/wechat/code2session';
 
 /**
@@ -25,7 +26,9 @@ function depsOn(config: Deps['config']) {
     store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable, logins: config.loginsTable }),
     now: Date.now,
   };
-  return { deps, db };
+  // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/ssm.ts).
+  const readParameter = createSsmParameterReader(db.config);
+  return { deps, db, readParameter };
 }
 
 /**
@@ -34,14 +37,14 @@ function depsOn(config: Deps['config']) {
  * access_token, so these functions' cold starts never wait for SSM.
  */
 export function productionWeChatApiDeps(env: NodeJS.ProcessEnv = process.env): WeChatApiDeps {
-  const { deps, db } = depsOn(readConfig(env));
+  const { deps, db, readParameter } = depsOn(readConfig(env));
   const { appId, wechatApiBase: apiBase, wechatTimeoutMs: timeoutMs } = deps.config;
   let secret: Promise<string> | undefined;
   const tokens = createAccessTokens({
     apiBase,
     timeoutMs,
     appId,
-    secret: () => (secret ??= loadAppSecret(env).catch((err: unknown) => {
+    secret: () => (secret ??= loadAppSecret(env, readParameter).catch((err: unknown) => {
       secret = undefined;
       throw err;
     })),
@@ -54,14 +57,14 @@ export function productionWeChatApiDeps(env: NodeJS.ProcessEnv = process.env): W
 
 /** Also resolves the AppSecret (from SSM when deployed): awaited once, at cold start. */
 export async function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): Promise<LoginDeps> {
-  const deps = productionDeps(env);
+  const { deps, readParameter } = depsOn(readConfig(env));
   const { appId, wechatApiBase, wechatTimeoutMs } = deps.config;
   return {
     ...deps,
     code2Session: createCode2Session({
       apiBase: wechatApiBase,
       appId,
-      secret: await loadAppSecret(env),
+      secret: await loadAppSecret(env, readParameter),
       timeoutMs: wechatTimeoutMs,
     }),
   };

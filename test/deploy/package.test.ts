@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoCallBoundMs } from '#lib/store/client';
+import { code2SessionBoundMs } from '#lib/wechat/code2session';
 import { ROOT } from '../../local/state.ts';
 
 /**
@@ -99,12 +101,14 @@ describe('serverless package (prod, offline, no credentials)', () => {
     expect(resources('AWS::ApiGatewayV2::Api')[0]?.[1].Properties.ProtocolType).toBe('HTTP');
   });
 
-  it('runs every function on nodejs22.x, arm64, with a timeout under API Gateway\'s 30 s', () => {
+  it('runs every function on nodejs22.x, arm64, with a timeout above the worst request and under API Gateway\'s 30 s', () => {
     for (const name of Object.keys(FUNCTIONS)) {
       const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
       expect(fn.Runtime, name).toBe('nodejs22.x');
       expect(fn.Architectures, name).toEqual(['arm64']);
       expect(fn.Timeout, name).toBeLessThan(30);
+      // Lambda's timeout must never be what ends a request: it covers the worst login (two DynamoDB calls and WeChat).
+      expect(fn.Timeout * 1000, name).toBeGreaterThan(2 * dynamoCallBoundMs() + code2SessionBoundMs({ timeoutMs: 3000 }));
       expect(fn.FunctionName, name).toMatch(/^wechat-login-prod-/);
     }
   });

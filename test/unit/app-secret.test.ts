@@ -3,6 +3,9 @@ import { loadAppSecret } from '#lib/app-secret';
 import { ConfigError } from '#lib/config';
 
 const SECRET = '0123456789abcdef0123456789abcdef';
+const neverCalled = async (): Promise<string> => {
+  throw new Error('SSM must not be asked here');
+};
 const PARAM = '/wechat-login/prod/wechat-app-secret';
 
 async function configError(promise: Promise<unknown>): Promise<ConfigError> {
@@ -27,14 +30,14 @@ describe('loadAppSecret: local WECHAT_SECRET', () => {
     ['longer than 128 characters', 'x'.repeat(129)],
     ['containing a newline', 'abcdefgh\nijkl'],
   ])('refuses a secret %s, naming WECHAT_SECRET without echoing the value', async (_label, secret) => {
-    const error = await configError(loadAppSecret({ WECHAT_SECRET: secret }));
+    const error = await configError(loadAppSecret({ WECHAT_SECRET: secret }, neverCalled));
     expect(error.message).toContain('WECHAT_SECRET');
     expect(error.message).not.toContain(secret);
     expect(String(error.stack)).not.toContain(secret);
   });
 
   it('names both variables when neither is set', async () => {
-    const error = await configError(loadAppSecret({}));
+    const error = await configError(loadAppSecret({}, neverCalled));
     expect(error.message).toContain('WECHAT_SECRET');
     expect(error.message).toContain('WECHAT_SECRET_PARAM');
   });

@@ -1,0 +1,95 @@
+/**
+ * The esbuild options serverless-esbuild uses for this service, read from the
+ * current serverless.yml (custom.esbuild) every run, never hard-coded, so the
+ * floor and the analysis builds follow whatever the service is configured with.
+ *
+ * Mirrors serverless-esbuild 1.57.x (dist/index.js getBuildOptions, dist/bundle.js):
+ * its defaults (bundle, platform node, target from provider.runtime) under the
+ * custom options; the plugin-only keys removed; `exclude` turned into `external`;
+ * `outputFileExtension` turned into esbuild's `outExtension`.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
+import { parse } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Keys serverless-esbuild strips before handing its options to esbuild (bundle.js). */
+const PLUGIN_ONLY_KEYS = [
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+  // not in the plugin's list, but never esbuild options either
+  'config',
+  'plugins',
+];
+
+export interface ServiceBuild {
+  /** esbuild options as the plugin passes them (without entryPoints/outdir). */
+  options: BuildOptions;
+  /** '.mjs', '.cjs' or '.js', as the plugin names the bundle. */
+  outputFileExtension: string;
+  /** The custom.esbuild block as written, for the report. */
+  raw: Record<string, unknown>;
+  /** function name -> handler (e.g. handlers/login.handler), its entry (handlers/login.ts) and export name. */
+  functions: Record<string, { handler: string; entry: string; exportName: string }>;
+}
+
+interface ServerlessYml {
+  provider?: { runtime?: string };
+  custom?: { esbuild?: Record<string, unknown> };
+  functions?: Record<string, { handler?: string }>;
+}
+
+export function readServiceBuild(overrides: BuildOptions = {}): ServiceBuild {
+  const yml = parse(readFileSync(`${ROOT}serverless.yml`, 'utf8'), { logLevel: 'silent' }) as ServerlessYml;
+  const raw = { ...(yml.custom?.esbuild ?? {}) };
+  if (typeof raw.config === 'string') {
+    throw new Error('serverless.yml custom.esbuild.config (a JS config file) is not supported by bench/esbuild-options.ts');
+  }
+  const runtimeMajor = /^nodejs(\d+)/.exec(yml.provider?.runtime ?? '')?.[1];
+  const merged: Record<string, unknown> = {
+    bundle: true,
+    platform: 'node',
+    ...(runtimeMajor ? { target: `node${runtimeMajor}` } : { target: 'node18' }),
+    external: [],
+    exclude: ['aws-sdk'],
+    outputFileExtension: '.js',
+    ...raw,
+  };
+  const exclude = asStrings(merged.exclude);
+  const external = [...asStrings(merged.external), ...(exclude.includes('*') ? [] : exclude)];
+  const outputFileExtension = String(merged.outputFileExtension);
+  const options: Record<string, unknown> = { ...merged };
+  for (const key of PLUGIN_ONLY_KEYS) delete options[key];
+  options.external = external;
+  if (outputFileExtension !== '.js') options.outExtension = { '.js': outputFileExtension };
+
+  const functions: ServiceBuild['functions'] = {};
+  for (const [name, fn] of Object.entries(yml.functions ?? {})) {
+    const handler = fn.handler ?? '';
+    const dot = handler.lastIndexOf('.');
+    functions[name] = { handler, entry: `${handler.slice(0, dot)}.ts`, exportName: handler.slice(dot + 1) };
+  }
+  return { options: { ...(options as BuildOptions), ...overrides }, outputFileExtension, raw, functions };
+}
+
+const asStrings = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === 'string');

@@ -1,0 +1,367 @@
+/**
+ * Warm latency, DynamoDB calls and consumed capacity per request.
+ *
+ * Each endpoint's `createHandler(deps)` (handlers/*.ts, run through tsx) is
+ * invoked in-process with real API Gateway HTTP API events against DynamoDB
+ * Local and the fake WeChat over loopback HTTP, sequentially, interleaving the
+ * endpoints round by round. The deps are wired as test/support/stack.ts wires
+ * them (readConfig, createDocumentClient, createDynamoStore, createCode2Session),
+ * plus two meters:
+ *   - a DynamoDB middleware at the top of the `initialize` step, so it spans the
+ *     whole `send` (marshalling, signing, HTTP, retries); it also asks for
+ *     ReturnConsumedCapacity=TOTAL and sums ConsumedCapacity from the output;
+ *   - a `fetch` wrapper handed to createCode2Session, spanning the request and
+ *     reading the body.
+ * Own code = handler total − DynamoDB − WeChat.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { readConfig } from '#lib/config';
+import type { LoginDeps } from '#lib/deps';
+import { createDocumentClient } from '#lib/store/client';
+import { createDynamoStore } from '#lib/store/dynamo-store';
+import { createCode2Session } from '#lib/wechat/code2session';
+import { startLocalDynamo } from '../local/dynamodb.ts';
+import { startFakeWeChat } from '../local/fake-wechat.ts';
+import { createTables, type TableNames } from '../local/tables.ts';
+import { type SignedUserData, userInfoPayload } from '../local/wechat-data.ts';
+import { apiEvent } from '../test/support/event.ts';
+import { onCleanup } from './children.ts';
+import { ROOT } from './esbuild-options.ts';
+
+/**
+ * How to call each endpoint the bench knows. Functions in serverless.yml without
+ * a recipe here are measured for size and cold init only (reported as such).
+ *   - login: a fresh code of the round's user (the fake accepts each code once);
+ *   - checklogin, credit, userinfo: that user's latest token;
+ *   - logout: a spare session (a pool filled by the setup logins and topped up
+ *     by every measured login), so the read endpoints keep a live token.
+ */
+export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout'] as const;
+export type Endpoint = string;
+
+const APP_ID = 'wx0000000000000000';
+const APP_SECRET = 'local-fake-app-secret';
+
+/** What one request did. */
+interface Meter {
+  dynamoMs: number;
+  wechatMs: number;
+  wechatCalls: number;
+  calls: number;
+  strongReads: number;
+  eventualReads: number;
+  writes: number;
+  transactions: number;
+  retries: number;
+  readUnits: number;
+  writeUnits: number;
+  capacityReported: boolean;
+  commands: { command: string; ms: number }[];
+}
+
+const newMeter = (): Meter => ({
+  dynamoMs: 0,
+  wechatMs: 0,
+  wechatCalls: 0,
+  calls: 0,
+  strongReads: 0,
+  eventualReads: 0,
+  writes: 0,
+  transactions: 0,
+  retries: 0,
+  readUnits: 0,
+  writeUnits: 0,
+  capacityReported: true,
+  commands: [],
+});
+
+export interface EndpointResult {
+  endpoint: Endpoint;
+  totalMs: number[];
+  dynamoMs: number[];
+  wechatMs: number[];
+  ownMs: number[];
+  meters: Meter[];
+  non200: number;
+  firstError?: string;
+}
+
+export interface WarmResult {
+  /** Benched endpoints, in serverless.yml order. */
+  order: Endpoint[];
+  endpoints: Record<Endpoint, EndpointResult>;
+  /** Functions without a recipe in bench/warm.ts. */
+  skipped: string[];
+  /** Latency of single DynamoDB calls by command, over all measured requests. */
+  commandMs: Record<string, number[]>;
+  capacityReported: boolean;
+  warmup: number;
+  calls: number;
+  dynamoStartMs: number;
+}
+
+type CommandKind = 'read' | 'write' | 'other';
+const kindOf = (command: string): CommandKind =>
+  /^(GetItem|BatchGetItem|Query|Scan|TransactGetItems)Command$/.test(command)
+    ? 'read'
+    : /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)Command$/.test(command)
+      ? 'write'
+      : 'other';
+
+interface Capacity {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+export async function runWarm(options: {
+  /** function name -> handler entry (from serverless.yml). */
+  functions: Record<string, { entry: string }>;
+  /** The stage the functions were packaged for: its table names are created locally. */
+  stage: string;
+  /** Every function's environment as packaged; their union is what the handlers run with. */
+  environment: Record<string, string>;
+  warmup: number;
+  calls: number;
+  users: number;
+}): Promise<WarmResult> {
+  const order = Object.keys(options.functions).filter((name) => (RECIPES as readonly string[]).includes(name));
+  const skipped = Object.keys(options.functions).filter((name) => !order.includes(name));
+  if (!order.includes('login')) throw new Error('serverless.yml has no login function: the warm bench needs it to make sessions');
+  const dynamoStarted = performance.now();
+  const dynamo = await startLocalDynamo();
+  const forgetDynamo = onCleanup(() => dynamo.stop());
+  const dynamoStartMs = performance.now() - dynamoStarted;
+  const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET });
+  const forgetFake = onCleanup(() => fake.close());
+
+  // The stage's tables (names as serverless.yml gives them), in this fresh in-memory DynamoDB Local.
+  const tables = tableNamesFor(options.stage);
+  await createTables(dynamo.client, tables as unknown as TableNames);
+
+  // The functions' own settings, then the local ones: fake WeChat, DynamoDB Local, a local AppSecret.
+  const env: Record<string, string> = {
+    ...options.environment,
+    WECHAT_APPID: APP_ID,
+    WECHAT_SECRET: APP_SECRET,
+    WECHAT_API_BASE: fake.url,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  };
+  // What the handler modules read at import (they build their own production deps, unused here).
+  Object.assign(process.env, env);
+
+  let current: Meter | undefined;
+  let capacityReported = true;
+
+  const config = readConfig(env);
+  const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  const forgetDb = onCleanup(() => db.destroy());
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const command = context.commandName ?? 'UnknownCommand';
+      const meter = current;
+      const started = performance.now();
+      let output: { ConsumedCapacity?: Capacity | Capacity[]; $metadata?: { attempts?: number } } | undefined;
+      try {
+        const result = await next(args);
+        output = result.output as typeof output;
+        return result;
+      } finally {
+        const elapsed = performance.now() - started;
+        if (meter) {
+          meter.dynamoMs += elapsed;
+          meter.calls++;
+          meter.commands.push({ command, ms: elapsed });
+          meter.retries += Math.max(0, (output?.$metadata?.attempts ?? 1) - 1);
+          const kind = kindOf(command);
+          if (kind === 'read') {
+            if (input.ConsistentRead === true) meter.strongReads++;
+            else meter.eventualReads++;
+          } else if (kind === 'write') {
+            meter.writes++;
+          }
+          if (command === 'TransactWriteItemsCommand' || command === 'TransactGetItemsCommand') meter.transactions++;
+          const consumed = output?.ConsumedCapacity;
+          if (consumed === undefined) {
+            if (output) {
+              meter.capacityReported = false;
+              capacityReported = false;
+            }
+          } else {
+            for (const c of Array.isArray(consumed) ? consumed : [consumed]) {
+              const units = c.CapacityUnits ?? 0;
+              if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
+                meter.readUnits += c.ReadCapacityUnits ?? 0;
+                meter.writeUnits += c.WriteCapacityUnits ?? 0;
+              } else if (kind === 'read') meter.readUnits += units;
+              else meter.writeUnits += units;
+            }
+          }
+        }
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'benchDynamoMeter' },
+  );
+
+  const timedFetch: typeof fetch = async (input, init) => {
+    const meter = current;
+    const started = performance.now();
+    try {
+      const response = await fetch(input, init);
+      const body = await response.arrayBuffer();
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    } finally {
+      if (meter) {
+        meter.wechatMs += performance.now() - started;
+        meter.wechatCalls++;
+      }
+    }
+  };
+
+  const deps: LoginDeps = {
+    config,
+    now: Date.now,
+    // As lib/runtime.ts wires it.
+    store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable, logins: config.loginsTable }),
+    code2Session: createCode2Session({
+      apiBase: config.wechatApiBase,
+      appId: config.appId,
+      secret: APP_SECRET,
+      timeoutMs: config.wechatTimeoutMs,
+      fetch: timedFetch,
+    }),
+  };
+
+  // Imported only now: the modules read the environment above at import.
+  type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+  const handlers: Record<Endpoint, Handler> = {};
+  for (const name of order) {
+    const module = (await import(pathToFileURL(join(ROOT, options.functions[name]!.entry)).href)) as {
+      createHandler?: (deps: LoginDeps) => Handler;
+    };
+    if (typeof module.createHandler !== 'function') throw new Error(`${options.functions[name]!.entry} exports no createHandler(deps)`);
+    handlers[name] = module.createHandler(deps);
+  }
+  const login = handlers.login!;
+
+  try {
+    // Users, each logged in once (not measured): their first login creates them.
+    const run = `b${Date.now().toString(36)}`;
+    const users: { name: string; token: string; userinfo: SignedUserData }[] = [];
+    const spareTokens: string[] = [];
+    for (let i = 0; i < options.users; i++) {
+      const name = `${run}u${i}`;
+      const token = tokenOf(await login(loginEvent(`${name}.0`)), 'setup login');
+      spareTokens.push(tokenOf(await login(loginEvent(`${name}.00`)), 'setup login'));
+      const { openid, unionid, sessionKey } = fake.user(name);
+      users.push({ name, token, userinfo: userInfoPayload({ openid, unionid, sessionKey, appId: APP_ID, nickName: name }) });
+    }
+
+    const results = Object.fromEntries(
+      order.map((endpoint) => [
+        endpoint,
+        { endpoint, totalMs: [], dynamoMs: [], wechatMs: [], ownMs: [], meters: [], non200: 0 } satisfies EndpointResult,
+      ]),
+    ) as Record<Endpoint, EndpointResult>;
+
+    let loginSeq = 0;
+    const eventFor = (endpoint: Endpoint, user: (typeof users)[number]): APIGatewayProxyEventV2 => {
+      const auth = { authorization: `Bearer ${user.token}` };
+      switch (endpoint) {
+        case 'login':
+          return loginEvent(`${user.name}.${++loginSeq}`);
+        case 'checklogin':
+          return apiEvent({ method: 'GET', path: '/checklogin', headers: auth });
+        case 'credit':
+          return apiEvent({ method: 'GET', path: '/credit', headers: auth });
+        case 'userinfo':
+          return apiEvent({ method: 'POST', path: '/userinfo', headers: auth, body: user.userinfo });
+        case 'logout': {
+          const spare = spareTokens.shift();
+          if (!spare) throw new Error('no spare session left for /logout');
+          return apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${spare}` } });
+        }
+        default:
+          throw new Error(`no recipe for ${endpoint}`);
+      }
+    };
+
+    const rounds = options.warmup + options.calls;
+    for (let round = 0; round < rounds; round++) {
+      const measured = round >= options.warmup;
+      const user = users[round % users.length]!;
+      for (let i = 0; i < order.length; i++) {
+        const endpoint = order[(i + round) % order.length]!;
+        const event = eventFor(endpoint, user);
+        const meter = newMeter();
+        current = meter;
+        const started = performance.now();
+        const reply = await handlers[endpoint]!(event);
+        const totalMs = performance.now() - started;
+        current = undefined;
+        const r = results[endpoint]!;
+        if (reply.statusCode !== 200) {
+          r.non200++;
+          r.firstError ??= `${reply.statusCode} ${String(reply.body).slice(0, 200)}`;
+        }
+        if (endpoint === 'login' && reply.statusCode === 200) {
+          // The previous token becomes a spare for /logout; the read endpoints use the newest.
+          spareTokens.push(user.token);
+          user.token = tokenOf(reply, 'login');
+        }
+        if (!measured) continue;
+        r.totalMs.push(totalMs);
+        r.dynamoMs.push(meter.dynamoMs);
+        r.wechatMs.push(meter.wechatMs);
+        r.ownMs.push(totalMs - meter.dynamoMs - meter.wechatMs);
+        r.meters.push(meter);
+      }
+    }
+    const commandMs: Record<string, number[]> = {};
+    for (const r of Object.values(results)) {
+      for (const meter of r.meters) for (const { command, ms } of meter.commands) (commandMs[command] ??= []).push(ms);
+    }
+    return { order, endpoints: results, skipped, commandMs, capacityReported, warmup: options.warmup, calls: options.calls, dynamoStartMs };
+  } finally {
+    db.destroy();
+    forgetDb();
+    await fake.close();
+    forgetFake();
+    await dynamo.stop();
+    forgetDynamo();
+  }
+}
+
+function loginEvent(code: string): APIGatewayProxyEventV2 {
+  return apiEvent({ method: 'POST', path: '/login', body: { code } });
+}
+
+function tokenOf(reply: APIGatewayProxyStructuredResultV2, what: string): string {
+  const body = JSON.parse(String(reply.body)) as { token?: unknown };
+  if (reply.statusCode !== 200 || typeof body.token !== 'string') {
+    throw new Error(`${what} failed: ${reply.statusCode} ${String(reply.body).slice(0, 300)}`);
+  }
+  return body.token;
+}
+
+/** custom.tableNames of serverless.yml resolved for a stage, whatever tables it lists. */
+function tableNamesFor(stage: string): Record<string, string> {
+  const yml = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+    service: string;
+    custom?: { tableNames?: Record<string, string> };
+  };
+  return Object.fromEntries(
+    Object.entries(yml.custom?.tableNames ?? {}).map(([key, template]) => [
+      key,
+      template.replaceAll('${self:service}', yml.service).replaceAll('${sls:stage}', stage),
+    ]),
+  );
+}

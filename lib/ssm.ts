@@ -1,0 +1,66 @@
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, HashConstructor, Provider } from '@smithy/types';
+import type { ReadParameter } from '#lib/app-secret';
+
+/** What a signed AWS call needs; the DynamoDB client's resolved config has all of it. */
+export interface AwsSigningConfig {
+  credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
+  region: string | Provider<string>;
+  sha256: HashConstructor;
+}
+
+export interface SsmOptions {
+  /** Bound on the call. */
+  timeoutMs?: number;
+  /** Tests: a local stand-in for ssm.<region>.amazonaws.com. */
+  endpoint?: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * SSM GetParameter (decrypted) as one SigV4-signed JSON call, signed with the
+ * signer, credentials and hash the DynamoDB client already bundles. The whole
+ * @aws-sdk/client-ssm (~200 KiB of bundle) for this one call measured as the
+ * difference between passing and failing the zip budget (BENCHMARKS.md).
+ */
+export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOptions = {}): ReadParameter {
+  return async (name) => {
+    const region = typeof aws.region === 'function' ? await aws.region() : aws.region;
+    const url = new URL(options.endpoint ?? `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}/`);
+    const body = JSON.stringify({ Name: name, WithDecryption: true });
+    const signer = new SignatureV4({ credentials: aws.credentials, region, service: 'ssm', sha256: aws.sha256, uriEscapePath: true });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: '/',
+      query: {},
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonSSM.GetParameter',
+      },
+      body,
+    });
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+    });
+    const answer = (await response.json().catch(() => ({}))) as {
+      Parameter?: { Value?: string };
+      __type?: string;
+      message?: string;
+      Message?: string;
+    };
+    if (!response.ok) {
+      // AWS JSON errors name their type as "__type": "ParameterNotFound" or "com.amazonaws...#AccessDeniedException".
+      const error = new Error(answer.message ?? answer.Message ?? `HTTP ${response.status}`);
+      error.name = answer.__type?.split('#').pop() || `HTTP${response.status}`;
+      throw error;
+    }
+    return answer.Parameter?.Value;
+  };
+}

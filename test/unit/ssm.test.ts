@@ -1,0 +1,76 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSsmParameterReader } from '#lib/ssm';
+import { createDocumentClient } from '#lib/store/client';
+
+// The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).
+const Sha256 = createDocumentClient({ region: 'ap-east-1' }).config.sha256;
+
+interface Seen {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => close?.());
+
+/** A local stand-in for ssm.<region>.amazonaws.com answering with `status` and `json`. */
+async function fakeSsm(status: number, json: unknown) {
+  const seen: Seen[] = [];
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    seen.push({ headers: req.headers, body });
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify(json));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  close = () => new Promise((resolve) => server.close(() => resolve()));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
+}
+
+const aws = {
+  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' },
+  region: 'ap-east-1',
+  sha256: Sha256,
+};
+
+describe('SSM GetParameter, signed with the DynamoDB client\'s signer', () => {
+  it('sends a SigV4-signed AmazonSSM.GetParameter asking for decryption and returns the value', async () => {
+    const ssm = await fakeSsm(200, { Parameter: { Name: '/app/secret', Type: 'SecureString', Value: 'the-app-secret' } });
+    const value = await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret');
+    expect(value).toBe('the-app-secret');
+
+    const [request] = ssm.seen;
+    expect(JSON.parse(request!.body)).toEqual({ Name: '/app/secret', WithDecryption: true });
+    expect(request!.headers['x-amz-target']).toBe('AmazonSSM.GetParameter');
+    expect(request!.headers['content-type']).toBe('application/x-amz-json-1.1');
+    expect(request!.headers['x-amz-security-token']).toBe('session-token');
+    expect(request!.headers['x-amz-content-sha256'] ?? '').not.toBe('UNSIGNED-PAYLOAD');
+    const authorization = String(request!.headers.authorization);
+    expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-east-1\/ssm\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
+    expect(authorization).toMatch(/SignedHeaders=[^,]*host/);
+  });
+
+  it.each([
+    ['ParameterNotFound', { __type: 'ParameterNotFound', message: 'Parameter /app/secret not found.' }],
+    ['AccessDeniedException', { __type: 'com.amazonaws.ssm#AccessDeniedException', Message: 'not authorized to perform ssm:GetParameter' }],
+  ])('an SSM error comes back as an Error named %s with its message', async (name, body) => {
+    const ssm = await fakeSsm(400, body);
+    const error = await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret').catch((err: unknown) => err as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe(name);
+    expect((error as Error).message).toBe('message' in body ? body.message : body.Message);
+  });
+
+  it('reads credentials and region from providers, as a resolved SDK client config holds them', async () => {
+    const ssm = await fakeSsm(200, { Parameter: { Value: 'v' } });
+    const read = createSsmParameterReader(
+      { credentials: async () => aws.credentials, region: async () => 'cn-north-1', sha256: Sha256 },
+      { endpoint: ssm.endpoint },
+    );
+    expect(await read('/p')).toBe('v');
+    expect(String(ssm.seen[0]!.headers.authorization)).toContain('/cn-north-1/ssm/aws4_request');
+  });
+});
