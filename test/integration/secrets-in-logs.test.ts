@@ -7,7 +7,7 @@ import { createCode2Session } from '#lib/wechat/code2session';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
-import { api, type Reply } from '../support/invoke.ts';
+import { api, type Reply, scanAll } from '../support/invoke.ts';
 import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -21,7 +21,7 @@ const chunks: string[] = [];
 let previousLevel: string;
 
 interface Exchange {
-  endpoint: 'login' | 'checklogin' | 'credit' | 'userinfo';
+  endpoint: 'login' | 'checklogin' | 'credit' | 'userinfo' | 'phonenumber' | 'logout';
   reply: Reply;
   /** The log output written while the request ran. */
   lines: string[];
@@ -30,6 +30,9 @@ const exchanges: Exchange[] = [];
 const codesSent: string[] = [];
 const tokensIssued: string[] = [];
 const usersSeen = new Set<string>();
+const accessTokensSeen = new Set<string>();
+/** Distinctive digits, so that finding them in a log line can only mean the phone number was logged. */
+const PHONE = `139${String(Date.now()).slice(-8)}`;
 
 /** Distinctive per run, so that finding one in a log line can only mean it was logged. */
 const nonce = randomBytes(6).toString('hex');
@@ -173,6 +176,36 @@ describe('secrets never reach a log line or a reply', () => {
       stack.clock.advanceSeconds(-stack.config.sessionTtlSeconds);
     }
 
+    // WeChat's server APIs: the phone number (never logged), session_key checks with the shared
+    // access_token (refreshed after WeChat expires it), a rotated session_key, logging out.
+    const rememberAccessToken = async () => {
+      for (const item of await scanAll(stack.admin, stack.tables.appCache)) accessTokensSeen.add(String(item.accessToken));
+    };
+    const phone = (token: string, code: string) => {
+      codesSent.push(code);
+      return run('phonenumber', () =>
+        client.invoke('phonenumber', { method: 'POST', path: '/phonenumber', headers: { authorization: `Bearer ${token}` }, body: { code } }),
+      );
+    };
+    const verify = (token: string) =>
+      run('checklogin', () =>
+        client.invoke('checklogin', { method: 'GET', path: '/checklogin', headers: { authorization: `Bearer ${token}` }, query: { verify: 'wechat' } }),
+      );
+    expect((await phone(alice, `phone-${PHONE}`)).status).toBe(200);
+    await phone(alice, `phone-${PHONE}`);
+    await phone(alice, userCode('alice', 9));
+    await phone(alice, 'fail-45009');
+    await rememberAccessToken();
+    await verify(bob);
+    stack.fake.expireAccessToken();
+    await verify(bob);
+    await rememberAccessToken();
+    stack.fake.rotateSessionKey('bob');
+    await run('userinfo', () => client.userinfo(bob, userInfoPayload({ ...stack.fake.user('bob'), appId: APP_ID, nickName: 'Bob' })));
+    await run('logout', () => client.logout(alice2));
+    await run('logout', () => client.logout(bob, true));
+    expect(accessTokensSeen.size).toBe(2);
+
     // The run covered what it claims to.
     const statuses = new Set(exchanges.map((e) => e.reply.status));
     expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 400, 401, 403, 409, 413, 429, 500, 502, 503, 504]));
@@ -191,7 +224,7 @@ describe('secrets never reach a log line or a reply', () => {
     }
   });
 
-  it('no log line carries the AppSecret, a session_key, a token, a login code, an openid or a unionid', () => {
+  it('no log line carries the AppSecret, a session_key, a token, a login or phone code, an openid, a unionid, a phone number or an access_token', () => {
     const users = [...usersSeen].map((name) => stack.fake.user(name));
     const forbidden: [string, string][] = [
       ['the AppSecret', APP_SECRET],
@@ -199,6 +232,8 @@ describe('secrets never reach a log line or a reply', () => {
       ...users.map((u): [string, string] => ['an openid', u.openid]),
       ...users.map((u): [string, string] => ['a unionid', u.unionid]),
       ...tokensIssued.map((t): [string, string] => ['a token', t]),
+      ['the phone number', PHONE],
+      ...[...accessTokensSeen].map((t): [string, string] => ["WeChat's access_token", t]),
       ...codesSent.filter((c) => !c.startsWith('fail-')).map((c): [string, string] => ['a login code', c]),
     ];
     const log = captured(0).join('\n');
