@@ -28,12 +28,14 @@ export class ConfigError extends Error {
 }
 
 const APPID = /^wx[0-9a-f]{16}$/i;
+export const MAX_WECHAT_TIMEOUT_MS = 4000;
 
 export function readConfig(env: Env): Config {
   return {
     appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
     wechatApiBase: httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com'),
-    wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, 10_000),
+    // At most 4 s: two attempts plus two DynamoDB bounds must stay under Lambda's 25 s (serverless.yml).
+    wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
     sessionsTable: required(env, 'SESSIONS_TABLE'),

@@ -78,6 +78,7 @@ describe('readConfig', () => {
     ['SESSION_TTL_SECONDS above one year', { SESSION_TTL_SECONDS: '31536001' }, 'SESSION_TTL_SECONDS'],
     ['INITIAL_CREDIT "-1"', { INITIAL_CREDIT: '-1' }, 'INITIAL_CREDIT'],
     ['WECHAT_TIMEOUT_MS below 100', { WECHAT_TIMEOUT_MS: '99' }, 'WECHAT_TIMEOUT_MS'],
+    ['WECHAT_TIMEOUT_MS above 4000 (the Lambda timeout budget)', { WECHAT_TIMEOUT_MS: '4001' }, 'WECHAT_TIMEOUT_MS'],
     ['WECHAT_API_BASE "ftp://x"', { WECHAT_API_BASE: 'ftp://x' }, 'WECHAT_API_BASE'],
     ['WECHAT_API_BASE "not a url"', { WECHAT_API_BASE: 'not a url' }, 'WECHAT_API_BASE'],
     ['DYNAMODB_ENDPOINT "not a url"', { DYNAMODB_ENDPOINT: 'not a url' }, 'DYNAMODB_ENDPOINT'],
