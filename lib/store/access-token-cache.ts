@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AppError } from '#lib/errors';
+import { conditionalWrite, guard } from '#lib/store/errors';
 
 /** WeChat's access_token as shared by every Lambda instance (epoch seconds). */
 export interface CachedAccessToken {
@@ -25,29 +25,9 @@ const KEY = { id: 'wechat-access-token' };
 const TTL_SLACK_SECONDS = 86_400;
 
 export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string): AccessTokenCache {
-  const send = async <T>(request: Promise<T>): Promise<T> => {
-    try {
-      return await request;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw err;
-      throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', {
-        storageError: err instanceof Error ? err.name : 'Unknown',
-      });
-    }
-  };
-  const conditional = async (request: Promise<unknown>): Promise<boolean> => {
-    try {
-      await send(request);
-      return true;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
-  };
-
   return {
     async read() {
-      const { Item } = await send(db.send(new GetCommand({ TableName: table, Key: KEY, ConsistentRead: true })));
+      const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: KEY, ConsistentRead: true })));
       if (typeof Item?.accessToken !== 'string' || typeof Item.expiresAt !== 'number' || typeof Item.refreshAt !== 'number') {
         return undefined;
       }
@@ -55,7 +35,7 @@ export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string
     },
 
     takeLease: (nowSeconds, leaseUntil) =>
-      conditional(
+      conditionalWrite(
         db.send(
           new UpdateCommand({
             TableName: table,
@@ -68,13 +48,13 @@ export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string
       ),
 
     async save(token) {
-      await send(
+      await guard(
         db.send(new PutCommand({ TableName: table, Item: { ...KEY, ...token, ttl: token.expiresAt + TTL_SLACK_SECONDS } })),
       );
     },
 
     async expire(failedToken) {
-      await conditional(
+      await conditionalWrite(
         db.send(
           new UpdateCommand({
             TableName: table,

@@ -10,7 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { AppError } from '#lib/errors';
+import { conditionalWrite, errorName, guard, storageError } from '#lib/store/errors';
 import type { LoginCode, NewSession, Profile, Session, Store } from '#lib/store/store';
 
 export interface Tables {
@@ -24,9 +24,9 @@ const TRANSACTION_ATTEMPTS = 6;
 
 export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): Store {
   /** Sets one attribute (and when it changed) on a user that must already exist. */
-  const updateExistingUser = async (openid: string, attribute: 'profile' | 'phone', value: unknown, nowSeconds: number) => {
-    try {
-      await db.send(
+  const updateExistingUser = (openid: string, attribute: 'profile' | 'phone', value: unknown, nowSeconds: number) =>
+    conditionalWrite(
+      db.send(
         new UpdateCommand({
           TableName: tables.users,
           Key: { openid },
@@ -34,13 +34,8 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
           ConditionExpression: 'attribute_exists(openid)',
           ExpressionAttributeValues: { ':value': value, ':now': nowSeconds },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (errorName(err) === 'ConditionalCheckFailedException') return false;
-      throw storageError(err);
-    }
-  };
+      ),
+    );
 
   return {
     async createSession(session, initialCredit, exchanged) {
@@ -130,8 +125,8 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
     },
 
     async releaseLoginCode(codeHash, claimId) {
-      try {
-        await db.send(
+      await conditionalWrite(
+        db.send(
           new DeleteCommand({
             TableName: tables.logins,
             Key: { codeHash },
@@ -139,15 +134,13 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: { ':pending': 'pending', ':claimId': claimId },
           }),
-        );
-      } catch (err) {
-        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
-      }
+        ),
+      );
     },
 
     async spendLoginCode(codeHash, claimId) {
-      try {
-        await db.send(
+      await conditionalWrite(
+        db.send(
           new UpdateCommand({
             TableName: tables.logins,
             Key: { codeHash },
@@ -156,10 +149,8 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: { ':spent': 'spent', ':pending': 'pending', ':claimId': claimId },
           }),
-        );
-      } catch (err) {
-        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
-      }
+        ),
+      );
     },
 
     async findSession(tokenHash, nowSeconds) {
@@ -250,35 +241,10 @@ function sessionItem(session: NewSession): Record<string, unknown> {
   };
 }
 
-async function guard<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (err) {
-    throw storageError(err);
-  }
-}
-
-/** Faults in our own setup (no such table, no permission) are bugs: 500. Everything else is an outage: 503. */
-const MISCONFIGURATION = new Set([
-  'ValidationException',
-  'ResourceNotFoundException',
-  'AccessDeniedException',
-  'UnrecognizedClientException',
-]);
-
-function storageError(err: unknown): AppError {
-  const name = errorName(err);
-  if (MISCONFIGURATION.has(name)) {
-    return new AppError('INTERNAL', 'Something went wrong on our side', { storageError: name }, { cause: err });
-  }
-  return new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: name }, { cause: err });
-}
-
 function isTransactionConflict(err: unknown): boolean {
   if (errorName(err) !== 'TransactionCanceledException') return false;
   const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.some((reason) => reason.Code === 'TransactionConflict');
 }
 
-const errorName = (err: unknown): string => (err instanceof Error ? err.name : 'Unknown');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
