@@ -23,28 +23,43 @@ const POLL_INTERVAL_MS = 100;
 export async function login(deps: LoginDeps, code: string): Promise<LoginReply> {
   const codeHash = createHash('sha256').update(code, 'utf8').digest('base64url');
   const exchangeBoundMs = code2SessionBoundMs({ timeoutMs: deps.config.wechatTimeoutMs });
+  // A claim outlives its exchange by a second at most: one left by a request that died is soon free.
+  const pendingSeconds = Math.ceil(exchangeBoundMs / 1000) + 1;
 
-  const now = epochSeconds(deps);
-  const claim = await deps.store.claimLoginCode(codeHash, now, now + Math.ceil(exchangeBoundMs / 1000) + 5);
-  if (!claim.claimed) {
+  for (let round = 1; ; round++) {
+    const now = epochSeconds(deps);
+    const claim = await deps.store.claimLoginCode(codeHash, now, now + pendingSeconds);
+    if (claim.claimed) return exchange(deps, code, codeHash, claim.claimId);
     if (claim.current.state === 'spent') throw spentCode('spent');
-    const exchanged = claim.current.state === 'done' ? claim.current : await waitForExchange(deps, codeHash, exchangeBoundMs);
-    return startSession(deps, exchanged);
-  }
+    if (claim.current.state === 'done') return startSession(deps, claim.current);
 
+    // Another request is exchanging this code right now: wait (bounded) for its answer.
+    const settled = await waitForExchange(deps, codeHash, pendingSeconds * 1000 + 1000);
+    if (settled) return startSession(deps, settled);
+    // Its claim was released (its exchange failed) or went stale (it died): take the code over, once.
+    if (round === 2) {
+      throw new AppError('CODE_ALREADY_USED', 'This login code is already being used: get a fresh one from wx.login()', {
+        replay: 'stalled',
+      });
+    }
+  }
+}
+
+/** Ours to exchange: ask WeChat, keep the session, and leave the claim in a state a retry understands. */
+async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId: string): Promise<LoginReply> {
   let wechat: WeChatSession;
   try {
     wechat = await deps.code2Session(code);
   } catch (err) {
     // Let a retry ask WeChat again (it may well answer differently after a timeout).
-    await deps.store.releaseLoginCode(codeHash, claim.claimId).catch(() => undefined);
+    await deps.store.releaseLoginCode(codeHash, claimId).catch(() => undefined);
     throw err;
   }
   try {
     return await startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps) + CODE_REPLAY_SECONDS });
   } catch (err) {
     // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
-    await deps.store.spendLoginCode(codeHash, claim.claimId).catch(() => undefined);
+    await deps.store.spendLoginCode(codeHash, claimId).catch(() => undefined);
     throw err;
   }
 }
@@ -60,21 +75,20 @@ async function startSession(deps: LoginDeps, wechat: WeChatSession, exchanged?: 
   return { token, expires_in: ttl };
 }
 
-/** Another request is exchanging this code right now: wait (bounded) for its answer. */
-async function waitForExchange(deps: LoginDeps, codeHash: string, boundMs: number): Promise<WeChatSession> {
-  const deadline = Date.now() + boundMs + 1000;
-  for (;;) {
+/**
+ * Polls another request's claim until it is done (its WeChat answer) or spent (refused),
+ * or until it is gone or stale (undefined: the caller may take the code over).
+ */
+async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<WeChatSession | undefined> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     const record: LoginCode | undefined = await deps.store.findLoginCode(codeHash, epochSeconds(deps));
     if (record?.state === 'done') return record;
     if (record?.state === 'spent') throw spentCode('spent');
-    if (!record || Date.now() > deadline) {
-      // The first exchange failed or stalled; WeChat will not take this code again.
-      throw new AppError('CODE_ALREADY_USED', 'This login code is already being used or failed: get a fresh one from wx.login()', {
-        replay: record ? 'stalled' : 'failed',
-      });
-    }
+    if (!record) return undefined;
   }
+  return undefined;
 }
 
 const spentCode = (replay: string) =>
