@@ -1,11 +1,11 @@
 /**
  * Cold init: a fresh `node` process per run imports one bundled handler (a
  * `.cjs` bundle is `require`d instead, as Lambda's Node runtime loads one). The
- * child reports how long the import took (module load + top-level code,
- * including login's top-level await) and when it was ready relative to its own
- * process start; the parent times spawn to exit. Runs are interleaved across
- * targets (rotating order each round) so background noise hits all alike, and
- * one discarded round warms the page cache first.
+ * child reports how long the import took (module load + top-level code) and
+ * when it was ready relative to its own process start; the parent times spawn
+ * to exit. Runs are interleaved across targets (rotating order each round) so
+ * background noise hits all alike, and one discarded round warms the page
+ * cache first.
  */
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';

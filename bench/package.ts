@@ -16,7 +16,7 @@ export interface PackagedFunction {
   name: string;
   zipPath: string;
   zipBytes: number;
-  /** The bundle inside the zip (e.g. handlers/login.mjs). */
+  /** The bundle inside the zip (e.g. handlers/login.cjs). */
   bundleEntry: string;
   bundlePath: string;
   /** Where the zip was unzipped. */

@@ -6,13 +6,12 @@
  * serverless.yml is never touched. Writes bench/variants.md and prints it.
  *
  * Variants:
- *   - as configured;  minify off;  format cjs (no ESM banner);  cjs, minify off;
- *   - mainFields module,main (the SDK's ES-module builds; what serverless.yml now uses).
- * (It also measured replacing @aws-sdk/client-ssm with one signed GetParameter call,
- * which lib/ssm.ts now does; see BENCHMARKS.md.)
- * A cjs bundle is loaded with require(), as Lambda loads one; an ESM one with
- * import(). handlers/login.ts has a top-level await, which format cjs cannot express, so
- * there is no cjs /login variant.
+ *   - as configured (format cjs, SDK ES-module builds, minified);  minify off;
+ *   - format esm (a .mjs bundle with a createRequire banner: what serverless.yml used before);
+ *   - mainFields main (the SDK's CommonJS builds: esbuild's default for platform node).
+ * A cjs bundle is loaded with require(), as Lambda loads one; an ESM one with import().
+ * (Earlier runs also measured replacing @aws-sdk/client-ssm with one signed
+ * GetParameter call, which lib/ssm.ts now does; see BENCHMARKS.md.)
  *
  * It runs `serverless package` first (as bench/run.ts does) for each function's
  * packaged environment and the zips' deflate level.
@@ -39,33 +38,31 @@ const tmp = mkdtempSync(join(tmpdir(), 'wechat-login-variants-'));
 onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
 
 const service = readServiceBuild();
-const CJS: BuildOptions = { format: 'cjs', banner: {}, outExtension: { '.js': '.cjs' } };
-const MODULE_FIRST: BuildOptions = { mainFields: ['module', 'main'] };
+const ESM: BuildOptions = {
+  format: 'esm',
+  outExtension: { '.js': '.mjs' },
+  // Bundled CommonJS code (the SDK's) still calls require(); an ES module has none of its own.
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+};
+const MAIN_FIRST: BuildOptions = { mainFields: ['main', 'module'] };
 
 interface Variant {
   target: string;
   entry: string;
   variant: string;
-  /** Which floor variant it compares with. */
-  floorVariant: string;
   overrides: BuildOptions;
 }
 
-const common = (target: string, entry: string, cjs = true): Variant[] => [
-  { target, entry, variant: 'as configured', floorVariant: 'as configured', overrides: {} },
-  { target, entry, variant: 'minify off', floorVariant: 'minify off', overrides: { minify: false } },
-  ...(cjs
-    ? [
-        { target, entry, variant: 'format cjs', floorVariant: 'format cjs', overrides: CJS },
-        { target, entry, variant: 'format cjs, minify off', floorVariant: 'format cjs, minify off', overrides: { ...CJS, minify: false } },
-      ]
-    : []),
-  { target, entry, variant: 'mainFields module,main', floorVariant: 'mainFields module,main', overrides: MODULE_FIRST },
+const variantsOf = (target: string, entry: string): Variant[] => [
+  { target, entry, variant: 'as configured', overrides: {} },
+  { target, entry, variant: 'minify off', overrides: { minify: false } },
+  { target, entry, variant: 'format esm', overrides: ESM },
+  { target, entry, variant: 'mainFields main', overrides: MAIN_FIRST },
 ];
 const VARIANTS: Variant[] = [
-  ...common('floor', FLOOR_ENTRY),
-  ...common('checklogin', 'handlers/checklogin.ts'),
-  ...common('login', 'handlers/login.ts', false),
+  ...variantsOf('floor', FLOOR_ENTRY),
+  ...variantsOf('checklogin', 'handlers/checklogin.ts'),
+  ...variantsOf('login', 'handlers/login.ts'),
 ];
 
 try {
@@ -103,7 +100,7 @@ try {
 
   const rows = built.map((b) => {
     const imp = importOf(b.id);
-    const floor = floorOf(b.floorVariant);
+    const floor = floorOf(b.variant);
     const floorImp = importOf(floor.id);
     const configuredImp = importOf(floorConfigured.id);
     return [
@@ -123,7 +120,7 @@ try {
   const markdown = `# Build variants (scratch measurements)
 
 Produced by \`npx tsx bench/variants.ts\` on ${new Date().toISOString()}: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAtStart.map((l) => l.toFixed(2)).join(' / ')}.
-Each variant is the service's esbuild options from serverless.yml (${JSON.stringify(service.options)}) with one change; zips hold what esbuild wrote, deflated at level ${LEVEL} (as detected from the packaged zips); cold init is ${RUNS} interleaved fresh-\`node\` imports per bundle, as in BENCHMARKS.md. An empty module imports in ${ms(e.p50)} ms (p50). "Same variant" compares with the floor built the same way; for the SSM variants that is the floor as configured (or with mainFields module,main for the combined one).
+Each variant is the service's esbuild options from serverless.yml (${JSON.stringify(service.options)}) with one change; zips hold what esbuild wrote, deflated at level ${LEVEL} (as detected from the packaged zips); cold init is ${RUNS} interleaved fresh-\`node\` imports per bundle, as in BENCHMARKS.md. An empty module imports in ${ms(e.p50)} ms (p50). "Same variant" compares with the floor built the same way.
 
 ${line(head)}
 ${line(head.map(() => '---'))}

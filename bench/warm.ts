@@ -234,7 +234,7 @@ export async function runWarm(options: {
     code2Session: createCode2Session({
       apiBase: config.wechatApiBase,
       appId: config.appId,
-      secret: APP_SECRET,
+      secret: async () => APP_SECRET,
       timeoutMs: config.wechatTimeoutMs,
       fetch: timedFetch,
     }),

@@ -9,5 +9,4 @@ import { productionLoginDeps } from '#lib/runtime';
 export const createHandler = (deps: LoginDeps) =>
   httpHandler('login', (event) => login(deps, readBody(event, LoginBody).code));
 
-// Top-level await: the AppSecret is read from SSM during the init phase, once per instance.
-export const handler = createHandler(await productionLoginDeps());
+export const handler = createHandler(productionLoginDeps());

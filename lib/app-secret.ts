@@ -9,13 +9,9 @@ export type ReadParameter = (name: string) => Promise<string | undefined>;
  * in serverless.yml, the template or the function's environment.
  */
 export async function loadAppSecret(env: Env, readParameter: ReadParameter): Promise<string> {
-  if (env.WECHAT_SECRET) return checked(env.WECHAT_SECRET, 'WECHAT_SECRET');
-  const name = env.WECHAT_SECRET_PARAM?.trim();
-  if (!name) {
-    throw new ConfigError(
-      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the login function needs the mini-program AppSecret',
-    );
-  }
+  const source = appSecretSource(env);
+  if ('secret' in source) return source.secret;
+  const { name } = source;
   let value: string | undefined;
   try {
     value = await readParameter(name);
@@ -30,6 +26,34 @@ export async function loadAppSecret(env: Env, readParameter: ReadParameter): Pro
   }
   if (!value) throw new ConfigError(`WECHAT_SECRET_PARAM: SSM parameter ${name} is empty`);
   return checked(value, `SSM parameter ${name} (WECHAT_SECRET_PARAM)`);
+}
+
+/**
+ * The AppSecret as a value read once per instance, on first use. Where it comes
+ * from is checked now, without I/O, so a missing or malformed setting fails the
+ * cold start naming it; a failed SSM read is retried by the next caller instead
+ * of breaking the instance for good.
+ */
+export function appSecretProvider(env: Env, readParameter: ReadParameter): () => Promise<string> {
+  appSecretSource(env);
+  let pending: Promise<string> | undefined;
+  return () =>
+    (pending ??= loadAppSecret(env, readParameter).catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    }));
+}
+
+/** Where the AppSecret comes from: the local variable (checked here) or the SSM parameter it names. */
+function appSecretSource(env: Env): { secret: string } | { name: string } {
+  if (env.WECHAT_SECRET) return { secret: checked(env.WECHAT_SECRET, 'WECHAT_SECRET') };
+  const name = env.WECHAT_SECRET_PARAM?.trim();
+  if (!name) {
+    throw new ConfigError(
+      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret',
+    );
+  }
+  return { name };
 }
 
 function checked(secret: string, source: string): string {

@@ -1,4 +1,4 @@
-import { loadAppSecret } from '#lib/app-secret';
+import { appSecretProvider } from '#lib/app-secret';
 import { readConfig } from '#lib/config';
 import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/deps';
 import { createAccessTokenCache } from '#lib/store/access-token-cache';
@@ -39,15 +39,11 @@ function depsOn(config: Deps['config']) {
 export function productionWeChatApiDeps(env: NodeJS.ProcessEnv = process.env): WeChatApiDeps {
   const { deps, db, readParameter } = depsOn(readConfig(env));
   const { appId, wechatApiBase: apiBase, wechatTimeoutMs: timeoutMs } = deps.config;
-  let secret: Promise<string> | undefined;
   const tokens = createAccessTokens({
     apiBase,
     timeoutMs,
     appId,
-    secret: () => (secret ??= loadAppSecret(env, readParameter).catch((err: unknown) => {
-      secret = undefined;
-      throw err;
-    })),
+    secret: appSecretProvider(env, readParameter),
     cache: createAccessTokenCache(db, deps.config.appCacheTable),
     now: deps.now,
   });
@@ -55,17 +51,16 @@ export function productionWeChatApiDeps(env: NodeJS.ProcessEnv = process.env): W
   return { ...deps, checkSessionKey: createCheckSessionKey(http, tokens), getPhoneNumber: createGetPhoneNumber(http, tokens) };
 }
 
-/** Also resolves the AppSecret (from SSM when deployed): awaited once, at cold start. */
-export async function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): Promise<LoginDeps> {
+/**
+ * Also the AppSecret: its SSM read starts here, during the init phase, and the
+ * first login awaits it. No top-level await, so every bundle can be CommonJS,
+ * which loads faster (BENCHMARKS.md); a failed read fails that login with a
+ * clear 500 and is retried by the next one.
+ */
+export function productionLoginDeps(env: NodeJS.ProcessEnv = process.env): LoginDeps {
   const { deps, readParameter } = depsOn(readConfig(env));
   const { appId, wechatApiBase, wechatTimeoutMs } = deps.config;
-  return {
-    ...deps,
-    code2Session: createCode2Session({
-      apiBase: wechatApiBase,
-      appId,
-      secret: await loadAppSecret(env, readParameter),
-      timeoutMs: wechatTimeoutMs,
-    }),
-  };
+  const secret = appSecretProvider(env, readParameter);
+  secret().catch(() => undefined);
+  return { ...deps, code2Session: createCode2Session({ apiBase: wechatApiBase, appId, secret, timeoutMs: wechatTimeoutMs }) };
 }

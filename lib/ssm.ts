@@ -9,8 +9,15 @@ export interface AwsSigningConfig {
   sha256: HashConstructor;
 }
 
+/**
+ * Bound on the one GetParameter call (in-region SSM answers in tens of ms). A
+ * login on a fresh instance may wait for it, so it counts in the worst login
+ * that Lambda's timeout must cover (test/deploy).
+ */
+export const SSM_TIMEOUT_MS = 1000;
+
 export interface SsmOptions {
-  /** Bound on the call. */
+  /** Bound on the call; SSM_TIMEOUT_MS by default. */
   timeoutMs?: number;
   /** Tests: a local stand-in for ssm.<region>.amazonaws.com. */
   endpoint?: string;
@@ -47,7 +54,7 @@ export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOpti
       method: 'POST',
       headers: signed.headers,
       body,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? SSM_TIMEOUT_MS),
     });
     const answer = (await response.json().catch(() => ({}))) as {
       Parameter?: { Value?: string };

@@ -12,7 +12,8 @@ export type Code2Session = (code: string) => Promise<WeChatSession>;
 export interface Code2SessionOptions {
   apiBase: string;
   appId: string;
-  secret: string;
+  /** The AppSecret, resolved when a request needs it (read from SSM once per instance when deployed). */
+  secret: () => Promise<string>;
   /** Bound on each attempt, connection and body included. */
   timeoutMs: number;
   /** Pause before the single retry WeChat's "system busy" (-1) earns. */
@@ -41,11 +42,11 @@ const KNOWN_ERRORS: Record<number, [AppError['code'], string]> = {
 /** Exchanges a wx.login() code for the user's openid and session_key. */
 export function createCode2Session(options: Code2SessionOptions): Code2Session {
   const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-  const attempt = (code: string) =>
+  const attempt = async (code: string) =>
     callWeChat(
       options,
       '/sns/jscode2session',
-      { query: { appid: options.appId, secret: options.secret, js_code: code, grant_type: 'authorization_code' } },
+      { query: { appid: options.appId, secret: await options.secret(), js_code: code, grant_type: 'authorization_code' } },
       'retry with a fresh code',
     );
 

@@ -1,17 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { code2SessionBoundMs } from '#lib/wechat/code2session';
 import { freePort } from '../../local/ports.ts';
 import { api, tableCounts } from '../support/invoke.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { APP_SECRET } from '../support/stack.ts';
+import { useTestStack } from '../support/use-stack.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
-});
-afterEach(() => stack.fake.script(undefined));
-afterAll(() => stack.close());
+const { stack, client } = useTestStack();
 
 /** Every failed login must leave the tables exactly as they were. */
 async function expectLoginRefused(code: string, status: number, errorCode: string) {
@@ -118,7 +112,7 @@ describe('POST /login: what WeChat says maps to the contract', () => {
     const { createCode2Session } = await import('#lib/wechat/code2session');
     const offline = api({
       ...stack.deps,
-      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${deadPort}`, appId: stack.config.appId, secret: 'test-app-secret-0123456789', timeoutMs: 500 }),
+      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${deadPort}`, appId: stack.config.appId, secret: async () => 'test-app-secret-0123456789', timeoutMs: 500 }),
     });
     const reply = await offline.login('nobody.1');
     expect(reply).toMatchObject({ status: 502, body: { code: 'WECHAT_UNREACHABLE' } });
@@ -149,5 +143,37 @@ describe('storage failures', () => {
     const reply = await api({ ...stack.deps, store }).credit('A'.repeat(43));
     expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
     expect(reply.raw).not.toContain('no-such-table');
+  });
+});
+
+describe('the AppSecret, read from SSM on first use', () => {
+  it('an unreadable parameter is a 500 INTERNAL before WeChat is asked; the code stays usable and the next login reads it again', async () => {
+    const { appSecretProvider } = await import('#lib/app-secret');
+    const { createCode2Session } = await import('#lib/wechat/code2session');
+    const PARAM = '/wechat-login/test/wechat-app-secret';
+    let reads = 0;
+    const readParameter = async () => {
+      reads++;
+      if (reads === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return APP_SECRET;
+    };
+    const secret = appSecretProvider({ WECHAT_SECRET_PARAM: PARAM }, readParameter);
+    const fromSsm = api({
+      ...stack.deps,
+      code2Session: createCode2Session({ apiBase: stack.config.wechatApiBase, appId: stack.config.appId, secret, timeoutMs: 500 }),
+    });
+    const asked = stack.fake.codes.length;
+    const before = await tableCounts(stack.admin, stack.tables);
+    const refused = await fromSsm.login('ssm.1');
+    expect(refused).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
+    expect(refused.raw).not.toContain(PARAM);
+    expect(stack.fake.codes.length).toBe(asked);
+    expect(await tableCounts(stack.admin, stack.tables)).toEqual(before);
+
+    // The claim was released: the same code logs in once the parameter reads.
+    const ok = await fromSsm.login('ssm.1');
+    expect(ok.status).toBe(200);
+    expect((await fromSsm.checklogin(ok.body.token as string)).status).toBe(200);
+    expect(reads).toBe(2);
   });
 });

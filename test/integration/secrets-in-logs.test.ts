@@ -142,7 +142,7 @@ describe('secrets never reach a log line or a reply', () => {
     // WeChat unreachable.
     const offline = api({
       ...stack.deps,
-      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${await freePort()}`, appId: APP_ID, secret: APP_SECRET, timeoutMs: 500 }),
+      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${await freePort()}`, appId: APP_ID, secret: async () => APP_SECRET, timeoutMs: 500 }),
     });
     await login(userCode('frank', 1), offline);
 

@@ -83,7 +83,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     code2Session: createCode2Session({
       apiBase: config.wechatApiBase,
       appId: config.appId,
-      secret: APP_SECRET,
+      secret: async () => APP_SECRET,
       timeoutMs: config.wechatTimeoutMs,
       retryDelayMs: 20,
     }),

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { loadAppSecret } from '#lib/app-secret';
+import { appSecretProvider, loadAppSecret } from '#lib/app-secret';
 import { ConfigError } from '#lib/config';
 
 const SECRET = '0123456789abcdef0123456789abcdef';
@@ -78,5 +78,40 @@ describe('loadAppSecret: deployed, from the SSM SecureString named by WECHAT_SEC
   it('a malformed parameter value is refused without echoing it', async () => {
     const error = await configError(loadAppSecret({ WECHAT_SECRET_PARAM: PARAM }, async () => 'has spaces in it'));
     expect(error.message).not.toContain('has spaces in it');
+  });
+});
+
+describe('appSecretProvider: checked at cold start, read once, on first use', () => {
+  it('fails at creation, without I/O, naming the variable when the source is missing or malformed', () => {
+    expect(() => appSecretProvider({}, neverCalled)).toThrow(/WECHAT_SECRET_PARAM/);
+    expect(() => appSecretProvider({ WECHAT_SECRET: 'has spaces in it' }, neverCalled)).toThrow(ConfigError);
+  });
+
+  it('does not read SSM until asked, then once for any number of callers', async () => {
+    const readParameter = vi.fn(async () => SECRET);
+    const secret = appSecretProvider({ WECHAT_SECRET_PARAM: PARAM }, readParameter);
+    expect(readParameter).not.toHaveBeenCalled();
+    expect(await Promise.all([secret(), secret(), secret()])).toEqual([SECRET, SECRET, SECRET]);
+    expect(await secret()).toBe(SECRET);
+    expect(readParameter).toHaveBeenCalledTimes(1);
+  });
+
+  it('a failed read fails its callers and is retried by the next one', async () => {
+    const readParameter = vi
+      .fn<(name: string) => Promise<string | undefined>>()
+      .mockRejectedValueOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }))
+      .mockResolvedValue(SECRET);
+    const secret = appSecretProvider({ WECHAT_SECRET_PARAM: PARAM }, readParameter);
+    await configError(secret());
+    expect(await secret()).toBe(SECRET);
+    expect(readParameter).toHaveBeenCalledTimes(2);
+  });
+
+  it('a read started ahead (as the login function does at init) that fails is no unhandled rejection', async () => {
+    const secret = appSecretProvider({ WECHAT_SECRET_PARAM: PARAM }, async () => Promise.reject(new Error('down')));
+    secret().catch(() => undefined);
+    // vitest fails the run on an unhandled rejection; give it the chance to happen.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await configError(secret());
   });
 });

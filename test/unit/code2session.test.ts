@@ -11,7 +11,7 @@ type FetchStub = ReturnType<typeof vi.fn<typeof fetch>>;
 const options = (fetchStub: FetchStub): Code2SessionOptions => ({
   apiBase: 'https://wechat.test',
   appId: 'wx1234567890abcdef',
-  secret: SECRET,
+  secret: async () => SECRET,
   timeoutMs: 50,
   retryDelayMs: 1,
   fetch: fetchStub,
