@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, scanAll } from '../support/invoke.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { scanAll } from '../support/invoke.ts';
+import { useTestStack } from '../support/use-stack.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
-});
-afterAll(() => stack.close());
+const { stack, client } = useTestStack();
 
 describe('simultaneous logins', () => {
   it('20 simultaneous first logins of one user create one user with exactly the initial credit', async () => {

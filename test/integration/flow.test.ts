@@ -1,16 +1,11 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, scanAll } from '../support/invoke.ts';
-import { APP_ID, startTestStack, type TestStack } from '../support/stack.ts';
+import { describe, expect, it } from 'vitest';
+import { scanAll } from '../support/invoke.ts';
+import { APP_ID } from '../support/stack.ts';
+import { useTestStack } from '../support/use-stack.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
-});
-afterAll(() => stack.close());
+const { stack, client } = useTestStack();
 
 describe('a mini-program user logging in and using the API', () => {
   it('login returns a long random token and the session lifetime', async () => {

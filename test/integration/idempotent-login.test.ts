@@ -1,16 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CODE_REPLAY_SECONDS } from '#lib/auth/login';
-import { api, scanAll, tableCounts } from '../support/invoke.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { scanAll, tableCounts } from '../support/invoke.ts';
+import { useTestStack } from '../support/use-stack.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
-});
-afterEach(() => stack.fake.script(undefined));
-afterAll(() => stack.close());
+const { stack, client } = useTestStack();
 
 const callsFor = (code: string) => stack.fake.codes.filter((c) => c === code).length;
 const usersNamed = async (name: string) =>

@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, scanAll } from '../support/invoke.ts';
-import { APP_ID, startTestStack, type TestStack } from '../support/stack.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scanAll } from '../support/invoke.ts';
+import { APP_ID } from '../support/stack.ts';
+import { useTestStack } from '../support/use-stack.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
+const { stack, client } = useTestStack();
 let token: string;
 beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
   token = String((await client.login('ivan.1')).body.token);
 });
-afterAll(() => stack.close());
 
 const payload = (overrides: Partial<Parameters<typeof userInfoPayload>[0]> = {}) =>
   userInfoPayload({ ...stack.fake.user('ivan'), appId: APP_ID, nickName: 'Ivan', ...overrides });

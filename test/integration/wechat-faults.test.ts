@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '#lib/auth/token';
 import type { ErrorCode } from '#lib/errors';
 import { code2SessionBoundMs, createCode2Session } from '#lib/wechat/code2session';
@@ -8,7 +8,8 @@ import { freePort } from '../../local/ports.ts';
 import { api, scanAll } from '../support/invoke.ts';
 import { snapshotTables } from '../support/raw.ts';
 import { type RawHttpServer, startRawHttpServer } from '../support/raw-http.ts';
-import { APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
+import { APP_SECRET } from '../support/stack.ts';
+import { useTestStack } from '../support/use-stack.ts';
 
 /**
  * Every way WeChat's jscode2session can fail, over real HTTP, through the real
@@ -19,15 +20,12 @@ const TIMEOUT_MS = 1000;
 /** DynamoDB calls (claim, release, transaction) and scheduling on a loaded 2-core machine. */
 const SLACK_MS = 1500;
 
-let stack: TestStack;
+const { stack } = useTestStack({ WECHAT_TIMEOUT_MS: String(TIMEOUT_MS) });
 let boundMs: number;
-beforeAll(async () => {
-  stack = await startTestStack({ WECHAT_TIMEOUT_MS: String(TIMEOUT_MS) });
+beforeAll(() => {
   // The stack's client retries after 20 ms; the default pause (200 ms) gives a bound at least as large.
   boundMs = code2SessionBoundMs({ timeoutMs: stack.config.wechatTimeoutMs });
 });
-afterEach(() => stack.fake.script(undefined));
-afterAll(() => stack?.close());
 
 /** WeChat's answer for a user of the fake (what it would answer for `<name>.x`), to be sent late or after a failure. */
 const sessionOf = (name: string) => {
@@ -114,7 +112,7 @@ async function clientFor(testCase: FaultCase, user: string): Promise<{ client: R
     server = await startRawHttpServer(RAW[testCase.transport]!);
     apiBase = server.url;
   }
-  const code2Session = createCode2Session({ apiBase, appId: stack.config.appId, secret: APP_SECRET, timeoutMs: stack.config.wechatTimeoutMs, retryDelayMs: 20 });
+  const code2Session = createCode2Session({ apiBase, appId: stack.config.appId, secret: async () => APP_SECRET, timeoutMs: stack.config.wechatTimeoutMs, retryDelayMs: 20 });
   return {
     client: api({ ...stack.deps, code2Session }),
     calls: () => server?.requests.length ?? 0,

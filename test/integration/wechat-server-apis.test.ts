@@ -1,20 +1,14 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAccessTokenCache } from '#lib/store/access-token-cache';
 import { createAccessTokens } from '#lib/wechat/access-token';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { userInfoPayload } from '../../local/wechat-data.ts';
-import { api, scanAll } from '../support/invoke.ts';
-import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
+import { scanAll } from '../support/invoke.ts';
+import { APP_ID, APP_SECRET } from '../support/stack.ts';
+import { useTestStack } from '../support/use-stack.ts';
 
-let stack: TestStack;
-let client: ReturnType<typeof api>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.deps);
-});
-afterEach(() => stack.fake.script(undefined));
-afterAll(() => stack.close());
+const { stack, client } = useTestStack();
 
 /** What a fresh Lambda instance has: its own memory, the shared DynamoDB cache. */
 function instance(tableSuffix = '') {
