@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/config';
 import { SSM_TIMEOUT_MS } from '#lib/ssm';
 import { dynamoCallBoundMs } from '#lib/store/client';
 import { code2SessionBoundMs } from '#lib/wechat/code2session';
 import { ROOT } from '../../local/state.ts';
+import { readZip } from '../support/zip.ts';
 
 /**
  * `serverless package` for a prod stage, offline and without AWS credentials,
@@ -18,7 +19,10 @@ const APPID = 'wx1234567890abcdef';
 let dir: string;
 // Its own esbuild folder: a running `npm start` keeps loading the bundles in the default one.
 const WORK_FOLDER = `.esbuild/package-test-${process.pid}`;
-afterAll(() => rmSync(join(ROOT, WORK_FOLDER), { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(join(ROOT, WORK_FOLDER), { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 let template: { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
 
 interface Resource {
@@ -86,14 +90,46 @@ describe('serverless package (prod, offline, no credentials)', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'phonenumber.zip', 'userinfo.zip']);
   });
 
-  it('ships no plaintext AppSecret in the template, the state file or any zip', () => {
+  it('ships no plaintext AppSecret in the template, the state file or any file inside a zip', () => {
     for (const file of readdirSync(dir)) {
-      expect(readFileSync(join(dir, file)).includes(SENTINEL_SECRET), file).toBe(false);
+      const contents = file.endsWith('.zip') ? readZip(readFileSync(join(dir, file))).map((f) => f.data) : [readFileSync(join(dir, file))];
+      expect(contents.length, file).toBeGreaterThan(0);
+      for (const content of contents) expect(content.includes(SENTINEL_SECRET), file).toBe(false);
     }
     for (const name of Object.keys(FUNCTIONS)) {
       const variables = { ...template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables };
       expect(variables.WECHAT_SECRET, name).toBeUndefined();
       expect(variables.WECHAT_SECRET_PARAM, name).toBe('/wechat-login/prod/wechat-app-secret');
+    }
+  });
+
+  it('zips one CommonJS bundle per function, which loads the way Lambda loads it and answers a request without a token', () => {
+    const loaded = mkdtempSync(join(tmpdir(), 'package-loaded-'));
+    onTestFinished(() => rmSync(loaded, { recursive: true, force: true }));
+    for (const name of Object.keys(FUNCTIONS)) {
+      const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
+      const file = `${String(fn.Handler).replace(/\.handler$/, '')}.cjs`;
+      const files = readZip(readFileSync(join(dir, `${name.toLowerCase()}.zip`)));
+      expect(files.map((f) => f.name), name).toEqual([file]);
+      mkdirSync(join(loaded, name, 'handlers'), { recursive: true });
+      writeFileSync(join(loaded, name, file), files[0]!.data);
+      // A fresh node with only the function's own environment (plus what Lambda or a local run adds), as Lambda's
+      // runtime loads a .cjs handler: require(). The request is refused before any I/O (no token, no body).
+      const probe = `require(process.argv[1]).handler({ headers: {}, requestContext: { http: { method: 'POST' } } }).then((r) => process.stdout.write(JSON.stringify(r)))`;
+      const reply = execFileSync(process.execPath, ['-e', probe, join(loaded, name, file)], {
+        env: { PATH: process.env.PATH, ...fn.Environment.Variables, WECHAT_SECRET: SENTINEL_SECRET, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      const { statusCode, body } = JSON.parse(reply) as { statusCode: number; body: string };
+      if (name === 'Checklogin') {
+        // Without a token the answer is simply "not logged in", as the original API gave it.
+        expect({ statusCode, body: JSON.parse(body) }).toEqual({ statusCode: 200, body: { is_login: false } });
+        continue;
+      }
+      expect(statusCode, `${name}: ${body}`).toBeGreaterThanOrEqual(400);
+      expect(statusCode, `${name}: ${body}`).toBeLessThan(500);
+      expect(JSON.parse(body), name).toEqual({ err: expect.any(String), code: expect.any(String) });
     }
   });
 
