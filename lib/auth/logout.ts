@@ -18,11 +18,15 @@ export async function logout(deps: Deps, token: string | undefined, all: boolean
     throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" of the session to end');
   }
   if (!looksLikeSessionToken(token)) return { logged_out: true, sessions_revoked: 0 };
+  const tokenHash = hashSessionToken(token);
   if (!all) {
-    const revoked = await deps.store.revokeSession(hashSessionToken(token));
+    const revoked = await deps.store.revokeSession(tokenHash);
     return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
   }
   const session = await findLiveSession(deps, token);
   if (!session) return { logged_out: true, sessions_revoked: 0 };
-  return { logged_out: true, sessions_revoked: await deps.store.revokeAllSessions(session.openid) };
+  // The index that lists a user's sessions is eventually consistent and may miss one made a moment
+  // ago, so the caller's own session also goes by its key. Each store call counts only what it deleted.
+  const [own, others] = await Promise.all([deps.store.revokeSession(tokenHash), deps.store.revokeAllSessions(session.openid)]);
+  return { logged_out: true, sessions_revoked: (own ? 1 : 0) + others };
 }

@@ -191,12 +191,15 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
           ),
         );
         // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
-        await guard(
+        const deleted = await guard(
           Promise.all(
-            (page.Items ?? []).map((item) => db.send(new DeleteCommand({ TableName: tables.sessions, Key: { tokenHash: item.tokenHash } }))),
+            (page.Items ?? []).map((item) =>
+              db.send(new DeleteCommand({ TableName: tables.sessions, Key: { tokenHash: item.tokenHash }, ReturnValues: 'ALL_OLD' })),
+            ),
           ),
         );
-        revoked += page.Items?.length ?? 0;
+        // Only what this call deleted: a session someone else deleted meanwhile is not counted twice.
+        revoked += deleted.filter((reply) => reply.Attributes !== undefined).length;
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return revoked;

@@ -52,7 +52,10 @@ export interface Store {
   findCredit(openid: string): Promise<number | undefined>;
   /** Deletes one session; true if there was one. */
   revokeSession(tokenHash: string): Promise<boolean>;
-  /** Deletes every session of a user; how many there were. */
+  /**
+   * Deletes every session of a user that its index lists (eventually consistent: one made a
+   * moment ago may be missing); how many this call deleted.
+   */
   revokeAllSessions(openid: string): Promise<number>;
   /** Saves the user's phone number; false if the user does not exist. */
   savePhoneNumber(openid: string, phone: Record<string, string>, nowSeconds: number): Promise<boolean>;
