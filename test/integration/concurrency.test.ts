@@ -1,3 +1,4 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { scanAll } from '../support/invoke.ts';
 import { useTestStack } from '../support/use-stack.ts';
@@ -18,10 +19,33 @@ describe('simultaneous logins', () => {
     expect(credits.map((reply) => reply.body.credit)).toEqual(Array(20).fill(100));
   });
 
+  it("20 simultaneous logins of a returning user keep the credit it has: no reset to the initial credit", async () => {
+    const first = await client.login('keeper.1');
+    expect(first.status).toBe(200);
+    const { openid } = stack.fake.user('keeper');
+    // Spent some: a login that wrote the initial credit unconditionally would put 100 back.
+    await stack.admin.send(
+      new UpdateItemCommand({
+        TableName: stack.tables.users,
+        Key: { openid: { S: openid } },
+        UpdateExpression: 'SET credit = :c',
+        ExpressionAttributeValues: { ':c': { N: '42' } },
+      }),
+    );
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.login(`keeper.${i + 2}`)));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
+    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => user.openid === openid);
+    expect(users.map((user) => user.credit)).toEqual([42]);
+    const sessions = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === openid);
+    expect(sessions).toHaveLength(21);
+    expect((await client.credit(String(replies[7]!.body.token))).body).toEqual({ credit: 42 });
+  });
+
   it('30 users logging in at once each get one user item with the initial credit', async () => {
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => client.login(`crowd${i}.1`)));
     expect(replies.every((reply) => reply.status === 200)).toBe(true);
-    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => String(user.openid) !== stack.fake.user('rush').openid);
+    const crowd = new Set(Array.from({ length: 30 }, (_, i) => stack.fake.user(`crowd${i}`).openid));
+    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => crowd.has(String(user.openid)));
     expect(users).toHaveLength(30);
     expect(new Set(users.map((user) => user.credit))).toEqual(new Set([100]));
   });

@@ -246,7 +246,7 @@ describe('DynamoDB paused (SIGSTOP) and resumed (SIGCONT)', () => {
       // Give DynamoDB Local time to work through whatever was queued while it was stopped.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const { sessions, users } = await itemsOf('caught');
-      expect(users.length).toBeLessThanOrEqual(1);
+      if (reply.status === 200) expect(sessions).toHaveLength(1);
       if (sessions.length > 0) expect(users[0]?.credit).toBe(100);
       if (reply.status === 200) expect(await client.credit(String(reply.body.token))).toMatchObject({ status: 200, body: { credit: 100 } });
       await expectNoSessionWithoutUser();
@@ -273,8 +273,9 @@ describe('DynamoDB stopped', () => {
       const elapsed = performance.now() - started;
       expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE', err: expect.stringMatching(/retry/) } });
       expect(callsFor('dies.1')).toBe(1);
-      // A refused connection costs no timeout, only the SDK's short backoff between attempts.
-      expect(elapsed).toBeLessThan(dynamoCallBoundMs());
+      // A refused connection costs no timeout, only the SDK's short backoff between attempts: far less than a
+      // stalled call's bound (dynamoCallBoundMs). WeChat's answer came after 300 ms; ~0.1 s more here.
+      expect(elapsed).toBeLessThan(300 + 1500);
     } finally {
       stack.fake.script(undefined);
     }
