@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { createSsmParameterReader } from '#lib/ssm';
 import { createDocumentClient } from '#lib/store/client';
 
@@ -8,6 +9,8 @@ import { createDocumentClient } from '#lib/store/client';
 const Sha256 = createDocumentClient({ region: 'ap-east-1' }).config.sha256;
 
 interface Seen {
+  method: string;
+  path: string;
   headers: IncomingMessage['headers'];
   body: string;
 }
@@ -21,13 +24,30 @@ async function fakeSsm(status: number, json: unknown) {
   const server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
-    seen.push({ headers: req.headers, body });
+    seen.push({ method: String(req.method), path: String(req.url), headers: req.headers, body });
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
     res.end(JSON.stringify(json));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   close = () => new Promise((resolve) => server.close(() => resolve()));
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
+}
+
+/** The SigV4 authorization for the request as the server received it, signed again at its own x-amz-date. */
+async function resign(request: Seen): Promise<string> {
+  const auth = String(request.headers.authorization);
+  const signed = /SignedHeaders=([^,]+)/.exec(auth)![1]!.split(';');
+  // Not the payload hash the client claims: the signer hashes the body that arrived.
+  const headers = Object.fromEntries(signed.filter((name) => name !== 'x-amz-content-sha256').map((name) => [name, String(request.headers[name])]));
+  const stamp = String(request.headers['x-amz-date']); // 20261124T115501Z
+  const signingDate = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
+  const host = String(request.headers.host);
+  const signer = new SignatureV4({ credentials: aws.credentials, region: aws.region, service: 'ssm', sha256: aws.sha256, uriEscapePath: true });
+  const again = await signer.sign(
+    { method: request.method, protocol: 'http:', hostname: host.split(':')[0]!, path: request.path, query: {}, headers, body: request.body },
+    { signingDate },
+  );
+  return String(again.headers.authorization);
 }
 
 const aws = {
@@ -51,6 +71,8 @@ describe('SSM GetParameter, signed with the DynamoDB client\'s signer', () => {
     const authorization = String(request!.headers.authorization);
     expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-east-1\/ssm\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
     expect(authorization).toMatch(/SignedHeaders=[^,]*host/);
+    // What was sent is what was signed: the request as received (method, path, signed headers, body) signs the same.
+    expect(await resign(request!)).toBe(authorization);
   });
 
   it.each([
