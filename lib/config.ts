@@ -34,7 +34,7 @@ export function readConfig(env: Env): Config {
   return {
     appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
     wechatApiBase: httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com'),
-    // At most 4 s: two attempts plus two DynamoDB bounds must stay under Lambda's 25 s (serverless.yml).
+    // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),

@@ -9,7 +9,7 @@ export interface DynamoClientOptions {
 
 /**
  * Chosen so that a stalled DynamoDB ends a request with a 503 in a few seconds,
- * never by Lambda's own timeout (15 s, serverless.yml). DynamoDB answers in
+ * never by Lambda's own timeout (serverless.yml). DynamoDB answers in
  * milliseconds, so a second without a byte means it is not going to.
  */
 export const DYNAMODB_MAX_ATTEMPTS = 3;
@@ -22,6 +22,13 @@ export const DYNAMODB_REQUEST_TIMEOUT_MS = 1000;
 export const DYNAMODB_BACKOFF_BOUND_MS = 3000;
 export const dynamoCallBoundMs = (): number =>
   DYNAMODB_MAX_ATTEMPTS * (DYNAMODB_CONNECTION_TIMEOUT_MS + DYNAMODB_REQUEST_TIMEOUT_MS) + DYNAMODB_BACKOFF_BOUND_MS;
+
+/**
+ * Bound on a best-effort cleanup write (giving a login code's claim back, or
+ * marking it spent) after a login has already failed: the claim expires by
+ * itself, so the failed request must not wait out a whole dynamoCallBoundMs more.
+ */
+export const DYNAMODB_CLEANUP_BOUND_MS = 1000;
 
 export function createDocumentClient({ region, endpoint }: DynamoClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({

@@ -10,6 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
 import { conditionalWrite, errorName, guard, storageError } from '#lib/store/errors';
 import type { LoginCode, NewSession, Profile, Session, Store } from '#lib/store/store';
 
@@ -134,6 +135,7 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: { ':pending': 'pending', ':claimId': claimId },
           }),
+          cleanupBound(),
         ),
       );
     },
@@ -149,6 +151,7 @@ export function createDynamoStore(db: DynamoDBDocumentClient, tables: Tables): S
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: { ':spent': 'spent', ':pending': 'pending', ':claimId': claimId },
           }),
+          cleanupBound(),
         ),
       );
     },
@@ -249,5 +252,8 @@ function isTransactionConflict(err: unknown): boolean {
   const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.some((reason) => reason.Code === 'TransactionConflict');
 }
+
+/** Send options for a cleanup write: aborted once DYNAMODB_CLEANUP_BOUND_MS has passed. */
+const cleanupBound = () => ({ abortSignal: AbortSignal.timeout(DYNAMODB_CLEANUP_BOUND_MS) });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/config';
 import { SSM_TIMEOUT_MS } from '#lib/ssm';
-import { dynamoCallBoundMs } from '#lib/store/client';
+import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
 import { code2SessionBoundMs } from '#lib/wechat/code2session';
 import { ROOT } from '../../local/state.ts';
 import { readZip } from '../support/zip.ts';
@@ -145,9 +145,10 @@ describe('serverless package (prod, offline, no credentials)', () => {
       expect(fn.Runtime, name).toBe('nodejs22.x');
       expect(fn.Architectures, name).toEqual(['arm64']);
       expect(fn.Timeout, name).toBeLessThan(30);
-      // Lambda's timeout must never be what ends a request: it covers the worst login (two DynamoDB calls,
-      // a fresh instance's AppSecret read and WeChat).
-      const worstLoginMs = 2 * dynamoCallBoundMs() + SSM_TIMEOUT_MS + code2SessionBoundMs({ timeoutMs: MAX_WECHAT_TIMEOUT_MS });
+      // Lambda's timeout must never be what ends a request: it covers the worst login (the claim and the
+      // transaction, a fresh instance's AppSecret read, WeChat, and the claim's cleanup after a failure).
+      const worstLoginMs =
+        2 * dynamoCallBoundMs() + SSM_TIMEOUT_MS + code2SessionBoundMs({ timeoutMs: MAX_WECHAT_TIMEOUT_MS }) + DYNAMODB_CLEANUP_BOUND_MS;
       expect(fn.Timeout * 1000, name).toBeGreaterThan(worstLoginMs);
       expect(fn.FunctionName, name).toMatch(/^wechat-login-prod-/);
     }

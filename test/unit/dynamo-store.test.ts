@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '#lib/errors';
+import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
 import { createDynamoStore } from '#lib/store/dynamo-store';
 
 // DynamoDB Local serialises transactions, so it never produces the TransactionConflict
@@ -66,5 +67,25 @@ describe('login transaction', () => {
     expect(update.TableName).toBe('u');
     expect(update.UpdateExpression).toContain('credit = if_not_exists(credit, :initialCredit)');
     expect(update.UpdateExpression).toContain('unionid = :unionid');
+  });
+});
+
+describe('cleanup writes after a failed login', () => {
+  it('giving a code claim back or marking it spent is abandoned after DYNAMODB_CLEANUP_BOUND_MS', async () => {
+    // A DynamoDB that never answers: only the send's own abort signal can end the call.
+    const db = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })));
+        }),
+    } as unknown as DynamoDBDocumentClient;
+    const store = createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' });
+    for (const cleanup of [() => store.releaseLoginCode('code-hash', 'claim'), () => store.spendLoginCode('code-hash', 'claim')]) {
+      const started = performance.now();
+      await expect(cleanup()).rejects.toBeInstanceOf(AppError);
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(DYNAMODB_CLEANUP_BOUND_MS - 50);
+      expect(elapsed).toBeLessThan(DYNAMODB_CLEANUP_BOUND_MS + 500);
+    }
   });
 });
