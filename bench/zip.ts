@@ -1,37 +1,34 @@
 /**
- * Reading the packaged zips (with the `unzip` CLI) and writing the floor's zip
+ * Reading the packaged zips (test/support/zip.ts) and writing the floor's zip
  * the way serverless-esbuild writes ours (archiver): deflated entries, streamed
  * with data descriptors, dated 1980-01-01. The deflate level is not configurable in
  * serverless.yml, so it is detected from the packaged artifact itself (the
  * level whose raw deflate of our bundle has exactly the packaged entry's
  * compressed size), and the floor is compressed at that level.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { readZip } from '../test/support/zip.ts';
 
 export interface ZipEntry {
   name: string;
-  method: string;
+  /** 0 stored, 8 deflated. */
+  method: number;
   size: number;
   compressedSize: number;
 }
 
-/** Entries of a zip, from `unzip -v`. */
+/** Entries of a zip. */
 export function listZip(file: string): ZipEntry[] {
-  const out = execFileSync('unzip', ['-v', file], { encoding: 'utf8' });
-  const entries: ZipEntry[] = [];
-  for (const line of out.split('\n')) {
-    // "  576945  Defl:N   192767  67% 1980-01-01 00:00 3e7115a2  handlers/checklogin.mjs"
-    const m = /^\s*(\d+)\s+(\S+)\s+(\d+)\s+\S+%?\s+\S+\s+\S+\s+[0-9a-f]{8}\s+(.+)$/.exec(line);
-    if (m) entries.push({ size: Number(m[1]), method: m[2]!, compressedSize: Number(m[3]), name: m[4]!.trim() });
-  }
-  return entries;
+  return readZip(readFileSync(file)).map(({ name, method, data, compressedSize }) => ({ name, method, size: data.length, compressedSize }));
 }
 
 export function extractZip(file: string, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('unzip', ['-q', '-o', file, '-d', dir]);
+  for (const { name, data } of readZip(readFileSync(file))) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), data);
+  }
 }
 
 /** The zlib level (0-9) whose raw deflate of `data` is `compressedSize` bytes; the closest if none is exact. */

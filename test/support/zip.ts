@@ -3,6 +3,9 @@ import { inflateRawSync } from 'node:zlib';
 export interface ZipFile {
   name: string;
   data: Buffer;
+  /** 0 stored, 8 deflated. */
+  method: number;
+  compressedSize: number;
 }
 
 /**
@@ -27,7 +30,7 @@ export function readZip(zip: Buffer): ZipFile[] {
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const raw = zip.subarray(start, start + compressedSize);
     if (method !== 0 && method !== 8) throw new Error(`zip: ${name} uses compression method ${method}`);
-    files.push({ name, data: method === 8 ? inflateRawSync(raw) : Buffer.from(raw) });
+    files.push({ name, data: method === 8 ? inflateRawSync(raw) : Buffer.from(raw), method, compressedSize });
     at += 46 + skip;
   }
   return files;
