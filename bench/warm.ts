@@ -19,11 +19,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { readConfig } from '#lib/config';
-import type { LoginDeps } from '#lib/deps';
+import { readConfig } from '#lib/platform/config';
+import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
-import { createDynamoStore } from '#lib/store/dynamo-store';
-import { createCode2Session } from '#lib/wechat/code2session';
 import { startLocalDynamo } from '../local/dynamodb.ts';
 import { startFakeWeChat } from '../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../local/tables.ts';
@@ -226,26 +225,15 @@ export async function runWarm(options: {
     }
   };
 
-  const deps: LoginDeps = {
-    config,
-    now: Date.now,
-    // As lib/runtime.ts wires it.
-    store: createDynamoStore(db, { sessions: config.sessionsTable, users: config.usersTable, logins: config.loginsTable }),
-    code2Session: createCode2Session({
-      apiBase: config.wechatApiBase,
-      appId: config.appId,
-      secret: async () => APP_SECRET,
-      timeoutMs: config.wechatTimeoutMs,
-      fetch: timedFetch,
-    }),
-  };
+  // As production wires it (lib/platform/wiring.ts), on the metered client and fetch.
+  const deps = allDeps(config, { db, fetch: timedFetch });
 
   // Imported only now: the modules read the environment above at import.
   type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
   const handlers: Record<Endpoint, Handler> = {};
   for (const name of order) {
     const module = (await import(pathToFileURL(join(ROOT, options.functions[name]!.entry)).href)) as {
-      createHandler?: (deps: LoginDeps) => Handler;
+      createHandler?: (deps: LoginDeps & WeChatApiDeps) => Handler;
     };
     if (typeof module.createHandler !== 'function') throw new Error(`${options.functions[name]!.entry} exports no createHandler(deps)`);
     handlers[name] = module.createHandler(deps);

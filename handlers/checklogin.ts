@@ -1,8 +1,8 @@
-import { checkLogin } from '#lib/auth/session';
-import type { WeChatApiDeps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readToken } from '#lib/http/request';
-import { productionWeChatApiDeps } from '#lib/runtime';
+import { checkLogin } from '#lib/endpoints/checklogin';
+import type { WeChatApiDeps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readToken } from '#lib/platform/http/request';
+import { weChatApiDeps } from '#lib/platform/wiring';
 
 /**
  * GET /checklogin -> {"is_login"}; always 200, a missing or unusable token is simply false.
@@ -19,4 +19,4 @@ export const createHandler = (deps: WeChatApiDeps) =>
     return checkLogin(deps, token, event.queryStringParameters?.verify === 'wechat');
   });
 
-export const handler = createHandler(productionWeChatApiDeps());
+export const handler = createHandler(weChatApiDeps());

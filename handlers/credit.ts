@@ -1,10 +1,10 @@
-import { readCredit } from '#lib/credit';
-import type { Deps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readToken } from '#lib/http/request';
-import { productionDeps } from '#lib/runtime';
+import { credit } from '#lib/endpoints/credit';
+import type { Deps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readToken } from '#lib/platform/http/request';
+import { commonDeps } from '#lib/platform/wiring';
 
 /** GET /credit -> {"credit"}; 401 without a live session. */
-export const createHandler = (deps: Deps) => httpHandler('credit', (event) => readCredit(deps, readToken(event)));
+export const createHandler = (deps: Deps) => httpHandler('credit', (event) => credit(deps, readToken(event)));
 
-export const handler = createHandler(productionDeps());
+export const handler = createHandler(commonDeps());

@@ -1,12 +1,10 @@
-import { login } from '#lib/auth/login';
-import type { LoginDeps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readBody } from '#lib/http/request';
-import { LoginBody } from '#lib/http/schemas';
-import { productionLoginDeps } from '#lib/runtime';
+import { LoginBody, login } from '#lib/endpoints/login';
+import type { LoginDeps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readBody } from '#lib/platform/http/request';
+import { loginDeps } from '#lib/platform/wiring';
 
 /** POST /login {"code"} -> {"token", "expires_in"} */
-export const createHandler = (deps: LoginDeps) =>
-  httpHandler('login', (event) => login(deps, readBody(event, LoginBody).code));
+export const createHandler = (deps: LoginDeps) => httpHandler('login', (event) => login(deps, readBody(event, LoginBody)));
 
-export const handler = createHandler(productionLoginDeps());
+export const handler = createHandler(loginDeps());

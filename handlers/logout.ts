@@ -1,8 +1,8 @@
-import { logout } from '#lib/auth/logout';
-import type { Deps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readToken } from '#lib/http/request';
-import { productionDeps } from '#lib/runtime';
+import { logout } from '#lib/endpoints/logout';
+import type { Deps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readToken } from '#lib/platform/http/request';
+import { commonDeps } from '#lib/platform/wiring';
 
 /** POST /logout[?all=1] -> {"logged_out": true, "sessions_revoked"}; idempotent. */
 export const createHandler = (deps: Deps) =>
@@ -11,4 +11,4 @@ export const createHandler = (deps: Deps) =>
     return logout(deps, readToken(event), all === '1' || all === 'true');
   });
 
-export const handler = createHandler(productionDeps());
+export const handler = createHandler(commonDeps());

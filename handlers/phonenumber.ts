@@ -1,12 +1,11 @@
-import type { WeChatApiDeps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readBody, readToken } from '#lib/http/request';
-import { PhoneNumberBody } from '#lib/http/schemas';
-import { savePhoneNumber } from '#lib/phone';
-import { productionWeChatApiDeps } from '#lib/runtime';
+import { PhoneNumberBody, phoneNumber } from '#lib/endpoints/phonenumber';
+import type { WeChatApiDeps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readBody, readToken } from '#lib/platform/http/request';
+import { weChatApiDeps } from '#lib/platform/wiring';
 
 /** POST /phonenumber {"code"} (from the getPhoneNumber button) -> {"phoneNumber", "purePhoneNumber", "countryCode"} */
 export const createHandler = (deps: WeChatApiDeps) =>
-  httpHandler('phonenumber', (event) => savePhoneNumber(deps, readToken(event), readBody(event, PhoneNumberBody).code));
+  httpHandler('phonenumber', (event) => phoneNumber(deps, readToken(event), readBody(event, PhoneNumberBody)));
 
-export const handler = createHandler(productionWeChatApiDeps());
+export const handler = createHandler(weChatApiDeps());

@@ -1,12 +1,11 @@
-import type { WeChatApiDeps } from '#lib/deps';
-import { httpHandler } from '#lib/http/handler';
-import { readBody, readToken } from '#lib/http/request';
-import { UserInfoBody } from '#lib/http/schemas';
-import { productionWeChatApiDeps } from '#lib/runtime';
-import { submitUserInfo } from '#lib/userinfo';
+import { UserInfoBody, userInfo } from '#lib/endpoints/userinfo';
+import type { WeChatApiDeps } from '#lib/platform/deps';
+import { httpHandler } from '#lib/platform/http/handler';
+import { readBody, readToken } from '#lib/platform/http/request';
+import { weChatApiDeps } from '#lib/platform/wiring';
 
-/** POST /userinfo {"encryptedData", "iv", "rawData"?, "signature"?} -> {"pass", "userInfo"?} */
+/** POST /userinfo {"encryptedData", "iv", "rawData"?, "signature"?} -> {"pass", "userInfo"?} (legacy wx.getUserInfo data) */
 export const createHandler = (deps: WeChatApiDeps) =>
-  httpHandler('userinfo', (event) => submitUserInfo(deps, readToken(event), readBody(event, UserInfoBody)));
+  httpHandler('userinfo', (event) => userInfo(deps, readToken(event), readBody(event, UserInfoBody)));
 
-export const handler = createHandler(productionWeChatApiDeps());
+export const handler = createHandler(weChatApiDeps());

@@ -8,6 +8,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
+import type { TableNames } from '#lib/platform/config';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -22,12 +23,7 @@ interface TableResource {
   };
 }
 
-export interface TableNames {
-  sessions: string;
-  users: string;
-  logins: string;
-  appCache: string;
-}
+export type { TableNames } from '#lib/platform/config';
 
 /**
  * The table names serverless.yml gives a stage, resolved the same way

@@ -1,12 +1,13 @@
 import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
-import { type Deps, epochSeconds, type WeChatApiDeps } from '#lib/deps';
-import { AppError } from '#lib/errors';
-import type { Session } from '#lib/store/store';
+import type { Deps } from '#lib/platform/deps';
+import { AppError } from '#lib/platform/errors';
+import { epochSeconds } from '#lib/platform/time';
+import type { Session } from '#lib/store/sessions';
 
 /** The live session a token names, or undefined (no token, junk, unknown or expired). */
 export async function findLiveSession(deps: Deps, token: string | undefined): Promise<Session | undefined> {
   if (token === undefined || !looksLikeSessionToken(token)) return undefined;
-  return deps.store.findSession(hashSessionToken(token), epochSeconds(deps));
+  return deps.sessions.find(hashSessionToken(token), epochSeconds(deps.now));
 }
 
 /** Like findLiveSession, but a missing session is a 401 that says what to do. */
@@ -19,20 +20,5 @@ export async function requireSession(deps: Deps, token: string | undefined): Pro
   return session;
 }
 
-export interface CheckLoginReply {
-  is_login: boolean;
-  /** Only with ?verify=wechat, for a live session: whether WeChat still accepts its session_key. */
-  session_key_valid?: boolean;
-}
-
-/** Is the token a live session? With `verify`, also asks WeChat whether its session_key is still current. */
-export async function checkLogin(
-  deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
-  token: string | undefined,
-  verify = false,
-): Promise<CheckLoginReply> {
-  const session = await findLiveSession(deps, token);
-  if (!session) return { is_login: false };
-  if (!verify) return { is_login: true };
-  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.openid, session.sessionKey) };
-}
+/** Login writes the user with the session, so a session without one means the user was deleted since. */
+export const noUserForSession = (): AppError => new AppError('SESSION_INVALID', 'No user for this session: log in again');

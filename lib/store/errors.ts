@@ -1,4 +1,4 @@
-import { AppError } from '#lib/errors';
+import { AppError } from '#lib/platform/errors';
 
 /** Faults in our own setup (no such table, no permission) are bugs: 500. Everything else is an outage: 503. */
 const MISCONFIGURATION = new Set([

@@ -1,14 +1,15 @@
-import { AppError } from '#lib/errors';
-import type { AccessTokenCache, CachedAccessToken } from '#lib/store/access-token-cache';
-import { callWeChat, type WeChatAnswer, type WeChatHttpOptions } from '#lib/wechat/http';
+import { AppError } from '#lib/platform/errors';
+import { type Clock, epochSeconds, pollUntil } from '#lib/platform/time';
+import type { AccessTokenStore, CachedAccessToken } from '#lib/store/access-tokens';
+import { callWeChat, type WeChatAnswer, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
+import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 
 export interface AccessTokenOptions extends WeChatHttpOptions {
   appId: string;
   /** Resolved only when this instance has to refresh: most instances never need the AppSecret. */
   secret: () => Promise<string>;
-  cache: AccessTokenCache;
-  /** Milliseconds since the epoch. */
-  now: () => number;
+  cache: AccessTokenStore;
+  now: Clock;
   /** Refresh this long before WeChat's expires_in runs out. */
   refreshMarginSeconds?: number;
   /** How long an instance may hold the refresh lease. */
@@ -28,7 +29,8 @@ export interface AccessTokens {
 }
 
 /** WeChat's "access_token invalid" and "access_token expired". */
-export const TOKEN_REFUSED = new Set([40001, 42001]);
+export const TOKEN_REFUSED: ReadonlySet<number> = new Set([ERRCODE.ACCESS_TOKEN_INVALID, ERRCODE.ACCESS_TOKEN_EXPIRED]);
+const POLL_INTERVAL_MS = 100;
 
 /**
  * WeChat's access_token, shared by every Lambda instance through DynamoDB.
@@ -39,27 +41,22 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const margin = options.refreshMarginSeconds ?? 300;
   const leaseSeconds = options.leaseSeconds ?? Math.ceil(options.timeoutMs / 1000) + 2;
   const waitMs = options.waitMs ?? options.timeoutMs + 1000;
-  const seconds = () => Math.floor(options.now() / 1000);
+  const seconds = () => epochSeconds(options.now);
   let memory: CachedAccessToken | undefined;
 
   const fetchStableToken = async (forceRefresh: boolean): Promise<CachedAccessToken> => {
-    const answer = await callWeChat(
-      options,
-      '/cgi-bin/stable_token',
-      {
-        query: {},
-        json: { grant_type: 'client_credential', appid: options.appId, secret: await options.secret(), force_refresh: forceRefresh },
-      },
-      'retry in a moment',
+    const secret = await options.secret();
+    const answer = await withBusyRetry(options, () =>
+      callWeChat(
+        options,
+        '/cgi-bin/stable_token',
+        { query: {}, json: { grant_type: 'client_credential', appid: options.appId, secret, force_refresh: forceRefresh } },
+        'retry in a moment',
+      ),
     );
+    if (answer.errcode !== 0) throw weChatError('stable_token', answer);
     const { access_token: accessToken, expires_in: expiresIn } = answer.body;
-    if (answer.errcode !== 0 || typeof accessToken !== 'string' || typeof expiresIn !== 'number') {
-      throw new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', {
-        errcode: answer.errcode,
-        rid: answer.rid,
-        api: 'stable_token',
-      });
-    }
+    if (typeof accessToken !== 'string' || typeof expiresIn !== 'number') throw weChatError('stable_token', answer);
     const now = seconds();
     return { accessToken, expiresAt: now + expiresIn, refreshAt: now + Math.max(expiresIn - margin, 0) };
   };
@@ -81,12 +78,11 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     }
     // Another instance is refreshing: the old token still works until it expires.
     if (shared && now < shared.expiresAt) return shared.accessToken;
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const refreshed = await options.cache.read();
-      if (refreshed && seconds() < refreshed.refreshAt) return (memory = refreshed).accessToken;
-    }
+    const refreshed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
+      const latest = await options.cache.read();
+      return latest && seconds() < latest.refreshAt ? latest : undefined;
+    });
+    if (refreshed) return (memory = refreshed).accessToken;
     throw new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', waited: waitMs });
   };
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { AppError } from '#lib/errors';
 import type { AccessTokens } from '#lib/wechat/access-token';
-import { callWeChat, type WeChatHttpOptions } from '#lib/wechat/http';
+import { callWeChat, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
+import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 
 /**
  * The signature wxa/checksession (and other user-state APIs) wants:
@@ -11,28 +11,23 @@ import { callWeChat, type WeChatHttpOptions } from '#lib/wechat/http';
 export const sessionKeySignature = (sessionKey: string, message = ''): string =>
   createHmac('sha256', Buffer.from(sessionKey, 'utf8')).update(message, 'utf8').digest('hex');
 
-/** WeChat's answer when the session_key is no longer the user's current one. */
-const INVALID_SIGNATURE = 87009;
-
 export type CheckSessionKey = (openid: string, sessionKey: string) => Promise<boolean>;
 
-/** Asks WeChat whether a session_key is still current (a later wx.login() rotates it). */
+/** wxa/checksession: is a session_key still the user's current one (a later wx.login() rotates it)? */
 export function createCheckSessionKey(http: WeChatHttpOptions, tokens: AccessTokens): CheckSessionKey {
   return async (openid, sessionKey) => {
-    const answer = await tokens.call((accessToken) =>
-      callWeChat(
-        http,
-        '/wxa/checksession',
-        { query: { access_token: accessToken, signature: sessionKeySignature(sessionKey), openid, sig_method: 'hmac_sha256' } },
-        'retry in a moment',
+    const answer = await withBusyRetry(http, () =>
+      tokens.call((accessToken) =>
+        callWeChat(
+          http,
+          '/wxa/checksession',
+          { query: { access_token: accessToken, signature: sessionKeySignature(sessionKey), openid, sig_method: 'hmac_sha256' } },
+          'retry in a moment',
+        ),
       ),
     );
     if (answer.errcode === 0) return true;
-    if (answer.errcode === INVALID_SIGNATURE) return false;
-    throw new AppError('WECHAT_BAD_RESPONSE', `WeChat could not check the session (errcode ${answer.errcode})`, {
-      errcode: answer.errcode,
-      rid: answer.rid,
-      api: 'checksession',
-    });
+    if (answer.errcode === ERRCODE.INVALID_SIGNATURE) return false;
+    throw weChatError('checksession', answer);
   };
 }

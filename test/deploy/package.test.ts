@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { MAX_WECHAT_TIMEOUT_MS } from '#lib/config';
-import { SSM_TIMEOUT_MS } from '#lib/ssm';
+import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
+import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
-import { code2SessionBoundMs } from '#lib/wechat/code2session';
+import { busyRetryBoundMs } from '#lib/wechat/api';
 import { ROOT } from '../../local/state.ts';
 import { readZip } from '../support/zip.ts';
 
@@ -148,7 +148,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
       // Lambda's timeout must never be what ends a request: it covers the worst login (the claim and the
       // transaction, a fresh instance's AppSecret read, WeChat, and the claim's cleanup after a failure).
       const worstLoginMs =
-        2 * dynamoCallBoundMs() + SSM_TIMEOUT_MS + code2SessionBoundMs({ timeoutMs: MAX_WECHAT_TIMEOUT_MS }) + DYNAMODB_CLEANUP_BOUND_MS;
+        2 * dynamoCallBoundMs() + SSM_TIMEOUT_MS + busyRetryBoundMs({ timeoutMs: MAX_WECHAT_TIMEOUT_MS }) + DYNAMODB_CLEANUP_BOUND_MS;
       expect(fn.Timeout * 1000, name).toBeGreaterThan(worstLoginMs);
       expect(fn.FunctionName, name).toMatch(/^wechat-login-prod-/);
     }

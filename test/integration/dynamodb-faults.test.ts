@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DYNAMODB_MAX_ATTEMPTS, createDocumentClient, dynamoCallBoundMs } from '#lib/store/client';
-import { createDynamoStore } from '#lib/store/dynamo-store';
-import type { Store } from '#lib/store/store';
+import { allDeps } from '#lib/platform/wiring';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
@@ -74,7 +73,7 @@ type Fault = 'throttle' | 'commit-then-lose-reply';
  * lib/store/client.ts) with a fault injected inside the SDK's retry loop,
  * so the SDK retries it as it would retry the real thing.
  */
-function faultyStore(faultFor: (command: string) => Fault | undefined, errorName = 'ThrottlingException') {
+function faultyDeps(faultFor: (command: string) => Fault | undefined, errorName = 'ThrottlingException') {
   const db = createDocumentClient({ region: stack.config.region, endpoint: dynamo.endpoint });
   const hits: string[] = [];
   db.middlewareStack.add(
@@ -96,7 +95,7 @@ function faultyStore(faultFor: (command: string) => Fault | undefined, errorName
     },
     { step: 'deserialize', name: 'injectedFault' },
   );
-  return { store: createDynamoStore(db, stack.tables) as Store, hits, destroy: () => db.destroy() };
+  return { deps: allDeps(stack.config, { db, now: stack.clock.now, busyRetryDelayMs: 20 }), hits, destroy: () => db.destroy() };
 }
 
 describe('DynamoDB throttling', () => {
@@ -116,10 +115,10 @@ describe('DynamoDB throttling', () => {
       // One throttled client per request, all at once: the throttling backoff (up to 1 s + 2 s) is paid in parallel.
       await Promise.all(
         Object.entries(requests).map(async ([endpoint, request]) => {
-          const faulty = faultyStore(() => 'throttle', errorName);
+          const faulty = faultyDeps(() => 'throttle', errorName);
           try {
             const started = performance.now();
-            const reply = await request(api({ ...stack.deps, store: faulty.store }));
+            const reply = await request(api(faulty.deps));
             const elapsed = performance.now() - started;
             expect(reply.status, endpoint).toBe(503);
             expect(reply.body, endpoint).toEqual({ code: 'STORAGE_UNAVAILABLE', err: expect.stringMatching(/storage.*retry/i) });
@@ -138,9 +137,9 @@ describe('DynamoDB throttling', () => {
   );
 
   it('a throttled login transaction after WeChat accepted the code is a 503 with no session and no user, and the spent code is never sent to WeChat again', async () => {
-    const faulty = faultyStore((command) => (command === 'TransactWriteItemsCommand' ? 'throttle' : undefined));
+    const faulty = faultyDeps((command) => (command === 'TransactWriteItemsCommand' ? 'throttle' : undefined));
     try {
-      const reply = await api({ ...stack.deps, store: faulty.store }).login('spent.1');
+      const reply = await api(faulty.deps).login('spent.1');
       expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
       expect(faulty.hits).toEqual(Array(DYNAMODB_MAX_ATTEMPTS).fill('TransactWriteItemsCommand'));
       expect(await itemsOf('spent')).toEqual({ sessions: [], users: [] });
@@ -158,9 +157,9 @@ describe('DynamoDB throttling', () => {
   });
 
   it('a login transaction that committed but whose reply was lost leaves the user with the session, never a session alone, and the retried code still logs in', async () => {
-    const faulty = faultyStore((command) => (command === 'TransactWriteItemsCommand' ? 'commit-then-lose-reply' : undefined));
+    const faulty = faultyDeps((command) => (command === 'TransactWriteItemsCommand' ? 'commit-then-lose-reply' : undefined));
     try {
-      const reply = await api({ ...stack.deps, store: faulty.store }).login('lostreply.1');
+      const reply = await api(faulty.deps).login('lostreply.1');
       expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
       const { sessions, users } = await itemsOf('lostreply');
       expect(users).toHaveLength(1);
@@ -181,9 +180,9 @@ describe('DynamoDB throttling', () => {
 
   it('a login whose code claim was written but whose reply was lost still logs in, asking WeChat once', async () => {
     let lost = 0;
-    const faulty = faultyStore((command) => (command === 'PutItemCommand' && lost++ === 0 ? 'commit-then-lose-reply' : undefined));
+    const faulty = faultyDeps((command) => (command === 'PutItemCommand' && lost++ === 0 ? 'commit-then-lose-reply' : undefined));
     try {
-      const reply = await api({ ...stack.deps, store: faulty.store }).login('ownclaim.1');
+      const reply = await api(faulty.deps).login('ownclaim.1');
       expect(reply).toMatchObject({ status: 200, body: { token: expect.any(String) } });
       expect(callsFor('ownclaim.1')).toBe(1);
     } finally {

@@ -71,7 +71,7 @@ describe('a mini-program user logging in and using the API', () => {
     });
     const users = await scanAll(stack.admin, stack.tables.users);
     const saved = users.find((item) => item.openid === user.openid);
-    expect(saved?.profile).toMatchObject({ nickName: 'Dave' });
+    expect(saved?.userInfo).toMatchObject({ nickName: 'Dave' });
     expect(saved?.credit).toBe(100);
   });
 
@@ -90,7 +90,7 @@ describe('a mini-program user logging in and using the API', () => {
     expect(reply).toMatchObject({ status: 200, body: { pass: false } });
     expect(reply.body.userInfo).toBeUndefined();
     const saved = (await scanAll(stack.admin, stack.tables.users)).find((item) => item.openid === user.openid);
-    expect(saved?.profile).toBeUndefined();
+    expect(saved?.userInfo).toBeUndefined();
   });
 
   it('an expired session is refused everywhere even though its item is still in the table', async () => {

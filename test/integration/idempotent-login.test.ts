@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CODE_REPLAY_SECONDS } from '#lib/auth/login';
+import { CODE_REPLAY_SECONDS } from '#lib/endpoints/login';
 import { scanAll, tableCounts } from '../support/invoke.ts';
 import { useTestStack } from '../support/use-stack.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/ports.ts';
+import { allDeps } from '#lib/platform/wiring';
 import { api } from '../support/invoke.ts';
 import { snapshotTables } from '../support/raw.ts';
 import { APP_SECRET } from '../support/stack.ts';
@@ -114,11 +115,7 @@ describe('POST /login: what WeChat says maps to the contract', () => {
 
   it('WeChat unreachable is 502 WECHAT_UNREACHABLE', async () => {
     const deadPort = await freePort();
-    const { createCode2Session } = await import('#lib/wechat/code2session');
-    const offline = api({
-      ...stack.deps,
-      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${deadPort}`, appId: stack.config.appId, secret: async () => 'test-app-secret-0123456789', timeoutMs: 500 }),
-    });
+    const offline = api(allDeps({ ...stack.config, wechatApiBase: `http://127.0.0.1:${deadPort}` }));
     const reply = await offline.login('nobody.1');
     expect(reply).toMatchObject({ status: 502, body: { code: 'WECHAT_UNREACHABLE' } });
   });
@@ -127,10 +124,7 @@ describe('POST /login: what WeChat says maps to the contract', () => {
 describe('storage failures', () => {
   it('DynamoDB unreachable is 503 STORAGE_UNAVAILABLE before WeChat is asked, so the code is not spent', async () => {
     const deadPort = await freePort();
-    const { createDocumentClient } = await import('#lib/store/client');
-    const { createDynamoStore } = await import('#lib/store/dynamo-store');
-    const store = createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${deadPort}` }), stack.tables);
-    const down = api({ ...stack.deps, store });
+    const down = api(allDeps({ ...stack.config, dynamodbEndpoint: `http://127.0.0.1:${deadPort}` }));
     const before = stack.fake.codes.length;
     expect(await down.login('outage.1')).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
     expect(stack.fake.codes.length - before).toBe(0);
@@ -138,14 +132,8 @@ describe('storage failures', () => {
   });
 
   it('a missing table is a 500 INTERNAL that names nothing internal', async () => {
-    const { createDocumentClient } = await import('#lib/store/client');
-    const { createDynamoStore } = await import('#lib/store/dynamo-store');
-    const store = createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: stack.config.dynamodbEndpoint }), {
-      sessions: 'no-such-table',
-      users: 'no-such-table',
-      logins: 'no-such-table',
-    });
-    const reply = await api({ ...stack.deps, store }).credit('A'.repeat(43));
+    const tables = { sessions: 'no-such-table', users: 'no-such-table', logins: 'no-such-table', appCache: 'no-such-table' };
+    const reply = await api(allDeps({ ...stack.config, tables })).credit('A'.repeat(43));
     expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
     expect(reply.raw).not.toContain('no-such-table');
   });
@@ -153,8 +141,6 @@ describe('storage failures', () => {
 
 describe('the AppSecret, read from SSM on first use', () => {
   it('an unreadable parameter is a 500 INTERNAL before WeChat is asked; the code stays usable and the next login reads it again', async () => {
-    const { appSecretProvider } = await import('#lib/app-secret');
-    const { createCode2Session } = await import('#lib/wechat/code2session');
     const PARAM = '/wechat-login/test/wechat-app-secret';
     let reads = 0;
     const readParameter = async () => {
@@ -162,11 +148,7 @@ describe('the AppSecret, read from SSM on first use', () => {
       if (reads === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
       return APP_SECRET;
     };
-    const secret = appSecretProvider({ WECHAT_SECRET_PARAM: PARAM }, readParameter);
-    const fromSsm = api({
-      ...stack.deps,
-      code2Session: createCode2Session({ apiBase: stack.config.wechatApiBase, appId: stack.config.appId, secret, timeoutMs: 500 }),
-    });
+    const fromSsm = api(allDeps({ ...stack.config, appSecret: { parameter: PARAM } }, { readParameter }));
     const asked = stack.fake.codes.length;
     const before = await snapshotTables(stack.admin, stack.tables);
     const refused = await fromSsm.login('ssm.1');

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '#lib/log';
+import { logger } from '#lib/platform/log';
 import { createDocumentClient } from '#lib/store/client';
-import { createDynamoStore } from '#lib/store/dynamo-store';
+import { allDeps } from '#lib/platform/wiring';
 import { createCode2Session } from '#lib/wechat/code2session';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
@@ -157,13 +157,10 @@ describe('secrets never reach a log line or a reply', () => {
     stack.fake.script(undefined);
 
     // Storage down, and storage misconfigured (500, logged as an error).
-    const down = api({ ...stack.deps, store: createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}` }), stack.tables) });
+    const down = api(allDeps({ ...stack.config, dynamodbEndpoint: `http://127.0.0.1:${await freePort()}` }));
     await login(userCode('grace', 1), down);
     await run('credit', () => down.credit(alice));
-    const misconfigured = api({
-      ...stack.deps,
-      store: createDynamoStore(createDocumentClient({ region: 'us-east-1', endpoint: stack.config.dynamodbEndpoint }), { sessions: 'no-such', users: 'no-such', logins: 'no-such' }),
-    });
+    const misconfigured = api(allDeps({ ...stack.config, tables: { sessions: 'no-such', users: 'no-such', logins: 'no-such', appCache: 'no-such' } }));
     await run('checklogin', () => misconfigured.checklogin(alice));
 
     // The session expires (injected clock).

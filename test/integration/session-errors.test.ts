@@ -50,7 +50,7 @@ describe('POST /userinfo refuses data it cannot trust with a 400', () => {
     const reply = await client.userinfo(token, payload({ appId: 'wxffffffffffffffff' }));
     expect(reply).toMatchObject({ status: 400, body: { code: 'DECRYPT_FAILED' } });
     const user = (await scanAll(stack.admin, stack.tables.users)).find((u) => u.openid === stack.fake.user('ivan').openid);
-    expect(user?.profile).toBeUndefined();
+    expect(user?.userInfo).toBeUndefined();
   });
 
   it('data under another session_key (WeChat rotated it) is 400 DECRYPT_FAILED telling the client to log in again', async () => {

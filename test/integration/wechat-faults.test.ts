@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '#lib/auth/token';
-import type { ErrorCode } from '#lib/errors';
-import { code2SessionBoundMs, createCode2Session } from '#lib/wechat/code2session';
+import type { ErrorCode } from '#lib/platform/errors';
+import { allDeps } from '#lib/platform/wiring';
+import { busyRetryBoundMs } from '#lib/wechat/api';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { api, scanAll } from '../support/invoke.ts';
@@ -24,7 +25,7 @@ const { stack } = useTestStack({ WECHAT_TIMEOUT_MS: String(TIMEOUT_MS) });
 let boundMs: number;
 beforeAll(() => {
   // The stack's client retries after 20 ms; the default pause (200 ms) gives a bound at least as large.
-  boundMs = code2SessionBoundMs({ timeoutMs: stack.config.wechatTimeoutMs });
+  boundMs = busyRetryBoundMs({ timeoutMs: stack.config.wechatTimeoutMs });
 });
 
 /** WeChat's answer for a user of the fake (what it would answer for `<name>.x`), to be sent late or after a failure. */
@@ -112,9 +113,8 @@ async function clientFor(testCase: FaultCase, user: string): Promise<{ client: R
     server = await startRawHttpServer(RAW[testCase.transport]!);
     apiBase = server.url;
   }
-  const code2Session = createCode2Session({ apiBase, appId: stack.config.appId, secret: async () => APP_SECRET, timeoutMs: stack.config.wechatTimeoutMs, retryDelayMs: 20 });
   return {
-    client: api({ ...stack.deps, code2Session }),
+    client: api(allDeps({ ...stack.config, wechatApiBase: apiBase }, { now: stack.clock.now, busyRetryDelayMs: 20 })),
     calls: () => server?.requests.length ?? 0,
     close: async () => server?.close(),
   };

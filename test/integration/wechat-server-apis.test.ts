@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createAccessTokenCache } from '#lib/store/access-token-cache';
+import { createAccessTokenStore } from '#lib/store/access-tokens';
 import { createAccessTokens } from '#lib/wechat/access-token';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { userInfoPayload } from '../../local/wechat-data.ts';
@@ -12,7 +12,7 @@ const { stack, client } = useTestStack();
 
 /** What a fresh Lambda instance has: its own memory, the shared DynamoDB cache. */
 function instance(tableSuffix = '') {
-  const cache = createAccessTokenCache(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache + tableSuffix);
+  const cache = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache + tableSuffix);
   return createAccessTokens({
     apiBase: stack.config.wechatApiBase,
     timeoutMs: stack.config.wechatTimeoutMs,
@@ -49,7 +49,7 @@ describe("WeChat's access_token, shared by every instance", () => {
 
   it('while another instance holds the refresh lease, the others answer at once with the old, still valid token', async () => {
     const first = await instance().get();
-    const refresher = createAccessTokenCache(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache);
+    const refresher = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache);
     const cached = (await refresher.read())!;
     expect(cached.accessToken).toBe(first);
     // Just inside the refresh margin of the cached token, not yet expired.
@@ -106,7 +106,7 @@ describe('POST /phonenumber', () => {
     const reply = await phone(t, 'phone-13800138000');
     expect(reply).toMatchObject({ status: 200, body: { phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' } });
     const user = (await scanAll(stack.admin, stack.tables.users)).find((u) => u.openid === stack.fake.user('uma').openid);
-    expect(user?.phone).toEqual({ phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' });
+    expect(user?.phoneNumber).toEqual({ phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' });
   });
 
   it('a wx.login() code sent here by mistake is a 400 that says which code this endpoint wants', async () => {

@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { type Config, readConfig } from '#lib/config';
-import type { LoginDeps, WeChatApiDeps } from '#lib/deps';
-import { createAccessTokenCache } from '#lib/store/access-token-cache';
-import { createAccessTokens } from '#lib/wechat/access-token';
-import { createGetPhoneNumber } from '#lib/wechat/phone-number';
-import { createCheckSessionKey } from '#lib/wechat/session-check';
+import { type Config, readConfig } from '#lib/platform/config';
+import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
-import { createDynamoStore } from '#lib/store/dynamo-store';
-import { createCode2Session } from '#lib/wechat/code2session';
 import { localDynamoClient } from '../../local/dynamodb.ts';
 import { startFakeWeChat, type FakeWeChat } from '../../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../../local/tables.ts';
@@ -57,6 +52,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET });
   const config = readConfig({
     WECHAT_APPID: APP_ID,
+    WECHAT_SECRET: APP_SECRET,
     WECHAT_API_BASE: fake.url,
     WECHAT_TIMEOUT_MS: '500',
     SESSIONS_TABLE: tables.sessions,
@@ -68,28 +64,8 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   });
   const clock = testClock();
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
-  const http = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs };
-  const tokens = createAccessTokens({
-    ...http,
-    appId: config.appId,
-    secret: async () => APP_SECRET,
-    cache: createAccessTokenCache(db, tables.appCache),
-    now: clock.now,
-  });
-  const deps: TestDeps = {
-    config,
-    now: clock.now,
-    store: createDynamoStore(db, tables),
-    code2Session: createCode2Session({
-      apiBase: config.wechatApiBase,
-      appId: config.appId,
-      secret: async () => APP_SECRET,
-      timeoutMs: config.wechatTimeoutMs,
-      retryDelayMs: 20,
-    }),
-    checkSessionKey: createCheckSessionKey(http, tokens),
-    getPhoneNumber: createGetPhoneNumber(http, tokens),
-  };
+  // As production wires it (lib/platform/wiring.ts); only the clock and the busy pause differ.
+  const deps: TestDeps = allDeps(config, { db, now: clock.now, busyRetryDelayMs: 20 });
   return {
     deps,
     fake,

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AppError, type ErrorCode } from '#lib/errors';
-import { type Code2SessionOptions, code2SessionBoundMs, createCode2Session } from '#lib/wechat/code2session';
+import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { busyRetryBoundMs } from '#lib/wechat/api';
+import { type Code2SessionOptions, createCode2Session } from '#lib/wechat/code2session';
 
 const SECRET = 'the-secret-value';
 const CODE = '0a3Xk2000wWq8Q1Lp7300Zf5ZR1Xk20L';
@@ -13,7 +14,7 @@ const options = (fetchStub: FetchStub): Code2SessionOptions => ({
   appId: 'wx1234567890abcdef',
   secret: async () => SECRET,
   timeoutMs: 50,
-  retryDelayMs: 1,
+  busyRetryDelayMs: 1,
   fetch: fetchStub,
 });
 
@@ -120,9 +121,22 @@ describe('createCode2Session: WeChat errcodes', () => {
     expect(stub).toHaveBeenCalledTimes(1);
   });
 
-  it('maps an undocumented errcode (40013) to WECHAT_BAD_RESPONSE with detail.errcode', async () => {
-    const error = await failure(answering(errcode(40013, 'invalid appid')), 'WECHAT_BAD_RESPONSE');
-    expect(error.detail.errcode).toBe(40013);
+  it('maps an errcode nobody documents (40999) to WECHAT_BAD_RESPONSE with detail.errcode', async () => {
+    const error = await failure(answering(errcode(40999, 'what is this')), 'WECHAT_BAD_RESPONSE');
+    expect(error.detail.errcode).toBe(40999);
+  });
+
+  it.each([
+    [40013, 'WECHAT_APPID'],
+    [40125, 'WECHAT_SECRET_PARAM'],
+    [40164, 'IP whitelist'],
+    [48001, 'permissions'],
+  ] as const)('a misconfiguration (%i) is a 500 INTERNAL whose log detail names what to fix, never advice to retry', async (code, fix) => {
+    const stub = answering(errcode(code));
+    const error = await failure(stub, 'INTERNAL');
+    expect(error.message).not.toMatch(/retry/i);
+    expect(error.detail).toMatchObject({ errcode: code, api: 'jscode2session', fault: expect.stringContaining(fix) });
+    expect(stub).toHaveBeenCalledTimes(1);
   });
 
   it('parses the rid out of errmsg into detail.rid for WeChat support', async () => {
@@ -241,13 +255,13 @@ describe('createCode2Session: network failures', () => {
   });
 });
 
-describe('code2SessionBoundMs', () => {
+describe('busyRetryBoundMs', () => {
   it('is two attempts plus the pause between them', () => {
-    expect(code2SessionBoundMs({ timeoutMs: 3000, retryDelayMs: 200 })).toBe(6200);
-    expect(code2SessionBoundMs({ timeoutMs: 1000, retryDelayMs: 50 })).toBe(2050);
+    expect(busyRetryBoundMs({ timeoutMs: 3000, busyRetryDelayMs: 200 })).toBe(6200);
+    expect(busyRetryBoundMs({ timeoutMs: 1000, busyRetryDelayMs: 50 })).toBe(2050);
   });
 
   it('uses the default 200 ms pause when retryDelayMs is not given', () => {
-    expect(code2SessionBoundMs({ timeoutMs: 100 })).toBe(400);
+    expect(busyRetryBoundMs({ timeoutMs: 100 })).toBe(400);
   });
 });

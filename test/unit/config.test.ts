@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type Env, readConfig } from '#lib/config';
+import { type Env, readConfig } from '#lib/platform/config';
+import { ConfigError } from '#lib/platform/errors';
 
 const minimal: Env = {
   WECHAT_APPID: 'wx4f4bc4dec97d474b',
+  WECHAT_SECRET_PARAM: '/wechat-login/prod/wechat-app-secret',
   SESSIONS_TABLE: 'sessions',
   USERS_TABLE: 'users',
   LOGINS_TABLE: 'logins',
@@ -24,14 +26,12 @@ describe('readConfig', () => {
   it('fills every default from a minimal valid environment', () => {
     expect(readConfig(minimal)).toEqual({
       appId: 'wx4f4bc4dec97d474b',
+      appSecret: { parameter: '/wechat-login/prod/wechat-app-secret' },
       wechatApiBase: 'https://api.weixin.qq.com',
       wechatTimeoutMs: 3000,
       sessionTtlSeconds: 604_800,
       initialCredit: 100,
-      sessionsTable: 'sessions',
-      usersTable: 'users',
-      loginsTable: 'logins',
-      appCacheTable: 'app-cache',
+      tables: { sessions: 'sessions', users: 'users', logins: 'logins', appCache: 'app-cache' },
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
     });
@@ -69,6 +69,7 @@ describe('readConfig', () => {
     ['WECHAT_APPID blank', { WECHAT_APPID: '   ' }, 'WECHAT_APPID'],
     ['WECHAT_APPID malformed', { WECHAT_APPID: 'wx123' }, 'WECHAT_APPID'],
     ['WECHAT_APPID with non-hex characters', { WECHAT_APPID: 'wxzzzzzzzzzzzzzzzz' }, 'WECHAT_APPID'],
+    ['no AppSecret source', { WECHAT_SECRET_PARAM: undefined }, 'WECHAT_SECRET_PARAM'],
     ['SESSIONS_TABLE missing', { SESSIONS_TABLE: undefined }, 'SESSIONS_TABLE'],
     ['USERS_TABLE missing', { USERS_TABLE: '' }, 'USERS_TABLE'],
     ['LOGINS_TABLE missing', { LOGINS_TABLE: '' }, 'LOGINS_TABLE'],

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { AppError, type ErrorCode } from '#lib/errors';
-import { httpHandler } from '#lib/http/handler';
-import { STATUS_BY_CODE } from '#lib/http/status';
+import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { httpHandler } from '#lib/platform/http/handler';
+import { STATUS_BY_CODE } from '#lib/platform/http/status';
 import { apiEvent } from '../support/event.ts';
 
 const bodyOf = (reply: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(reply.body ?? '');
@@ -13,7 +13,6 @@ const ALL_CODES = Object.keys({
   INVALID_JSON: true,
   INVALID_REQUEST: true,
   BODY_TOO_LARGE: true,
-  NOT_FOUND: true,
   AMBIGUOUS_TOKEN: true,
   UNAUTHENTICATED: true,
   SESSION_INVALID: true,

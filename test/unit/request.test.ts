@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '#lib/errors';
-import { MAX_BODY_BYTES, readBody, readToken } from '#lib/http/request';
-import { LoginBody, UserInfoBody } from '#lib/http/schemas';
+import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { MAX_BODY_BYTES, readBody, readToken } from '#lib/platform/http/request';
+import { LoginBody } from '#lib/endpoints/login';
+import { UserInfoBody } from '#lib/endpoints/userinfo';
 import { apiEvent } from '../support/event.ts';
 
 const TOKEN = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createSsmParameterReader } from '#lib/ssm';
+import { createSsmParameterReader } from '#lib/platform/ssm';
 import { createDocumentClient } from '#lib/store/client';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).

@@ -1,7 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/store/errors';
+import { parseItem } from '#lib/store/items';
 
-/** WeChat's access_token as shared by every Lambda instance (epoch seconds). */
+/** WeChat's access_token as shared by every Lambda instance: one item in the app-cache table. */
+export const accessTokenKey = () => ({ id: 'wechat-access-token' });
+
+/** Epoch seconds. */
 export interface CachedAccessToken {
   accessToken: string;
   /** When WeChat stops accepting it (0 once an API refused it). */
@@ -10,7 +15,9 @@ export interface CachedAccessToken {
   refreshAt: number;
 }
 
-export interface AccessTokenCache {
+const CachedAccessTokenItem = v.object({ accessToken: v.string(), expiresAt: v.number(), refreshAt: v.number() });
+
+export interface AccessTokenStore {
   read(): Promise<CachedAccessToken | undefined>;
   /** The right to refresh, for one instance at a time, until leaseUntil. */
   takeLease(nowSeconds: number, leaseUntil: number): Promise<boolean>;
@@ -20,18 +27,16 @@ export interface AccessTokenCache {
   expire(failedToken: string): Promise<void>;
 }
 
-const KEY = { id: 'wechat-access-token' };
 /** TTL cleans the item up a day after the token's life, never while it is in use. */
 const TTL_SLACK_SECONDS = 86_400;
 
-export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string): AccessTokenCache {
+export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string): AccessTokenStore {
   return {
     async read() {
-      const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: KEY, ConsistentRead: true })));
-      if (typeof Item?.accessToken !== 'string' || typeof Item.expiresAt !== 'number' || typeof Item.refreshAt !== 'number') {
-        return undefined;
-      }
-      return { accessToken: Item.accessToken, expiresAt: Item.expiresAt, refreshAt: Item.refreshAt };
+      const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: accessTokenKey(), ConsistentRead: true })));
+      // The lease alone (taken before any token was ever saved) is no token yet.
+      if (!Item || Item.accessToken === undefined) return undefined;
+      return parseItem('access token', CachedAccessTokenItem, Item);
     },
 
     takeLease: (nowSeconds, leaseUntil) =>
@@ -39,7 +44,7 @@ export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string
         db.send(
           new UpdateCommand({
             TableName: table,
-            Key: KEY,
+            Key: accessTokenKey(),
             UpdateExpression: 'SET leaseUntil = :until',
             ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil <= :now',
             ExpressionAttributeValues: { ':until': leaseUntil, ':now': nowSeconds },
@@ -48,9 +53,7 @@ export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string
       ),
 
     async save(token) {
-      await guard(
-        db.send(new PutCommand({ TableName: table, Item: { ...KEY, ...token, ttl: token.expiresAt + TTL_SLACK_SECONDS } })),
-      );
+      await guard(db.send(new PutCommand({ TableName: table, Item: { ...accessTokenKey(), ...token, ttl: token.expiresAt + TTL_SLACK_SECONDS } })));
     },
 
     async expire(failedToken) {
@@ -58,7 +61,7 @@ export function createAccessTokenCache(db: DynamoDBDocumentClient, table: string
         db.send(
           new UpdateCommand({
             TableName: table,
-            Key: KEY,
+            Key: accessTokenKey(),
             UpdateExpression: 'SET expiresAt = :zero, refreshAt = :zero',
             ConditionExpression: 'accessToken = :failed',
             ExpressionAttributeValues: { ':zero': 0, ':failed': failedToken },

@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
+import * as v from 'valibot';
 import { hashSessionToken, newSessionToken } from '#lib/auth/token';
-import { epochSeconds, type LoginDeps } from '#lib/deps';
-import { AppError } from '#lib/errors';
-import type { ExchangedCode, LoginCode } from '#lib/store/store';
-import { code2SessionBoundMs, type WeChatSession } from '#lib/wechat/code2session';
+import type { LoginDeps } from '#lib/platform/deps';
+import { AppError } from '#lib/platform/errors';
+import { epochSeconds, pollUntil } from '#lib/platform/time';
+import type { ExchangedCode } from '#lib/store/login-codes';
+import { busyRetryBoundMs } from '#lib/wechat/api';
+import { oneTimeCode } from '#lib/wechat/code';
+import type { WeChatSession } from '#lib/wechat/code2session';
+
+export const LoginBody = v.object({ code: oneTimeCode('the code from wx.login()') });
 
 export interface LoginReply {
   token: string;
@@ -15,20 +21,20 @@ export const CODE_REPLAY_SECONDS = 60;
 const POLL_INTERVAL_MS = 100;
 
 /**
- * wx.login() code -> WeChat session -> our session, idempotently: the first
+ * POST /login: wx.login() code -> WeChat session -> our session, idempotently: the first
  * request with a code claims it and asks WeChat; a retry within a minute, or a
  * request racing the first, gets a new session for the same user instead of
  * WeChat's 40163, and WeChat is asked once. Only hashes of codes are stored.
  */
-export async function login(deps: LoginDeps, code: string): Promise<LoginReply> {
+export async function login(deps: LoginDeps, { code }: v.InferOutput<typeof LoginBody>): Promise<LoginReply> {
   const codeHash = createHash('sha256').update(code, 'utf8').digest('base64url');
-  const exchangeBoundMs = code2SessionBoundMs({ timeoutMs: deps.config.wechatTimeoutMs });
+  const exchangeBoundMs = busyRetryBoundMs({ timeoutMs: deps.config.wechatTimeoutMs });
   // A claim outlives its exchange by a second at most: one left by a request that died is soon free.
   const pendingSeconds = Math.ceil(exchangeBoundMs / 1000) + 1;
 
   for (let round = 1; ; round++) {
-    const now = epochSeconds(deps);
-    const claim = await deps.store.claimLoginCode(codeHash, now, now + pendingSeconds);
+    const now = epochSeconds(deps.now);
+    const claim = await deps.loginCodes.claim(codeHash, now, now + pendingSeconds);
     if (claim.claimed) return exchange(deps, code, codeHash, claim.claimId);
     if (claim.current.state === 'spent') throw spentCode('spent');
     if (claim.current.state === 'done') return startSession(deps, claim.current);
@@ -52,14 +58,14 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
     wechat = await deps.code2Session(code);
   } catch (err) {
     // Let a retry ask WeChat again (it may well answer differently after a timeout).
-    await deps.store.releaseLoginCode(codeHash, claimId).catch(() => undefined);
+    await deps.loginCodes.release(codeHash, claimId).catch(() => undefined);
     throw err;
   }
   try {
-    return await startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps) + CODE_REPLAY_SECONDS });
+    return await startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps.now) + CODE_REPLAY_SECONDS });
   } catch (err) {
     // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
-    await deps.store.spendLoginCode(codeHash, claimId).catch(() => undefined);
+    await deps.loginCodes.spend(codeHash, claimId).catch(() => undefined);
     throw err;
   }
 }
@@ -67,11 +73,11 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
 /** A new session, and the user if new, in one transaction; only the token's hash is stored. */
 async function startSession(deps: LoginDeps, wechat: WeChatSession, exchanged?: ExchangedCode): Promise<LoginReply> {
   const token = newSessionToken();
-  const createdAt = epochSeconds(deps);
+  const createdAt = epochSeconds(deps.now);
   const ttl = deps.config.sessionTtlSeconds;
   const session = { tokenHash: hashSessionToken(token), openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt, expiresAt: createdAt + ttl };
   if (wechat.unionid) Object.assign(session, { unionid: wechat.unionid });
-  await deps.store.createSession(session, deps.config.initialCredit, exchanged);
+  await deps.sessions.create(session, deps.config.initialCredit, exchanged);
   return { token, expires_in: ttl };
 }
 
@@ -80,15 +86,14 @@ async function startSession(deps: LoginDeps, wechat: WeChatSession, exchanged?: 
  * or until it is gone or stale (undefined: the caller may take the code over).
  */
 async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<WeChatSession | undefined> {
-  const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-    const record: LoginCode | undefined = await deps.store.findLoginCode(codeHash, epochSeconds(deps));
-    if (record?.state === 'done') return record;
-    if (record?.state === 'spent') throw spentCode('spent');
-    if (!record) return undefined;
-  }
-  return undefined;
+  const outcome = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
+    const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
+    // Gone (released or stale) ends the wait as much as done does.
+    if (!record) return { session: undefined };
+    if (record.state === 'spent') throw spentCode('spent');
+    return record.state === 'done' ? { session: record } : undefined;
+  });
+  return outcome?.session;
 }
 
 const spentCode = (replay: string) =>

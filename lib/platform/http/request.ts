@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as v from 'valibot';
-import { AppError } from '#lib/errors';
+import { AppError } from '#lib/platform/errors';
 
 /** Bodies above this are refused with 413 before parsing. */
 export const MAX_BODY_BYTES = 32 * 1024;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '#lib/config';
-import { productionLoginDeps } from '#lib/runtime';
+import { ConfigError } from '#lib/platform/errors';
+import { readConfig } from '#lib/platform/config';
+import { loginDeps } from '#lib/platform/wiring';
 
 const env = {
   WECHAT_APPID: 'wx1234567890abcdef',
@@ -17,7 +18,7 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-describe('productionLoginDeps: the AppSecret read starts at init', () => {
+describe('loginDeps: the AppSecret read starts at init', () => {
   it('a failing SSM read at init is no unhandled rejection; the first login fails with a ConfigError and reads again', async () => {
     // Credentials for the signer (the SDK's default chain reads the process environment).
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
@@ -29,7 +30,7 @@ describe('productionLoginDeps: the AppSecret read starts at init', () => {
     const unhandled = vi.fn();
     process.on('unhandledRejection', unhandled);
     try {
-      const deps = productionLoginDeps(env);
+      const deps = loginDeps(readConfig(env));
       await vi.waitFor(() => expect(ssm).toHaveBeenCalledTimes(1));
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(unhandled).not.toHaveBeenCalled();
@@ -50,6 +51,6 @@ describe('productionLoginDeps: the AppSecret read starts at init', () => {
 
   it('fails at init, naming the variables, when no AppSecret source is set', () => {
     const { WECHAT_SECRET_PARAM: _, ...without } = env;
-    expect(() => productionLoginDeps(without)).toThrow(/WECHAT_SECRET_PARAM/);
+    expect(() => loginDeps(readConfig(without))).toThrow(/WECHAT_SECRET_PARAM/);
   });
 });

@@ -3,19 +3,29 @@
  * setting throws at module load with a message naming the variable, so a
  * misconfigured function fails on its first cold start, not mid-request.
  */
+import { type AppSecretSource, appSecretSource } from '#lib/platform/app-secret';
+import { ConfigError } from '#lib/platform/errors';
+
+/** The four tables, by role; serverless.yml names them per stage. One shape everywhere (config, local tables, stores). */
+export interface TableNames {
+  sessions: string;
+  users: string;
+  /** Recently exchanged wx.login() codes (hashes), for idempotent retries. */
+  logins: string;
+  /** WeChat's access_token, shared by every instance. */
+  appCache: string;
+}
+
 export interface Config {
   appId: string;
+  /** Where the AppSecret comes from (checked here, read on first use: lib/platform/app-secret.ts). */
+  appSecret: AppSecretSource;
   wechatApiBase: string;
   /** Bound on each call to WeChat (one attempt). */
   wechatTimeoutMs: number;
   sessionTtlSeconds: number;
   initialCredit: number;
-  sessionsTable: string;
-  usersTable: string;
-  /** Recently exchanged wx.login() codes (hashes), for idempotent retries. */
-  loginsTable: string;
-  /** WeChat's access_token, shared by every instance. */
-  appCacheTable: string;
+  tables: TableNames;
   /** Set only for DynamoDB Local; unset in AWS. */
   dynamodbEndpoint: string | undefined;
   region: string;
@@ -23,9 +33,6 @@ export interface Config {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 const APPID = /^wx[0-9a-f]{16}$/i;
 export const MAX_WECHAT_TIMEOUT_MS = 4000;
@@ -33,15 +40,18 @@ export const MAX_WECHAT_TIMEOUT_MS = 4000;
 export function readConfig(env: Env): Config {
   return {
     appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
+    appSecret: appSecretSource(env),
     wechatApiBase: httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com'),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
-    sessionsTable: required(env, 'SESSIONS_TABLE'),
-    usersTable: required(env, 'USERS_TABLE'),
-    loginsTable: required(env, 'LOGINS_TABLE'),
-    appCacheTable: required(env, 'APP_CACHE_TABLE'),
+    tables: {
+      sessions: required(env, 'SESSIONS_TABLE'),
+      users: required(env, 'USERS_TABLE'),
+      logins: required(env, 'LOGINS_TABLE'),
+      appCache: required(env, 'APP_CACHE_TABLE'),
+    },
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
   };

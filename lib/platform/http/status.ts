@@ -1,4 +1,4 @@
-import type { ErrorCode } from '#lib/errors';
+import type { ErrorCode } from '#lib/platform/errors';
 
 /** The one place that maps an error to an HTTP status (see the README's error table). */
 export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -11,7 +11,6 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   SESSION_INVALID: 401,
   SESSION_KEY_EXPIRED: 401,
   USER_HIGH_RISK: 403,
-  NOT_FOUND: 404,
   CODE_ALREADY_USED: 409,
   BODY_TOO_LARGE: 413,
   WECHAT_RATE_LIMITED: 429,

@@ -1,18 +1,22 @@
-import type { Config } from '#lib/config';
-import type { Store } from '#lib/store/store';
+import type { Config } from '#lib/platform/config';
+import type { Clock } from '#lib/platform/time';
+import type { LoginCodeStore } from '#lib/store/login-codes';
+import type { SessionStore } from '#lib/store/sessions';
+import type { UserStore } from '#lib/store/users';
 import type { Code2Session } from '#lib/wechat/code2session';
 import type { GetPhoneNumber } from '#lib/wechat/phone-number';
 import type { CheckSessionKey } from '#lib/wechat/session-check';
 
-/** Everything the endpoint logic depends on, handed in so tests can use real-but-local parts. */
+/** What every endpoint's logic depends on, handed in (lib/platform/wiring.ts builds them). */
 export interface Deps {
   config: Config;
-  store: Store;
-  /** Milliseconds since the epoch. */
-  now: () => number;
+  sessions: SessionStore;
+  users: UserStore;
+  now: Clock;
 }
 
 export interface LoginDeps extends Deps {
+  loginCodes: LoginCodeStore;
   code2Session: Code2Session;
 }
 
@@ -21,5 +25,3 @@ export interface WeChatApiDeps extends Deps {
   checkSessionKey: CheckSessionKey;
   getPhoneNumber: GetPhoneNumber;
 }
-
-export const epochSeconds = (deps: Pick<Deps, 'now'>): number => Math.floor(deps.now() / 1000);

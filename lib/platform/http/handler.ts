@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ErrorCode, isAppError } from '#lib/errors';
-import { STATUS_BY_CODE } from '#lib/http/status';
-import { logger } from '#lib/log';
+import { type ErrorCode, isAppError } from '#lib/platform/errors';
+import { STATUS_BY_CODE } from '#lib/platform/http/status';
+import { logger } from '#lib/platform/log';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

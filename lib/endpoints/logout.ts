@@ -1,7 +1,7 @@
 import { findLiveSession } from '#lib/auth/session';
 import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
-import type { Deps } from '#lib/deps';
-import { AppError } from '#lib/errors';
+import type { Deps } from '#lib/platform/deps';
+import { AppError } from '#lib/platform/errors';
 
 export interface LogoutReply {
   logged_out: true;
@@ -10,8 +10,8 @@ export interface LogoutReply {
 }
 
 /**
- * Ends the caller's session, or with `all` every session of the caller's user
- * (e.g. "log out everywhere" after a lost phone). Idempotent.
+ * POST /logout: ends the caller's session, or with `all` every session of the
+ * caller's user (e.g. "log out everywhere" after a lost phone). Idempotent.
  */
 export async function logout(deps: Deps, token: string | undefined, all: boolean): Promise<LogoutReply> {
   if (token === undefined) {
@@ -20,13 +20,13 @@ export async function logout(deps: Deps, token: string | undefined, all: boolean
   if (!looksLikeSessionToken(token)) return { logged_out: true, sessions_revoked: 0 };
   const tokenHash = hashSessionToken(token);
   if (!all) {
-    const revoked = await deps.store.revokeSession(tokenHash);
+    const revoked = await deps.sessions.revoke(tokenHash);
     return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
   }
   const session = await findLiveSession(deps, token);
   if (!session) return { logged_out: true, sessions_revoked: 0 };
   // The index that lists a user's sessions is eventually consistent and may miss one made a moment
   // ago, so the caller's own session also goes by its key. Each store call counts only what it deleted.
-  const [own, others] = await Promise.all([deps.store.revokeSession(tokenHash), deps.store.revokeAllSessions(session.openid)]);
+  const [own, others] = await Promise.all([deps.sessions.revoke(tokenHash), deps.sessions.revokeAll(session.openid)]);
   return { logged_out: true, sessions_revoked: (own ? 1 : 0) + others };
 }

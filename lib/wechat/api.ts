@@ -1,10 +1,28 @@
-import { AppError } from '#lib/errors';
+import { AppError } from '#lib/platform/errors';
+import { sleep } from '#lib/platform/time';
+import { ERRCODE } from '#lib/wechat/errcodes';
 
 export interface WeChatHttpOptions {
   apiBase: string;
   /** Bound on each call, connection and body included. */
   timeoutMs: number;
+  /** Pause before the one retry that WeChat's "system busy" (-1) earns. */
+  busyRetryDelayMs?: number;
   fetch?: typeof fetch;
+}
+
+export const DEFAULT_BUSY_RETRY_DELAY_MS = 200;
+
+/** Worst case of withBusyRetry: two attempts and the pause between them. */
+export const busyRetryBoundMs = (o: Pick<WeChatHttpOptions, 'timeoutMs' | 'busyRetryDelayMs'>): number =>
+  2 * o.timeoutMs + (o.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS);
+
+/** The one busy policy for every WeChat call: -1 earns one more attempt after a short pause, never more. */
+export async function withBusyRetry(options: Pick<WeChatHttpOptions, 'busyRetryDelayMs'>, attempt: () => Promise<WeChatAnswer>): Promise<WeChatAnswer> {
+  const answer = await attempt();
+  if (answer.errcode !== ERRCODE.SYSTEM_BUSY) return answer;
+  await sleep(options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS);
+  return attempt();
 }
 
 /** A WeChat answer that parsed: its errcode (0 when absent) and the request id WeChat's support asks for. */

@@ -6,7 +6,6 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'INVALID_REQUEST'
   | 'BODY_TOO_LARGE'
-  | 'NOT_FOUND'
   | 'AMBIGUOUS_TOKEN'
   | 'UNAUTHENTICATED'
   | 'SESSION_INVALID'
@@ -42,3 +41,8 @@ export class AppError extends Error {
 }
 
 export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
+
+/** A missing or malformed setting; thrown at cold start (or on the first use of a lazily read secret). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

@@ -1,9 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '#lib/errors';
+import { AppError } from '#lib/platform/errors';
 import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
-import { createDynamoStore } from '#lib/store/dynamo-store';
+import { createLoginCodeStore } from '#lib/store/login-codes';
+import { createSessionStore } from '#lib/store/sessions';
 
 // DynamoDB Local serialises transactions, so it never produces the TransactionConflict
 // that real DynamoDB gives two simultaneous logins of one user: stub the client here.
@@ -32,14 +33,14 @@ const session = { tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, e
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
     const { db, calls } = stubClient([conflict(), conflict(), undefined]);
-    await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession(session, 100);
+    await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100);
     expect(calls).toHaveLength(3);
   });
 
   it('gives up after 6 conflicting attempts with a 503-class error', async () => {
     const { db, calls } = stubClient(Array.from({ length: 6 }, conflict));
-    const error = await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' })
-      .createSession(session, 100)
+    const error = await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' })
+      .create(session, 100)
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
@@ -53,13 +54,13 @@ describe('login transaction', () => {
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
     });
     const { db, calls } = stubClient([notConflict]);
-    await expect(createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession(session, 100)).rejects.toBeInstanceOf(AppError);
+    await expect(createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100)).rejects.toBeInstanceOf(AppError);
     expect(calls).toHaveLength(1);
   });
 
   it('writes the session and the create-if-new user update in one transaction, never setting credit outright', async () => {
     const { db, calls } = stubClient([undefined]);
-    await createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' }).createSession({ ...session, unionid: 'u1' }, 100);
+    await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create({ ...session, unionid: 'u1' }, 100);
     const input = (calls[0] as { input: { TransactItems: Record<string, any>[] } }).input;
     expect(input.TransactItems).toHaveLength(2);
     expect(input.TransactItems[0]?.Put.TableName).toBe('s');
@@ -79,8 +80,8 @@ describe('cleanup writes after a failed login', () => {
           options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })));
         }),
     } as unknown as DynamoDBDocumentClient;
-    const store = createDynamoStore(db, { sessions: 's', users: 'u', logins: 'l' });
-    for (const cleanup of [() => store.releaseLoginCode('code-hash', 'claim'), () => store.spendLoginCode('code-hash', 'claim')]) {
+    const loginCodes = createLoginCodeStore(db, 'l');
+    for (const cleanup of [() => loginCodes.release('code-hash', 'claim'), () => loginCodes.spend('code-hash', 'claim')]) {
       const started = performance.now();
       await expect(cleanup()).rejects.toBeInstanceOf(AppError);
       const elapsed = performance.now() - started;

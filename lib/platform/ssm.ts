@@ -1,6 +1,6 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, HashConstructor, Provider } from '@smithy/types';
-import type { ReadParameter } from '#lib/app-secret';
+import type { ReadParameter } from '#lib/platform/app-secret';
 
 /** What a signed AWS call needs; the DynamoDB client's resolved config has all of it. */
 export interface AwsSigningConfig {

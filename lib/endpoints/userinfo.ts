@@ -1,28 +1,42 @@
-import { requireSession } from '#lib/auth/session';
-import { type Deps, epochSeconds, type WeChatApiDeps } from '#lib/deps';
-import { AppError } from '#lib/errors';
-import { logger } from '#lib/log';
-import type { Session } from '#lib/store/store';
+import * as v from 'valibot';
+import { noUserForSession, requireSession } from '#lib/auth/session';
+import type { Deps, WeChatApiDeps } from '#lib/platform/deps';
+import { AppError } from '#lib/platform/errors';
+import { logger } from '#lib/platform/log';
+import { epochSeconds } from '#lib/platform/time';
+import type { Session } from '#lib/store/sessions';
+import type { UserInfo } from '#lib/store/users';
 import { DecryptError, type DecryptFailure, decryptUserData, isRawDataSignatureValid } from '#lib/wechat/user-data';
 
-export interface UserInfoRequest {
-  encryptedData: string;
-  iv: string;
-  rawData?: string | undefined;
-  signature?: string | undefined;
-}
+const base64 = (field: string, max: number) =>
+  v.pipe(v.string(`${field} must be a string`), v.minLength(1, `${field} is empty`), v.maxLength(max, `${field} is longer than ${max} characters`));
+
+/** What wx.getUserInfo({ withCredentials: true }) gives the client, as it gives it. */
+export const UserInfoBody = v.pipe(
+  v.object({
+    encryptedData: base64('encryptedData', 24 * 1024),
+    iv: base64('iv', 64),
+    rawData: v.optional(v.pipe(v.string('rawData must be a string'), v.maxLength(8 * 1024, 'rawData is longer than 8192 characters'))),
+    signature: v.optional(v.pipe(v.string('signature must be a string'), v.maxLength(64, 'signature is longer than 64 characters'))),
+  }),
+  v.check(
+    (body) => (body.rawData === undefined) === (body.signature === undefined),
+    'rawData and signature go together: send both or neither',
+  ),
+);
+export type UserInfoRequest = v.InferOutput<typeof UserInfoBody>;
 
 export interface UserInfoReply {
   pass: boolean;
-  userInfo?: Record<string, unknown>;
+  userInfo?: UserInfo;
 }
 
 /**
- * Decrypts wx.getUserInfo()'s encryptedData with the session's session_key and,
+ * POST /userinfo: decrypts wx.getUserInfo()'s encryptedData with the session's session_key and,
  * when rawData/signature are sent, checks the signature. Only a passing request
  * returns and saves the profile.
  */
-export async function submitUserInfo(
+export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   request: UserInfoRequest,
@@ -56,10 +70,9 @@ export async function submitUserInfo(
     return { pass: false };
   }
 
-  const { watermark: _watermark, ...userInfo } = data;
-  const saved = await deps.store.saveProfile(session.openid, userInfo, epochSeconds(deps));
-  if (!saved) throw new AppError('SESSION_INVALID', 'No user for this session: log in again');
-  return { pass: true, userInfo };
+  const { watermark: _watermark, ...decrypted } = data;
+  if (!(await deps.users.saveUserInfo(session.openid, decrypted, epochSeconds(deps.now)))) throw noUserForSession();
+  return { pass: true, userInfo: decrypted };
 }
 
 /** What decryption under a wrong key looks like (a wrong appid or a missing watermark does not). */

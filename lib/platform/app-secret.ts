@@ -1,17 +1,32 @@
-import { ConfigError, type Env } from '#lib/config';
+import type { Env } from '#lib/platform/config';
+import { ConfigError } from '#lib/platform/errors';
 
 /** Reads one SSM SecureString, decrypted; undefined if it has no value. */
 export type ReadParameter = (name: string) => Promise<string | undefined>;
 
 /**
- * The AppSecret, once per cold start. Locally (and in tests) it is WECHAT_SECRET;
+ * Where the AppSecret comes from. Locally (and in tests) it is WECHAT_SECRET;
  * deployed, WECHAT_SECRET_PARAM names an SSM SecureString, so the secret is never
  * in serverless.yml, the template or the function's environment.
  */
-export async function loadAppSecret(env: Env, readParameter: ReadParameter): Promise<string> {
-  const source = appSecretSource(env);
-  if ('secret' in source) return source.secret;
-  const { name } = source;
+export type AppSecretSource = { readonly value: string } | { readonly parameter: string };
+
+/** Checked at cold start, without I/O: a missing or malformed setting fails naming it. */
+export function appSecretSource(env: Env): AppSecretSource {
+  if (env.WECHAT_SECRET) return { value: checked(env.WECHAT_SECRET, 'WECHAT_SECRET') };
+  const parameter = env.WECHAT_SECRET_PARAM?.trim();
+  if (!parameter) {
+    throw new ConfigError(
+      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret',
+    );
+  }
+  return { parameter };
+}
+
+/** The AppSecret itself: the local value, or one read of the SSM parameter. */
+export async function loadAppSecret(source: AppSecretSource, readParameter: ReadParameter): Promise<string> {
+  if ('value' in source) return source.value;
+  const name = source.parameter;
   let value: string | undefined;
   try {
     value = await readParameter(name);
@@ -29,31 +44,16 @@ export async function loadAppSecret(env: Env, readParameter: ReadParameter): Pro
 }
 
 /**
- * The AppSecret as a value read once per instance, on first use. Where it comes
- * from is checked now, without I/O, so a missing or malformed setting fails the
- * cold start naming it; a failed SSM read is retried by the next caller instead
- * of breaking the instance for good.
+ * The AppSecret as a value read once per instance, on first use; a failed SSM
+ * read is retried by the next caller instead of breaking the instance for good.
  */
-export function appSecretProvider(env: Env, readParameter: ReadParameter): () => Promise<string> {
-  appSecretSource(env);
+export function appSecretProvider(source: AppSecretSource, readParameter: ReadParameter): () => Promise<string> {
   let pending: Promise<string> | undefined;
   return () =>
-    (pending ??= loadAppSecret(env, readParameter).catch((err: unknown) => {
+    (pending ??= loadAppSecret(source, readParameter).catch((err: unknown) => {
       pending = undefined;
       throw err;
     }));
-}
-
-/** Where the AppSecret comes from: the local variable (checked here) or the SSM parameter it names. */
-function appSecretSource(env: Env): { secret: string } | { name: string } {
-  if (env.WECHAT_SECRET) return { secret: checked(env.WECHAT_SECRET, 'WECHAT_SECRET') };
-  const name = env.WECHAT_SECRET_PARAM?.trim();
-  if (!name) {
-    throw new ConfigError(
-      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret',
-    );
-  }
-  return { name };
 }
 
 function checked(secret: string, source: string): string {

@@ -1,0 +1,107 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { appSecretProvider, type ReadParameter } from '#lib/platform/app-secret';
+import { type Config, readConfig } from '#lib/platform/config';
+import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import { createSsmParameterReader } from '#lib/platform/ssm';
+import type { Clock } from '#lib/platform/time';
+import { createAccessTokenStore } from '#lib/store/access-tokens';
+import { createDocumentClient } from '#lib/store/client';
+import { createLoginCodeStore } from '#lib/store/login-codes';
+import { createSessionStore } from '#lib/store/sessions';
+import { createUserStore } from '#lib/store/users';
+import { createAccessTokens } from '#lib/wechat/access-token';
+import type { WeChatHttpOptions } from '#lib/wechat/api';
+import { createCode2Session } from '#lib/wechat/code2session';
+import { createGetPhoneNumber } from '#lib/wechat/phone-number';
+import { createCheckSessionKey } from '#lib/wechat/session-check';
+
+/**
+ * The one composition root. Production (handlers/*.ts, at module load), the
+ * tests and the bench all build an endpoint's dependencies here from a Config,
+ * and pass only what differs. Nothing here does I/O: config is parsed, clients
+ * are made once per Lambda instance and reused by every invocation.
+ */
+export interface WiringOptions {
+  /** Default: Date.now. Tests move an injected clock instead of sleeping. */
+  now?: Clock;
+  /** Default: the global fetch, for every WeChat and SSM call. The bench meters it. */
+  fetch?: typeof fetch;
+  /** Default: a client made from config. Tests and the bench hand in one they own (to meter it, or destroy it). */
+  db?: DynamoDBDocumentClient;
+  /** Default: SSM GetParameter signed with the DynamoDB client's credentials. */
+  readParameter?: ReadParameter;
+  /** Default: 200 ms. */
+  busyRetryDelayMs?: number;
+}
+
+const fromEnvironment = (): Config => readConfig(process.env);
+
+/** What every endpoint has: config, clock and the session and user stores. */
+export function commonDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): Deps {
+  return wire(config, options).deps;
+}
+
+/**
+ * Also the login code store and code2session. The AppSecret's SSM read starts
+ * here, during the init phase, and the first login awaits it. No top-level
+ * await, so every bundle can be CommonJS, which loads faster (BENCHMARKS.md); a
+ * failed read fails that login with a clear 500 and is retried by the next one.
+ */
+export function loginDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): LoginDeps {
+  const wired = wire(config, options);
+  wired.secret().catch(() => undefined);
+  return { ...wired.deps, ...loginParts(wired) };
+}
+
+/**
+ * For endpoints that call WeChat's server APIs. The AppSecret is only loaded
+ * (from SSM when deployed) by an instance that has to refresh the shared
+ * access_token, so these functions' cold starts never wait for SSM.
+ */
+export function weChatApiDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): WeChatApiDeps {
+  const wired = wire(config, options);
+  return { ...wired.deps, ...weChatApiParts(wired) };
+}
+
+/** Every dependency any endpoint takes, on one client, one AppSecret and one access-token cache: for tests and the bench. */
+export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps {
+  const wired = wire(config, options);
+  return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired) };
+}
+
+type Wired = ReturnType<typeof wire>;
+
+const loginParts = ({ config, db, http, secret }: Wired) => ({
+  loginCodes: createLoginCodeStore(db, config.tables.logins),
+  code2Session: createCode2Session({ ...http, appId: config.appId, secret }),
+});
+
+function weChatApiParts({ config, db, http, secret, deps }: Wired) {
+  const tokens = createAccessTokens({
+    ...http,
+    appId: config.appId,
+    secret,
+    cache: createAccessTokenStore(db, config.tables.appCache),
+    now: deps.now,
+  });
+  return { checkSessionKey: createCheckSessionKey(http, tokens), getPhoneNumber: createGetPhoneNumber(http, tokens) };
+}
+
+function wire(config: Config, options: WiringOptions) {
+  const db = options.db ?? createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  const deps: Deps = {
+    config,
+    sessions: createSessionStore(db, config.tables),
+    users: createUserStore(db, config.tables.users),
+    now: options.now ?? Date.now,
+  };
+  // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/platform/ssm.ts).
+  const readParameter = options.readParameter ?? createSsmParameterReader(db.config, options.fetch ? { fetch: options.fetch } : {});
+  const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
+  return { config, deps, db, http, secret: appSecretProvider(config.appSecret, readParameter) };
+}
+
+const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({
+  ...(fetch ? { fetch } : {}),
+  ...(busyRetryDelayMs !== undefined ? { busyRetryDelayMs } : {}),
+});

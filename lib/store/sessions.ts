@@ -1,0 +1,135 @@
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
+import type { TableNames } from '#lib/platform/config';
+import { sleep } from '#lib/platform/time';
+import { errorName, guard, storageError } from '#lib/store/errors';
+import { definedOnly, parseItem } from '#lib/store/items';
+import { type ExchangedCode, loginCodeDoneUpdate } from '#lib/store/login-codes';
+import { userLoginUpdate } from '#lib/store/users';
+
+/** A session, keyed by the hash of its token (the token itself is never stored). */
+export const sessionKey = (tokenHash: string) => ({ tokenHash });
+/** The index that lists a user's sessions, for logging out everywhere. */
+const BY_OPENID = 'byOpenid';
+
+export interface Session {
+  openid: string;
+  sessionKey: string;
+  unionid?: string;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
+export interface NewSession extends Session {
+  tokenHash: string;
+  /** Epoch seconds. */
+  createdAt: number;
+}
+
+const SessionItem = v.object({
+  openid: v.string(),
+  sessionKey: v.string(),
+  unionid: v.optional(v.string()),
+  expiresAt: v.number(),
+});
+
+export interface SessionStore {
+  /**
+   * Writes the session, creates its user (with the initial credit) if new, and
+   * marks the code it came from as done, in one transaction.
+   */
+  create(session: NewSession, initialCredit: number, exchanged?: ExchangedCode): Promise<void>;
+  /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
+  find(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
+  /** Deletes one session; true if there was one. */
+  revoke(tokenHash: string): Promise<boolean>;
+  /**
+   * Deletes every session of a user that its index lists (eventually consistent: one made a
+   * moment ago may be missing); how many this call deleted.
+   */
+  revokeAll(openid: string): Promise<number>;
+}
+
+/** Attempts at a login transaction that lost a race with another login of the same user. */
+const TRANSACTION_ATTEMPTS = 6;
+
+export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
+  const deleteSession = (tokenHash: string) =>
+    db.send(new DeleteCommand({ TableName: tables.sessions, Key: sessionKey(tokenHash), ReturnValues: 'ALL_OLD' }));
+
+  return {
+    async create(session, initialCredit, exchanged) {
+      const write = new TransactWriteCommand({
+        TransactItems: [
+          ...(exchanged ? [loginCodeDoneUpdate(tables.logins, exchanged, session)] : []),
+          { Put: { TableName: tables.sessions, Item: sessionItem(session) } },
+          userLoginUpdate(tables.users, { openid: session.openid, unionid: session.unionid, nowSeconds: session.createdAt, initialCredit }),
+        ],
+      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.send(write);
+          return;
+        } catch (err) {
+          if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS) throw storageError(err);
+          // Another login of the same user holds the item: back off with jitter and go again.
+          await sleep(Math.random() * 20 * 2 ** attempt);
+        }
+      }
+    },
+
+    async find(tokenHash, nowSeconds) {
+      // Strongly consistent: a client checks its login right after logging in.
+      const { Item } = await guard(db.send(new GetCommand({ TableName: tables.sessions, Key: sessionKey(tokenHash), ConsistentRead: true })));
+      if (!Item) return undefined;
+      const session = parseItem('session', SessionItem, Item);
+      return session.expiresAt > nowSeconds ? session : undefined;
+    },
+
+    async revoke(tokenHash) {
+      const { Attributes } = await guard(deleteSession(tokenHash));
+      return Attributes !== undefined;
+    },
+
+    async revokeAll(openid) {
+      let revoked = 0;
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await guard(
+          db.send(
+            new QueryCommand({
+              TableName: tables.sessions,
+              IndexName: BY_OPENID,
+              KeyConditionExpression: 'openid = :openid',
+              ExpressionAttributeValues: { ':openid': openid },
+              ExclusiveStartKey,
+            }),
+          ),
+        );
+        // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
+        const deleted = await guard(Promise.all((page.Items ?? []).map((item) => deleteSession(String(item.tokenHash)))));
+        // Only what this call deleted: a session someone else deleted meanwhile is not counted twice.
+        revoked += deleted.filter((reply) => reply.Attributes !== undefined).length;
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return revoked;
+    },
+  };
+}
+
+function sessionItem(session: NewSession): Record<string, unknown> {
+  return definedOnly({
+    ...sessionKey(session.tokenHash),
+    openid: session.openid,
+    sessionKey: session.sessionKey,
+    unionid: session.unionid,
+    createdAt: session.createdAt,
+    expiresAt: session.expiresAt,
+  });
+}
+
+function isTransactionConflict(err: unknown): boolean {
+  if (errorName(err) !== 'TransactionCanceledException') return false;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.some((reason) => reason.Code === 'TransactionConflict');
+}

@@ -1,0 +1,69 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as v from 'valibot';
+import { conditionalWrite, guard } from '#lib/store/errors';
+import { definedOnly, parseItem } from '#lib/store/items';
+
+/** A user of the mini-program, keyed by openid; created by its first login (lib/store/sessions.ts). */
+export const userKey = (openid: string) => ({ openid });
+
+const CreditItem = v.object({ credit: v.pipe(v.number(), v.integer()) });
+
+export type UserInfo = Record<string, unknown>;
+export interface PhoneNumber {
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
+}
+
+export interface UserStore {
+  /** The user's credit, or undefined if there is no such user. */
+  findCredit(openid: string): Promise<number | undefined>;
+  /** Saves the user's phone number; false if the user does not exist. */
+  savePhoneNumber(openid: string, phoneNumber: PhoneNumber, nowSeconds: number): Promise<boolean>;
+  /** Saves the decrypted wx.getUserInfo() fields; false if the user does not exist. */
+  saveUserInfo(openid: string, userInfo: UserInfo, nowSeconds: number): Promise<boolean>;
+}
+
+/**
+ * The login transaction's part for the user: creates it with the initial credit
+ * if new (if_not_exists), and never touches the credit of an existing one.
+ */
+export function userLoginUpdate(table: string, login: { openid: string; unionid?: string | undefined; nowSeconds: number; initialCredit: number }) {
+  return {
+    Update: {
+      TableName: table,
+      Key: userKey(login.openid),
+      UpdateExpression:
+        'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now' +
+        (login.unionid ? ', unionid = :unionid' : ''),
+      ExpressionAttributeValues: definedOnly({ ':initialCredit': login.initialCredit, ':now': login.nowSeconds, ':unionid': login.unionid }),
+    },
+  };
+}
+
+export function createUserStore(db: DynamoDBDocumentClient, table: string): UserStore {
+  /** Sets one attribute (and when it changed) on a user that must already exist. */
+  const updateExisting = (openid: string, attribute: 'userInfo' | 'phoneNumber', value: unknown, nowSeconds: number) =>
+    conditionalWrite(
+      db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: userKey(openid),
+          UpdateExpression: `SET ${attribute} = :value, ${attribute}UpdatedAt = :now`,
+          ConditionExpression: 'attribute_exists(openid)',
+          ExpressionAttributeValues: { ':value': value, ':now': nowSeconds },
+        }),
+      ),
+    );
+
+  return {
+    async findCredit(openid) {
+      const { Item } = await guard(
+        db.send(new GetCommand({ TableName: table, Key: userKey(openid), ProjectionExpression: 'credit', ConsistentRead: true })),
+      );
+      return Item ? parseItem('user', CreditItem, Item).credit : undefined;
+    },
+    savePhoneNumber: (openid, phoneNumber, nowSeconds) => updateExisting(openid, 'phoneNumber', { ...phoneNumber }, nowSeconds),
+    saveUserInfo: (openid, userInfo, nowSeconds) => updateExisting(openid, 'userInfo', userInfo, nowSeconds),
+  };
+}
