@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { build as esbuild, type BuildOptions, type Metafile } from 'esbuild';
+import { type BuildOptions, build as esbuild, type Metafile } from 'esbuild';
 import { ROOT, type ServiceBuild } from './esbuild-options.ts';
 import { zipFiles } from './zip.ts';
 
@@ -20,12 +20,7 @@ export interface Built {
 }
 
 /** One entry bundled as serverless-esbuild bundles it (same options), into outDir. */
-export async function buildLikeService(
-  service: ServiceBuild,
-  entry: string,
-  outDir: string,
-  overrides: BuildOptions = {},
-): Promise<Built> {
+export async function buildLikeService(service: ServiceBuild, entry: string, outDir: string, overrides: BuildOptions = {}): Promise<Built> {
   const options = { ...service.options, ...overrides };
   const result = await esbuild({
     ...options,

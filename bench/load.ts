@@ -6,7 +6,7 @@
  * credit unchanged. Prints throughput, p50/p99 latency and the error count.
  */
 import autocannon from 'autocannon';
-import { spawnLocalStack, type StackProcess } from '../local/stack-process.ts';
+import { type StackProcess, spawnLocalStack } from '../local/stack-process.ts';
 
 const USERS = Number(process.env.LOAD_USERS ?? 40);
 const REQUESTS = Number(process.env.LOAD_REQUESTS ?? 4000);

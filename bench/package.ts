@@ -74,9 +74,7 @@ export async function packageService(outDir: string, build: ServiceBuild): Promi
   for (const [name, fn] of Object.entries(build.functions)) {
     const variables = lambdas.find((r) => r.Properties?.Handler === fn.handler)?.Properties?.Environment?.Variables ?? {};
     // Values CloudFormation resolves at deploy time (Ref, GetAtt) are objects here: left out.
-    const environment = Object.fromEntries(
-      Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-    );
+    const environment = Object.fromEntries(Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     const zipPath = join(outDir, `${name}.zip`);
     if (!existsSync(zipPath)) {
       throw new Error(`serverless package wrote no ${name}.zip (found: ${readdirSync(outDir).join(', ')})`);

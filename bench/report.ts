@@ -4,8 +4,8 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import type { Contributor, Floor } from './bundle.ts';
 import type { ColdSamples } from './cold.ts';
 import type { ServiceBuild } from './esbuild-options.ts';
-import { PACKAGE_COMMAND } from './package.ts';
 import type { PackagedFunction } from './package.ts';
+import { PACKAGE_COMMAND } from './package.ts';
 import { kib, ms, percentile, ratio, summarize } from './stats.ts';
 import type { Endpoint, EndpointResult, WarmResult } from './warm.ts';
 
@@ -81,7 +81,16 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
   const warmError = 'error' in input.warm ? input.warm.error : undefined;
   const warm: WarmResult =
     'error' in input.warm
-      ? { order: [], endpoints: {}, skipped: [], commandMs: {}, capacityReported: false, warmup: input.warm.warmup, calls: input.warm.calls, dynamoStartMs: 0 }
+      ? {
+          order: [],
+          endpoints: {},
+          skipped: [],
+          commandMs: {},
+          capacityReported: false,
+          warmup: input.warm.warmup,
+          calls: input.warm.calls,
+          dynamoStartMs: 0,
+        }
       : input.warm;
   /** Undefined when the bundle failed to load (coldError says why). */
   const coldOf = (name: string) => {
@@ -156,7 +165,11 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
     });
   }
   if (warmError !== undefined) {
-    for (const budget of ['`/checklogin` = 1 DynamoDB read', '`/login` writes in 1 round-trip (+ the WeChat call)', `own-code warm overhead p50 < ${BUDGETS.ownCodeP50Ms} ms`]) {
+    for (const budget of [
+      '`/checklogin` = 1 DynamoDB read',
+      '`/login` writes in 1 round-trip (+ the WeChat call)',
+      `own-code warm overhead p50 < ${BUDGETS.ownCodeP50Ms} ms`,
+    ]) {
       budgets.push({ budget, figure: `warm bench failed: ${warmError}`, limit: '–', pass: false });
     }
   }
@@ -184,7 +197,13 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
     ...packaged.map((fn) => {
       const c = coldOf(fn.name);
       if (!c) {
-        const sizes = [fn.name, kib(fn.zipBytes), ratio(fn.zipBytes / floor.zipBytes), kib(fn.bundleBytes), ratio(fn.bundleBytes / floor.bundleBytes)];
+        const sizes = [
+          fn.name,
+          kib(fn.zipBytes),
+          ratio(fn.zipBytes / floor.zipBytes),
+          kib(fn.bundleBytes),
+          ratio(fn.bundleBytes / floor.bundleBytes),
+        ];
         return [...sizes, `**does not load:** ${coldError(fn.name)}`, '–', '–', '–', '–', '–'];
       }
       return [
@@ -201,7 +220,19 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
         ms(c.proc.p50, 0),
       ];
     }),
-    ['(empty module: node itself)', '–', '–', '–', '–', coldCell(emptyCold.imp), '–', ms(emptyCold.cpu.p50), '–', coldCell(emptyCold.ready), ms(emptyCold.proc.p50, 0)],
+    [
+      '(empty module: node itself)',
+      '–',
+      '–',
+      '–',
+      '–',
+      coldCell(emptyCold.imp),
+      '–',
+      ms(emptyCold.cpu.p50),
+      '–',
+      coldCell(emptyCold.ready),
+      ms(emptyCold.proc.p50, 0),
+    ],
   ];
   const sizeTable = table(
     [

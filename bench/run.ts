@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { buildFloor, buildLikeService, contributors, extraOverFloor } from './bundle.ts';
 import { cleanupAll, installSignalHandlers, onCleanup } from './children.ts';
 import { LOCAL_ENV, measureColdInit } from './cold.ts';
-import { readServiceBuild, ROOT } from './esbuild-options.ts';
+import { ROOT, readServiceBuild } from './esbuild-options.ts';
 import { packageService, STAGE } from './package.ts';
 import { machineInfo, renderReport } from './report.ts';
 import { detectDeflateLevel, zipFiles } from './zip.ts';

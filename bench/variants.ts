@@ -24,10 +24,10 @@ import type { BuildOptions } from 'esbuild';
 import { buildLikeService, FLOOR_ENTRY } from './bundle.ts';
 import { cleanupAll, installSignalHandlers, onCleanup } from './children.ts';
 import { LOCAL_ENV, measureColdInit } from './cold.ts';
-import { readServiceBuild, ROOT } from './esbuild-options.ts';
+import { ROOT, readServiceBuild } from './esbuild-options.ts';
+import { packageService } from './package.ts';
 import { machineInfo } from './report.ts';
 import { kib, ms, ratio, summarize } from './stats.ts';
-import { packageService } from './package.ts';
 import { detectDeflateLevel, zipFiles } from './zip.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -79,7 +79,10 @@ try {
   const built: (Variant & { id: string; bundlePath: string; bundleBytes: number; zipBytes: number })[] = [];
   for (const [i, v] of VARIANTS.entries()) {
     const out = await buildLikeService(service, v.entry, join(tmp, String(i)), v.overrides);
-    const zipBytes = zipFiles(out.files.map((f) => ({ name: `handlers/${f.name}`, data: readFileSync(f.path) })), LEVEL).length;
+    const zipBytes = zipFiles(
+      out.files.map((f) => ({ name: `handlers/${f.name}`, data: readFileSync(f.path) })),
+      LEVEL,
+    ).length;
     built.push({ ...v, id: String(i), bundlePath: out.bundlePath, bundleBytes: out.bundleBytes, zipBytes });
   }
   const empty = join(tmp, 'empty.mjs');
@@ -115,7 +118,16 @@ try {
     ];
   });
   const e = importOf('empty');
-  const head = ['target', 'variant', 'bundle', 'zip', 'zip × floor (same variant / as configured)', 'import ms p50 (p25–p75)', 'import × floor (same variant / as configured)', 'import CPU ms p50 (× floor same / configured)'];
+  const head = [
+    'target',
+    'variant',
+    'bundle',
+    'zip',
+    'zip × floor (same variant / as configured)',
+    'import ms p50 (p25–p75)',
+    'import × floor (same variant / as configured)',
+    'import CPU ms p50 (× floor same / configured)',
+  ];
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const markdown = `# Build variants (scratch measurements)
 

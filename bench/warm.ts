@@ -17,8 +17,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse } from 'yaml';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parse } from 'yaml';
 import { readConfig } from '#lib/platform/config';
 import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';

@@ -99,4 +99,3 @@ export function zipFiles(files: readonly { name: string; data: Buffer }[], level
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...parts, ...centrals, end]);
 }
-

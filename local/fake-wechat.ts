@@ -77,11 +77,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     return {
       openid,
       unionid: `u${digest(`unionid:${name}`).slice(0, 27)}`,
-      sessionKey: createHash('sha256')
-        .update(`${options.secret}:session_key:${name}:${generation}`)
-        .digest()
-        .subarray(0, 16)
-        .toString('base64'),
+      sessionKey: createHash('sha256').update(`${options.secret}:session_key:${name}:${generation}`).digest().subarray(0, 16).toString('base64'),
     };
   };
 
@@ -101,18 +97,20 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
   };
 
   /** 0 when the token is live; else the errcode WeChat gives. */
-  const tokenErrcode = (token: string | null): number =>
-    !accessToken || token !== accessToken.value ? 40001 : accessToken.expired ? 42001 : 0;
+  const tokenErrcode = (token: string | null): number => (!accessToken || token !== accessToken.value ? 40001 : accessToken.expired ? 42001 : 0);
 
   const usedPhoneCodes = new Set<string>();
   const serverApi = (path: string, query: URLSearchParams, body: Record<string, unknown>): FakeAnswer => {
     apiCalls.push(path);
     const tokenError = tokenErrcode(query.get('access_token'));
-    if (tokenError) return errorAnswer(tokenError, tokenError === 40001 ? 'invalid credential, access_token is invalid or not latest' : 'access_token expired');
+    if (tokenError)
+      return errorAnswer(tokenError, tokenError === 40001 ? 'invalid credential, access_token is invalid or not latest' : 'access_token expired');
     if (path === '/wxa/checksession') {
       const name = namesByOpenid.get(query.get('openid') ?? '');
       if (!name || query.get('sig_method') !== 'hmac_sha256') return errorAnswer(40003, 'invalid openid');
-      const expected = createHmac('sha256', Buffer.from(user(name).sessionKey, 'utf8')).update('').digest('hex');
+      const expected = createHmac('sha256', Buffer.from(user(name).sessionKey, 'utf8'))
+        .update('')
+        .digest('hex');
       return query.get('signature') === expected ? { json: { errcode: 0, errmsg: 'ok' } } : errorAnswer(87009, 'invalid signature');
     }
     const code = typeof body.code === 'string' ? body.code : '';

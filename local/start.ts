@@ -6,8 +6,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { startLocalDynamo, type LocalDynamo } from './dynamodb.ts';
-import { startFakeWeChat, type FakeWeChat } from './fake-wechat.ts';
+import { type LocalDynamo, startLocalDynamo } from './dynamodb.ts';
+import { type FakeWeChat, startFakeWeChat } from './fake-wechat.ts';
 import { freePort } from './ports.ts';
 import { LOCAL_APPID, LOCAL_SECRET, ROOT, STATE_FILE } from './state.ts';
 import { createTables, tableNamesForStage } from './tables.ts';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   type DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
@@ -34,8 +34,7 @@ export function tableNamesForStage(stage: string): TableNames {
     service: string;
     custom: { tableNames: Record<keyof TableNames, string> };
   };
-  const resolve = (template: string) =>
-    template.replaceAll('${self:service}', config.service).replaceAll('${sls:stage}', stage);
+  const resolve = (template: string) => template.replaceAll('${self:service}', config.service).replaceAll('${sls:stage}', stage);
   const { sessions, users, logins, appCache } = config.custom.tableNames;
   return { sessions: resolve(sessions), users: resolve(users), logins: resolve(logins), appCache: resolve(appCache) };
 }

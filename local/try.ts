@@ -35,7 +35,12 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 const user = `demo${Math.floor(Math.random() * 1e6)}`;
 console.log(`Playing mini-program user "${user}" against ${api}\n`);
 
-const { token } = await step('wx.login() code -> our session token', '/login', json({ code: `${user}.1` }), (s, b) => s === 200 && typeof b.token === 'string');
+const { token } = await step(
+  'wx.login() code -> our session token',
+  '/login',
+  json({ code: `${user}.1` }),
+  (s, b) => s === 200 && typeof b.token === 'string',
+);
 const shown = `${String(token).slice(0, 6)}…`;
 await step(`checklogin with the token (${shown})`, '/checklogin', { headers: bearer(token) }, (s, b) => s === 200 && b.is_login === true);
 await step('checklogin with a made-up token', '/checklogin?token=token_1700000000000', {}, (s, b) => s === 200 && b.is_login === false);
@@ -43,17 +48,42 @@ const { credit } = await step('credit of a new user', '/credit', { headers: bear
 
 if (wechat) {
   const data = await (await fetch(`${wechat}/__fake/userinfo?user=${user}&nickName=Demo`)).json();
-  await step('userinfo: encryptedData + iv + rawData + signature', '/userinfo', { ...json(data), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 200 && b.pass === true && b.userInfo?.nickName === 'Demo');
+  await step(
+    'userinfo: encryptedData + iv + rawData + signature',
+    '/userinfo',
+    { ...json(data), headers: { ...bearer(token), 'content-type': 'application/json' } },
+    (s, b) => s === 200 && b.pass === true && b.userInfo?.nickName === 'Demo',
+  );
 } else {
   console.log('- userinfo skipped: WECHAT_API_BASE points at a WeChat that is not the built-in fake');
 }
-await step('phone number from the getPhoneNumber button code', '/phonenumber', { ...json({ code: 'phone-13800138000' }), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 200 && b.purePhoneNumber === '13800138000');
-await step('a wx.login() code sent to /phonenumber by mistake', '/phonenumber', { ...json({ code: `${user}.9` }), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 400 && b.code === 'INVALID_CODE');
-await step('checklogin?verify=wechat asks WeChat about the session_key', '/checklogin?verify=wechat', { headers: bearer(token) }, (s, b) => s === 200 && b.session_key_valid === true);
+await step(
+  'phone number from the getPhoneNumber button code',
+  '/phonenumber',
+  { ...json({ code: 'phone-13800138000' }), headers: { ...bearer(token), 'content-type': 'application/json' } },
+  (s, b) => s === 200 && b.purePhoneNumber === '13800138000',
+);
+await step(
+  'a wx.login() code sent to /phonenumber by mistake',
+  '/phonenumber',
+  { ...json({ code: `${user}.9` }), headers: { ...bearer(token), 'content-type': 'application/json' } },
+  (s, b) => s === 400 && b.code === 'INVALID_CODE',
+);
+await step(
+  'checklogin?verify=wechat asks WeChat about the session_key',
+  '/checklogin?verify=wechat',
+  { headers: bearer(token) },
+  (s, b) => s === 200 && b.session_key_valid === true,
+);
 if (wechat) {
   await fetch(`${wechat}/__fake/rotate-session-key?user=${user}`);
   const rotated = await (await fetch(`${wechat}/__fake/userinfo?user=${user}`)).json();
-  await step('after a later wx.login() (session_key rotated), userinfo says so', '/userinfo', { ...json(rotated), headers: { ...bearer(token), 'content-type': 'application/json' } }, (s, b) => s === 401 && b.code === 'SESSION_KEY_EXPIRED');
+  await step(
+    'after a later wx.login() (session_key rotated), userinfo says so',
+    '/userinfo',
+    { ...json(rotated), headers: { ...bearer(token), 'content-type': 'application/json' } },
+    (s, b) => s === 401 && b.code === 'SESSION_KEY_EXPIRED',
+  );
 }
 const second = await step('the same user logs in again', '/login', json({ code: `${user}.2` }), (s, b) => s === 200 && b.token !== token);
 await step('credit is kept across logins', '/credit', { headers: bearer(second.token) }, (s, b) => s === 200 && b.credit === credit);

@@ -18,7 +18,9 @@ export function encryptUserData(data: Record<string, unknown>, sessionKey: strin
 }
 
 export function signRawData(rawData: string, sessionKey: string): string {
-  return createHash('sha1').update(rawData + sessionKey, 'utf8').digest('hex');
+  return createHash('sha1')
+    .update(rawData + sessionKey, 'utf8')
+    .digest('hex');
 }
 
 /** A complete wx.getUserInfo()-style payload for one user, as WeChat would hand it to the mini-program. */

@@ -12,5 +12,4 @@ export const looksLikeSessionToken = (token: string): boolean => TOKEN_SHAPE.tes
  * What the sessions table is keyed by. The token has 256 bits of entropy, so a
  * plain SHA-256 (no salt, no slow KDF) is enough to make a leaked table useless.
  */
-export const hashSessionToken = (token: string): string =>
-  createHash('sha256').update(token, 'utf8').digest('base64url');
+export const hashSessionToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('base64url');

@@ -19,10 +19,7 @@ export const UserInfoBody = v.pipe(
     rawData: v.optional(v.pipe(v.string('rawData must be a string'), v.maxLength(8 * 1024, 'rawData is longer than 8192 characters'))),
     signature: v.optional(v.pipe(v.string('signature must be a string'), v.maxLength(64, 'signature is longer than 64 characters'))),
   }),
-  v.check(
-    (body) => (body.rawData === undefined) === (body.signature === undefined),
-    'rawData and signature go together: send both or neither',
-  ),
+  v.check((body) => (body.rawData === undefined) === (body.signature === undefined), 'rawData and signature go together: send both or neither'),
 );
 export type UserInfoRequest = v.InferOutput<typeof UserInfoBody>;
 
@@ -51,7 +48,7 @@ export async function userInfo(
     if (WRONG_KEY.has(err.reason) && (await sessionKeyRotated(deps, session))) {
       throw new AppError(
         'SESSION_KEY_EXPIRED',
-        'WeChat has replaced this session\'s session_key (wx.login() was called again): call wx.login(), log in again with the new code, then send the data again',
+        "WeChat has replaced this session's session_key (wx.login() was called again): call wx.login(), log in again with the new code, then send the data again",
         { reason: err.reason },
       );
     }
@@ -86,7 +83,10 @@ async function sessionKeyRotated(deps: Pick<WeChatApiDeps, 'checkSessionKey'>, s
   try {
     return !(await deps.checkSessionKey(session.openid, session.sessionKey));
   } catch (err) {
-    logger.warn('session_key check failed', { code: err instanceof AppError ? err.code : 'INTERNAL', ...(err instanceof AppError ? err.detail : {}) });
+    logger.warn('session_key check failed', {
+      code: err instanceof AppError ? err.code : 'INTERNAL',
+      ...(err instanceof AppError ? err.detail : {}),
+    });
     return false;
   }
 }

@@ -16,9 +16,7 @@ export function appSecretSource(env: Env): AppSecretSource {
   if (env.WECHAT_SECRET) return { value: checked(env.WECHAT_SECRET, 'WECHAT_SECRET') };
   const parameter = env.WECHAT_SECRET_PARAM?.trim();
   if (!parameter) {
-    throw new ConfigError(
-      'Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret',
-    );
+    throw new ConfigError('Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret');
   }
   return { parameter };
 }

@@ -33,7 +33,6 @@ export interface Config {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-
 const APPID = /^wx[0-9a-f]{16}$/i;
 export const MAX_WECHAT_TIMEOUT_MS = 4000;
 

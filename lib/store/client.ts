@@ -40,9 +40,7 @@ export function createDocumentClient({ region, endpoint }: DynamoClientOptions):
       // Without this, this SDK version only warns when requestTimeout passes and keeps waiting.
       throwOnRequestTimeout: true,
     },
-    ...(endpoint
-      ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
+    ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

@@ -1,12 +1,7 @@
 import { AppError } from '#lib/platform/errors';
 
 /** Faults in our own setup (no such table, no permission) are bugs: 500. Everything else is an outage: 503. */
-const MISCONFIGURATION = new Set([
-  'ValidationException',
-  'ResourceNotFoundException',
-  'AccessDeniedException',
-  'UnrecognizedClientException',
-]);
+const MISCONFIGURATION = new Set(['ValidationException', 'ResourceNotFoundException', 'AccessDeniedException', 'UnrecognizedClientException']);
 
 export const errorName = (err: unknown): string => (err instanceof Error ? err.name : 'Unknown');
 

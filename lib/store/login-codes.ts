@@ -1,7 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
 import { conditionalWrite, errorName, guard, storageError } from '#lib/store/errors';

@@ -43,6 +43,10 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const waitMs = options.waitMs ?? options.timeoutMs + 1000;
   const seconds = () => epochSeconds(options.now);
   let memory: CachedAccessToken | undefined;
+  const remember = (token: CachedAccessToken): string => {
+    memory = token;
+    return token.accessToken;
+  };
 
   const fetchStableToken = async (forceRefresh: boolean): Promise<CachedAccessToken> => {
     const secret = await options.secret();
@@ -65,16 +69,16 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     const now = seconds();
     if (memory && now < memory.refreshAt) return memory.accessToken;
     const shared = await options.cache.read();
-    if (shared && now < shared.refreshAt) return (memory = shared).accessToken;
+    if (shared && now < shared.refreshAt) return remember(shared);
 
     if (await options.cache.takeLease(now, now + leaseSeconds)) {
       // Another instance may have refreshed between our read and our lease (saving frees the lease).
       const latest = await options.cache.read();
-      if (latest && now < latest.refreshAt) return (memory = latest).accessToken;
+      if (latest && now < latest.refreshAt) return remember(latest);
       // Force a new token only when an API refused the cached one (expire() zeroed it).
       const fresh = await fetchStableToken(latest?.expiresAt === 0);
       await options.cache.save(fresh);
-      return (memory = fresh).accessToken;
+      return remember(fresh);
     }
     // Another instance is refreshing: the old token still works until it expires.
     if (shared && now < shared.expiresAt) return shared.accessToken;
@@ -82,7 +86,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       const latest = await options.cache.read();
       return latest && seconds() < latest.refreshAt ? latest : undefined;
     });
-    if (refreshed) return (memory = refreshed).accessToken;
+    if (refreshed) return remember(refreshed);
     throw new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', waited: waitMs });
   };
 

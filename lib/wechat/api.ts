@@ -18,7 +18,10 @@ export const busyRetryBoundMs = (o: Pick<WeChatHttpOptions, 'timeoutMs' | 'busyR
   2 * o.timeoutMs + (o.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS);
 
 /** The one busy policy for every WeChat call: -1 earns one more attempt after a short pause, never more. */
-export async function withBusyRetry(options: Pick<WeChatHttpOptions, 'busyRetryDelayMs'>, attempt: () => Promise<WeChatAnswer>): Promise<WeChatAnswer> {
+export async function withBusyRetry(
+  options: Pick<WeChatHttpOptions, 'busyRetryDelayMs'>,
+  attempt: () => Promise<WeChatAnswer>,
+): Promise<WeChatAnswer> {
   const answer = await attempt();
   if (answer.errcode !== ERRCODE.SYSTEM_BUSY) return answer;
   await sleep(options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS);
@@ -49,9 +52,7 @@ export async function callWeChat(
   try {
     const response = await (options.fetch ?? fetch)(url, {
       signal: AbortSignal.timeout(options.timeoutMs),
-      ...(request.json === undefined
-        ? {}
-        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.json) }),
+      ...(request.json === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.json) }),
     });
     status = response.status;
     text = await response.text();

@@ -24,8 +24,7 @@ const MISCONFIGURATION: Readonly<Record<number, string>> = {
   40013: 'WeChat refused the AppID (40013 invalid appid): check WECHAT_APPID',
   40125:
     'WeChat refused the AppSecret (40125 invalid appsecret): check the SSM parameter named by WECHAT_SECRET_PARAM (or WECHAT_SECRET), and whether the AppSecret was reset in the mini-program console',
-  40164:
-    "WeChat refused this caller's IP (40164): switch off the API IP whitelist in the mini-program console, or list the functions' egress IPs",
+  40164: "WeChat refused this caller's IP (40164): switch off the API IP whitelist in the mini-program console, or list the functions' egress IPs",
   41002: 'WeChat says the appid is missing (41002): check WECHAT_APPID',
   41004: 'WeChat says the secret is missing (41004): check the AppSecret source',
   48001: 'WeChat says this AppID may not call this API (48001): check the mini-program type and its permissions in the console',

@@ -9,7 +9,12 @@ export type GetPhoneNumber = (code: string) => Promise<PhoneNumber>;
 export function createGetPhoneNumber(http: WeChatHttpOptions, tokens: AccessTokens): GetPhoneNumber {
   const attempt = (code: string) =>
     tokens.call((accessToken) =>
-      callWeChat(http, '/wxa/business/getuserphonenumber', { query: { access_token: accessToken }, json: { code } }, 'ask the user to tap the button again'),
+      callWeChat(
+        http,
+        '/wxa/business/getuserphonenumber',
+        { query: { access_token: accessToken }, json: { code } },
+        'ask the user to tap the button again',
+      ),
     );
   return async (code) => {
     const answer = await withBusyRetry(http, () => attempt(code));

@@ -1,14 +1,7 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 
 /** Why encryptedData was refused. Logged; the client sees one DECRYPT_FAILED. */
-export type DecryptFailure =
-  | 'BAD_SESSION_KEY'
-  | 'BAD_IV'
-  | 'BAD_CIPHERTEXT'
-  | 'BAD_PADDING'
-  | 'NOT_JSON'
-  | 'NO_WATERMARK'
-  | 'WRONG_APPID';
+export type DecryptFailure = 'BAD_SESSION_KEY' | 'BAD_IV' | 'BAD_CIPHERTEXT' | 'BAD_PADDING' | 'NOT_JSON' | 'NO_WATERMARK' | 'WRONG_APPID';
 
 export class DecryptError extends Error {
   override readonly name = 'DecryptError';
@@ -67,7 +60,9 @@ const SIGNATURE = /^[0-9a-f]{40}$/i;
 /** rawData's signature: sha1(rawData + session_key), compared in constant time. */
 export function isRawDataSignatureValid(rawData: string, signature: string, sessionKey: string): boolean {
   if (!SIGNATURE.test(signature)) return false;
-  const expected = createHash('sha1').update(rawData + sessionKey, 'utf8').digest();
+  const expected = createHash('sha1')
+    .update(rawData + sessionKey, 'utf8')
+    .digest();
   return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
 }
 

@@ -42,16 +42,28 @@ const FUNCTIONS = {
     },
     ssm: true,
   },
-  Checklogin: { route: 'GET /checklogin', dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] }, ssm: true },
+  Checklogin: {
+    route: 'GET /checklogin',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    ssm: true,
+  },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
   Userinfo: {
     route: 'POST /userinfo',
-    dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    dynamodb: {
+      SessionsTable: ['dynamodb:GetItem'],
+      UsersTable: ['dynamodb:UpdateItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    },
     ssm: true,
   },
   Phonenumber: {
     route: 'POST /phonenumber',
-    dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    dynamodb: {
+      SessionsTable: ['dynamodb:GetItem'],
+      UsersTable: ['dynamodb:UpdateItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+    },
     ssm: true,
   },
   Logout: {
@@ -81,13 +93,22 @@ beforeAll(() => {
   };
   // No credentials at all: packaging must not need an AWS account.
   for (const name of Object.keys(env)) if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[name];
-  execFileSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', dir], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
+  execFileSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', dir], {
+    cwd: ROOT,
+    env,
+    stdio: 'pipe',
+    timeout: 120_000,
+  });
   template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 });
 
 describe('serverless package (prod, offline, no credentials)', () => {
   it('writes one zip per function', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.zip')).sort()).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'phonenumber.zip', 'userinfo.zip']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.zip'))
+        .sort(),
+    ).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'phonenumber.zip', 'userinfo.zip']);
   });
 
   it('ships no plaintext AppSecret in the template, the state file or any file inside a zip', () => {
@@ -110,14 +131,24 @@ describe('serverless package (prod, offline, no credentials)', () => {
       const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
       const file = `${String(fn.Handler).replace(/\.handler$/, '')}.cjs`;
       const files = readZip(readFileSync(join(dir, `${name.toLowerCase()}.zip`)));
-      expect(files.map((f) => f.name), name).toEqual([file]);
+      expect(
+        files.map((f) => f.name),
+        name,
+      ).toEqual([file]);
       mkdirSync(join(loaded, name, 'handlers'), { recursive: true });
       writeFileSync(join(loaded, name, file), files[0]!.data);
       // A fresh node with only the function's own environment (plus what Lambda or a local run adds), as Lambda's
       // runtime loads a .cjs handler: require(). The request is refused before any I/O (no token, no body).
       const probe = `require(process.argv[1]).handler({ headers: {}, requestContext: { http: { method: 'POST' } } }).then((r) => process.stdout.write(JSON.stringify(r)))`;
       const reply = execFileSync(process.execPath, ['-e', probe, join(loaded, name, file)], {
-        env: { PATH: process.env.PATH, ...fn.Environment.Variables, WECHAT_SECRET: SENTINEL_SECRET, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          PATH: process.env.PATH,
+          ...fn.Environment.Variables,
+          WECHAT_SECRET: SENTINEL_SECRET,
+          AWS_REGION: 'us-east-1',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
         encoding: 'utf8',
         timeout: 20_000,
       });
@@ -134,12 +165,18 @@ describe('serverless package (prod, offline, no credentials)', () => {
   });
 
   it('routes each endpoint to its own function on an HTTP API', () => {
-    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(Object.values(FUNCTIONS).map((f) => f.route).sort());
+    const routes = resources('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties.RouteKey)
+      .sort();
+    expect(routes).toEqual(
+      Object.values(FUNCTIONS)
+        .map((f) => f.route)
+        .sort(),
+    );
     expect(resources('AWS::ApiGatewayV2::Api')[0]?.[1].Properties.ProtocolType).toBe('HTTP');
   });
 
-  it('runs every function on nodejs22.x, arm64, with a timeout above the worst request and under API Gateway\'s 30 s', () => {
+  it("runs every function on nodejs22.x, arm64, with a timeout above the worst request and under API Gateway's 30 s", () => {
     for (const name of Object.keys(FUNCTIONS)) {
       const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
       expect(fn.Runtime, name).toBe('nodejs22.x');
@@ -186,8 +223,9 @@ describe('serverless package (prod, offline, no credentials)', () => {
     for (const [name, expected] of Object.entries(FUNCTIONS)) {
       const roleRef = template.Resources[`${name}LambdaFunction`]!.Properties.Role['Fn::GetAtt'][0];
       expect(roleRef, name).toBe(`${name}IamRoleLambdaExecution`);
-      const statements: { Action: string[]; Resource: unknown[] }[] =
-        template.Resources[roleRef]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+      const statements: { Action: string[]; Resource: unknown[] }[] = template.Resources[roleRef]!.Properties.Policies.flatMap(
+        (p: any) => p.PolicyDocument.Statement,
+      );
 
       const granted: Record<string, string[]> = {};
       for (const statement of statements) {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeWeChat } from '../../local/fake-wechat.ts';
-import { spawnLocalStack, type StackProcess } from '../../local/stack-process.ts';
+import { type StackProcess, spawnLocalStack } from '../../local/stack-process.ts';
 import { ROOT } from '../../local/state.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 

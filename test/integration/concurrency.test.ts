@@ -19,7 +19,7 @@ describe('simultaneous logins', () => {
     expect(credits.map((reply) => reply.body.credit)).toEqual(Array(20).fill(100));
   });
 
-  it("20 simultaneous logins of a returning user keep the credit it has: no reset to the initial credit", async () => {
+  it('20 simultaneous logins of a returning user keep the credit it has: no reset to the initial credit', async () => {
     const first = await client.login('keeper.1');
     expect(first.status).toBe(200);
     const { openid } = stack.fake.user('keeper');

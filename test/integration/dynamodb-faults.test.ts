@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DYNAMODB_MAX_ATTEMPTS, createDocumentClient, dynamoCallBoundMs } from '#lib/store/client';
 import { allDeps } from '#lib/platform/wiring';
+import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '#lib/store/client';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
@@ -53,7 +53,10 @@ function resume() {
 async function expectNoSessionWithoutUser() {
   const users = new Set((await scanAll(stack.admin, stack.tables.users)).map((user) => user.openid));
   const sessions = await scanAll(stack.admin, stack.tables.sessions);
-  expect(sessions.filter((session) => !users.has(session.openid)), 'sessions without a user').toEqual([]);
+  expect(
+    sessions.filter((session) => !users.has(session.openid)),
+    'sessions without a user',
+  ).toEqual([]);
 }
 
 const itemsOf = async (name: string) => {

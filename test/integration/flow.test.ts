@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
-import { userInfoPayload } from '../../local/wechat-data.ts';
 
 const { stack, client } = useTestStack();
 

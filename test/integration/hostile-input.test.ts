@@ -6,7 +6,7 @@ import { hashSessionToken } from '#lib/auth/token';
 import type { ErrorCode } from '#lib/platform/errors';
 import { MAX_BODY_BYTES } from '#lib/platform/http/request';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { userInfoPayload, type SignedUserData } from '../../local/wechat-data.ts';
+import { type SignedUserData, userInfoPayload } from '../../local/wechat-data.ts';
 import { apiEvent } from '../support/event.ts';
 import { api } from '../support/invoke.ts';
 import { type Endpoint, type RawReply, rawHandlers, snapshotTables } from '../support/raw.ts';
@@ -58,9 +58,7 @@ beforeAll(async () => {
   call = rawHandlers(stack.deps);
   // The fake turns `fail-<n>` codes into WeChat error <n> (some of them 5xx on our side by design);
   // a real WeChat answers 40029 to a code it never issued, so generated codes get that instead.
-  stack.fake.script((code) =>
-    code.startsWith('fail-') ? { json: { errcode: 40029, errmsg: 'invalid code, rid: hostile' } } : undefined,
-  );
+  stack.fake.script((code) => (code.startsWith('fail-') ? { json: { errcode: 40029, errmsg: 'invalid code, rid: hostile' } } : undefined));
   const client = api(stack.deps);
   alice = String((await client.login('alice.hostile')).body.token);
   bob = String((await client.login('bob.hostile')).body.token);
@@ -113,13 +111,11 @@ const wrongType = fc.oneof(
 
 /** A body just over (or just under) 32 KiB, counted in bytes: multi-byte characters included. */
 const sizedBody = (field: string) =>
-  fc
-    .tuple(fc.integer({ min: -256, max: 4096 }), fc.constantFrom('x', '中', '😀', 'é'), fc.boolean())
-    .map(([delta, char, inField]) => {
-      const bytes = MAX_BODY_BYTES + delta;
-      const fill = char.repeat(Math.max(1, Math.floor(bytes / Buffer.byteLength(char))));
-      return JSON.stringify(inField ? { [field]: fill } : { [field]: 'abc', pad: fill });
-    });
+  fc.tuple(fc.integer({ min: -256, max: 4096 }), fc.constantFrom('x', '中', '😀', 'é'), fc.boolean()).map(([delta, char, inField]) => {
+    const bytes = MAX_BODY_BYTES + delta;
+    const fill = char.repeat(Math.max(1, Math.floor(bytes / Buffer.byteLength(char))));
+    return JSON.stringify(inField ? { [field]: fill } : { [field]: 'abc', pad: fill });
+  });
 
 /** Anything but a well-formed request object: malformed, truncated, nested, odd JSON. */
 const junkBody = fc.oneof(
@@ -169,10 +165,7 @@ const codeValue = fc.oneof(
 /** A login request body: JSON shaped like the contract's (with missing and extra fields), or form-encoded. */
 const loginBody = fc.oneof(
   fc
-    .record(
-      { code: codeValue, extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) },
-      { requiredKeys: [] },
-    )
+    .record({ code: codeValue, extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) }, { requiredKeys: [] })
     .map(({ code, extra }) => ({ text: JSON.stringify({ ...(extra ?? {}), ...(code === undefined ? {} : { code }) }), form: false, code })),
   codeValue.map((code) => ({ text: `code=${encodeURIComponent(text(code))}`, form: true, code })),
   anyString(80).map((text) => ({ text, form: true, code: undefined })),
@@ -187,9 +180,7 @@ const tokenValue = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9_-]{42}$|^[A-Za-z0-9_-]{44}$|^[A-Za-z0-9+/]{42}=$/),
   fc.integer({ min: 1_000, max: 20_000 }).map((n) => 't'.repeat(n)),
   fc.constantFrom('alice', 'bob', 'expired').map((who) => (who === 'alice' ? alice : who === 'bob' ? bob : expired)),
-  fc
-    .tuple(fc.nat({ max: 42 }), fc.constantFrom('A', '_', '-', '.', ' ', 'é'))
-    .map(([i, char]) => `${alice.slice(0, i)}${char}${alice.slice(i + 1)}`),
+  fc.tuple(fc.nat({ max: 42 }), fc.constantFrom('A', '_', '-', '.', ' ', 'é')).map(([i, char]) => `${alice.slice(0, i)}${char}${alice.slice(i + 1)}`),
   fc.constantFrom('', ' ', 'x', '\u0000').map((affix) => `${affix}${alice}${affix}`),
 );
 
@@ -262,7 +253,15 @@ const ivValue = fc.oneof(
   fc.constant('IV'),
   base64Of(16, 16),
   base64Of(0, 40),
-  fc.constantFrom('', '!!!!', 'AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAA=', 'AAAAAAAAAAAAAAAAAAAAAA===', '-_-_-_-_-_-_-_-_-_-_-w==', 'AAAA AAAAAAAAAAAAAAAAAA=='),
+  fc.constantFrom(
+    '',
+    '!!!!',
+    'AAAAAAAAAAAAAAAAAAAAAA',
+    'AAAAAAAAAAAAAAAAAAAAAA=',
+    'AAAAAAAAAAAAAAAAAAAAAA===',
+    '-_-_-_-_-_-_-_-_-_-_-w==',
+    'AAAA AAAAAAAAAAAAAAAAAA==',
+  ),
   anyString(70),
   wrongType,
 );
@@ -288,31 +287,34 @@ const rawDataValue = fc.oneof(fc.constant('RAW'), anyString(100), fc.constant('r
 
 /** A userinfo body: the real payload's parts, mixed with junk, fields dropped or added. */
 const userinfoBody = fc.oneof(
-  { weight: 4, arbitrary: fc
-    .record(
-      {
-        encryptedData: encryptedValue,
-        iv: ivValue,
-        rawData: rawDataValue,
-        signature: signatureValue,
-        extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }),
-      },
-      { requiredKeys: [] },
-    )
-    .map((fields) => {
-      const resolve = (value: unknown) => {
-        if (value === 'ALICE') return alicePayload.encryptedData;
-        if (value === 'IV') return alicePayload.iv;
-        if (value === 'RAW') return alicePayload.rawData;
-        if (value === 'SIG') return alicePayload.signature;
-        if (typeof value === 'string' && /^OTHER\d$/.test(value)) return otherPayloads[Number(value.slice(5))]!.encryptedData;
-        return value;
-      };
-      const { extra, ...rest } = fields;
-      const body: Record<string, unknown> = { ...(extra ?? {}) };
-      for (const [key, value] of Object.entries(rest)) if (value !== undefined) body[key] = resolve(value);
-      return { text: JSON.stringify(body), form: false };
-    }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .record(
+        {
+          encryptedData: encryptedValue,
+          iv: ivValue,
+          rawData: rawDataValue,
+          signature: signatureValue,
+          extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map((fields) => {
+        const resolve = (value: unknown) => {
+          if (value === 'ALICE') return alicePayload.encryptedData;
+          if (value === 'IV') return alicePayload.iv;
+          if (value === 'RAW') return alicePayload.rawData;
+          if (value === 'SIG') return alicePayload.signature;
+          if (typeof value === 'string' && /^OTHER\d$/.test(value)) return otherPayloads[Number(value.slice(5))]!.encryptedData;
+          return value;
+        };
+        const { extra, ...rest } = fields;
+        const body: Record<string, unknown> = { ...(extra ?? {}) };
+        for (const [key, value] of Object.entries(rest)) if (value !== undefined) body[key] = resolve(value);
+        return { text: JSON.stringify(body), form: false };
+      }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({ iv: ivValue, enc: encryptedValue }).map(({ iv, enc }) => ({
@@ -441,14 +443,22 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
     const before = await snapshotTables(stack.admin, stack.tables);
     const refused = fc.oneof(
       junkBody.map((text) => ({ text, form: false })),
-      fc.oneof(wrongType, anyString(40).filter((s) => !/^[\x21-\x7e]{1,128}$/.test(s))).map((code) => ({ text: JSON.stringify({ code }), form: false })),
+      fc
+        .oneof(
+          wrongType,
+          anyString(40).filter((s) => !/^[\x21-\x7e]{1,128}$/.test(s)),
+        )
+        .map((code) => ({ text: JSON.stringify({ code }), form: false })),
       // Printable codes the fake WeChat (like WeChat) answers with 40029: they reach it, and must still write nothing.
       fc.stringMatching(/^[A-Za-z0-9]{1,10}[!#$%&*+,:;<=>?@^`|~][\x21-\x7e]{0,10}$/).map((code) => ({ text: JSON.stringify({ code }), form: false })),
       fc.stringMatching(/^[!-~]{1,8}$/).map((s) => ({ text: `code=${encodeURIComponent(`${s} ${s}`)}`, form: true })),
     );
     await fc.assert(
       fc.asyncProperty(refused, async (body) => {
-        const reply = await send('login', apiEvent({ method: 'POST', path: '/login', body: body.text, headers: formHeaders(body.form) }), { tokens: [], body: body.text });
+        const reply = await send('login', apiEvent({ method: 'POST', path: '/login', body: body.text, headers: formHeaders(body.form) }), {
+          tokens: [],
+          body: body.text,
+        });
         expect(reply.status, body.text.slice(0, 100)).not.toBe(200);
       }),
       options(450),
@@ -459,12 +469,17 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
   it('GET /checklogin is always 200 with a boolean is_login, whatever token, method or body is sent', async () => {
     const before = await snapshotTables(stack.admin, stack.tables);
     await fc.assert(
-      fc.asyncProperty(placement, fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE', 'get'), fc.option(junkBody, { nil: undefined }), async (tokens, method, body) => {
-        const event = withTokens(apiEvent({ method, path: '/checklogin', ...(body === undefined ? {} : { body }) }), tokens);
-        const reply = await send('checklogin', event, { tokens: tokens.sent, body });
-        expect(reply.status).toBe(200);
-        if (!carriesLiveToken(tokens)) expect(reply.json).toEqual({ is_login: false });
-      }),
+      fc.asyncProperty(
+        placement,
+        fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE', 'get'),
+        fc.option(junkBody, { nil: undefined }),
+        async (tokens, method, body) => {
+          const event = withTokens(apiEvent({ method, path: '/checklogin', ...(body === undefined ? {} : { body }) }), tokens);
+          const reply = await send('checklogin', event, { tokens: tokens.sent, body });
+          expect(reply.status).toBe(200);
+          if (!carriesLiveToken(tokens)) expect(reply.json).toEqual({ is_login: false });
+        },
+      ),
       options(400),
     );
     expect(await snapshotTables(stack.admin, stack.tables)).toEqual(before);
@@ -538,21 +553,30 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
     );
     const casing = fc.constantFrom('lower', 'mixed', 'both');
     await fc.assert(
-      fc.asyncProperty(endpoint, method, contentType, payload, base64, casing, placement, async (name, verb, type, text, encoding, headerCase, tokens) => {
-        const event = withTokens(
-          apiEvent({ method: verb, path: `/${name}`, body: text, isBase64Encoded: encoding !== 'plain', headers: { 'content-type': type } }),
-          tokens,
-        );
-        if (encoding !== 'plain' && encoding !== 'encoded') event.body = encoding;
-        if (headerCase !== 'lower') {
-          // API Gateway lowercases header names; a proxy in front of it might not.
-          const headers = event.headers as Record<string, string | undefined>;
-          if (type !== undefined) headers['Content-Type'] = /json/.test(type) ? 'application/x-www-form-urlencoded' : 'application/json';
-          if (headers.authorization !== undefined) headers.Authorization = headers.authorization;
-          if (headerCase === 'mixed') delete headers['content-type'];
-        }
-        await send(name, event, { tokens: tokens.sent, body: encoding === 'plain' || encoding === 'encoded' ? text : undefined });
-      }),
+      fc.asyncProperty(
+        endpoint,
+        method,
+        contentType,
+        payload,
+        base64,
+        casing,
+        placement,
+        async (name, verb, type, text, encoding, headerCase, tokens) => {
+          const event = withTokens(
+            apiEvent({ method: verb, path: `/${name}`, body: text, isBase64Encoded: encoding !== 'plain', headers: { 'content-type': type } }),
+            tokens,
+          );
+          if (encoding !== 'plain' && encoding !== 'encoded') event.body = encoding;
+          if (headerCase !== 'lower') {
+            // API Gateway lowercases header names; a proxy in front of it might not.
+            const headers = event.headers as Record<string, string | undefined>;
+            if (type !== undefined) headers['Content-Type'] = /json/.test(type) ? 'application/x-www-form-urlencoded' : 'application/json';
+            if (headers.authorization !== undefined) headers.Authorization = headers.authorization;
+            if (headerCase === 'mixed') delete headers['content-type'];
+          }
+          await send(name, event, { tokens: tokens.sent, body: encoding === 'plain' || encoding === 'encoded' ? text : undefined });
+        },
+      ),
       options(500),
     );
   });
@@ -565,7 +589,17 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
       login: ['200', 'INVALID_JSON', 'INVALID_REQUEST', 'BODY_TOO_LARGE', 'INVALID_CODE'],
       checklogin: ['200'],
       credit: ['200', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'],
-      userinfo: ['200 pass:true', '200 pass:false', 'INVALID_JSON', 'INVALID_REQUEST', 'BODY_TOO_LARGE', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID', 'DECRYPT_FAILED'],
+      userinfo: [
+        '200 pass:true',
+        '200 pass:false',
+        'INVALID_JSON',
+        'INVALID_REQUEST',
+        'BODY_TOO_LARGE',
+        'AMBIGUOUS_TOKEN',
+        'UNAUTHENTICATED',
+        'SESSION_INVALID',
+        'DECRYPT_FAILED',
+      ],
     };
     for (const [endpoint, outcomes] of Object.entries(expected)) {
       expect([...seen[endpoint as Endpoint]].sort(), endpoint).toEqual(expect.arrayContaining(outcomes));

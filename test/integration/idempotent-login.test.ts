@@ -6,8 +6,7 @@ import { useTestStack } from '../support/use-stack.ts';
 const { stack, client } = useTestStack();
 
 const callsFor = (code: string) => stack.fake.codes.filter((c) => c === code).length;
-const usersNamed = async (name: string) =>
-  (await scanAll(stack.admin, stack.tables.users)).filter((u) => u.openid === stack.fake.user(name).openid);
+const usersNamed = async (name: string) => (await scanAll(stack.admin, stack.tables.users)).filter((u) => u.openid === stack.fake.user(name).openid);
 
 describe('POST /login is idempotent for a short window', () => {
   it('a retried code gets a new working session for the same user, and WeChat is asked once', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../local/ports.ts';
 import { allDeps } from '#lib/platform/wiring';
+import { freePort } from '../../local/ports.ts';
 import { api } from '../support/invoke.ts';
 import { snapshotTables } from '../support/raw.ts';
 import { APP_SECRET } from '../support/stack.ts';

@@ -7,7 +7,7 @@ const { stack, client } = useTestStack();
 const token = async (code: string) => String((await client.login(code)).body.token);
 
 describe('POST /logout', () => {
-  it('ends this session only; the user\'s other sessions stay live', async () => {
+  it("ends this session only; the user's other sessions stay live", async () => {
     const [phone, tablet] = [await token('kim.1'), await token('kim.2')];
     expect(await client.logout(phone)).toMatchObject({ status: 200, body: { logged_out: true, sessions_revoked: 1 } });
     expect((await client.checklogin(phone)).body).toEqual({ is_login: false });
@@ -22,7 +22,7 @@ describe('POST /logout', () => {
     expect(await client.logout('token_1700000000000')).toMatchObject({ status: 200, body: { sessions_revoked: 0 } });
   });
 
-  it('?all=1 ends every session of the user and no one else\'s', async () => {
+  it("?all=1 ends every session of the user and no one else's", async () => {
     const mine = [await token('mia.1'), await token('mia.2'), await token('mia.3')];
     const other = await token('ned.1');
     expect(await client.logout(mine[0]!, true)).toMatchObject({ status: 200, body: { sessions_revoked: 3 } });

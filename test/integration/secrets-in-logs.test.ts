@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '#lib/platform/log';
-import { createDocumentClient } from '#lib/store/client';
 import { allDeps } from '#lib/platform/wiring';
 import { createCode2Session } from '#lib/wechat/code2session';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
@@ -142,7 +141,12 @@ describe('secrets never reach a log line or a reply', () => {
     // WeChat unreachable.
     const offline = api({
       ...stack.deps,
-      code2Session: createCode2Session({ apiBase: `http://127.0.0.1:${await freePort()}`, appId: APP_ID, secret: async () => APP_SECRET, timeoutMs: 500 }),
+      code2Session: createCode2Session({
+        apiBase: `http://127.0.0.1:${await freePort()}`,
+        appId: APP_ID,
+        secret: async () => APP_SECRET,
+        timeoutMs: 500,
+      }),
     });
     await login(userCode('frank', 1), offline);
 
@@ -150,7 +154,9 @@ describe('secrets never reach a log line or a reply', () => {
     for (const body of ['{"code":', '', JSON.stringify({ code: APP_SECRET.replace(/-/g, ' ') }), JSON.stringify({ code: 'x'.repeat(200) })]) {
       await run('login', () => client.invoke('login', { method: 'POST', path: '/login', body }));
     }
-    await run('login', () => client.invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code: 'a', pad: 'x'.repeat(40_000) }) }));
+    await run('login', () =>
+      client.invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code: 'a', pad: 'x'.repeat(40_000) }) }),
+    );
     // A client that sends its token where the code goes (WeChat refuses it): the token must not be logged either.
     stack.fake.script((code) => (code === alice ? { json: { errcode: 40029, errmsg: 'invalid code, rid: 2' } } : undefined));
     await login(alice);
@@ -160,7 +166,9 @@ describe('secrets never reach a log line or a reply', () => {
     const down = api(allDeps({ ...stack.config, dynamodbEndpoint: `http://127.0.0.1:${await freePort()}` }));
     await login(userCode('grace', 1), down);
     await run('credit', () => down.credit(alice));
-    const misconfigured = api(allDeps({ ...stack.config, tables: { sessions: 'no-such', users: 'no-such', logins: 'no-such', appCache: 'no-such' } }));
+    const misconfigured = api(
+      allDeps({ ...stack.config, tables: { sessions: 'no-such', users: 'no-such', logins: 'no-such', appCache: 'no-such' } }),
+    );
     await run('checklogin', () => misconfigured.checklogin(alice));
 
     // The session expires (injected clock).
@@ -186,7 +194,12 @@ describe('secrets never reach a log line or a reply', () => {
     };
     const verify = (token: string) =>
       run('checklogin', () =>
-        client.invoke('checklogin', { method: 'GET', path: '/checklogin', headers: { authorization: `Bearer ${token}` }, query: { verify: 'wechat' } }),
+        client.invoke('checklogin', {
+          method: 'GET',
+          path: '/checklogin',
+          headers: { authorization: `Bearer ${token}` },
+          query: { verify: 'wechat' },
+        }),
       );
     expect((await phone(alice, `phone-${PHONE}`)).status).toBe(200);
     await phone(alice, `phone-${PHONE}`);
@@ -255,7 +268,10 @@ describe('secrets never reach a log line or a reply', () => {
       const ownToken = endpoint === 'login' && reply.status === 200 ? reply.body.token : undefined;
       for (const token of tokensIssued.filter((t) => t !== ownToken)) expect(reply.raw.includes(token), where).toBe(false);
       // Only a passing /userinfo returns the profile, with that user's own openId/unionId.
-      const ownIds = endpoint === 'userinfo' && reply.body.pass === true ? [String((reply.body.userInfo as Record<string, unknown>).openId), String((reply.body.userInfo as Record<string, unknown>).unionId)] : [];
+      const ownIds =
+        endpoint === 'userinfo' && reply.body.pass === true
+          ? [String((reply.body.userInfo as Record<string, unknown>).openId), String((reply.body.userInfo as Record<string, unknown>).unionId)]
+          : [];
       for (const { openid, unionid } of users) {
         if (!ownIds.includes(openid)) expect(reply.raw.includes(openid), where).toBe(false);
         if (!ownIds.includes(unionid)) expect(reply.raw.includes(unionid), where).toBe(false);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
-import { userInfoPayload } from '../../local/wechat-data.ts';
 
 const { stack, client } = useTestStack();
 let token: string;

@@ -45,7 +45,8 @@ const echoPage = (status: number) => ({
 type RawBehaviour = (socket: Socket) => void;
 const RAW: Record<string, RawBehaviour> = {
   headersThenSilence: (socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{"openid":'),
-  halfBodyThenClose: (socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{"openid":"o1","session_k'),
+  halfBodyThenClose: (socket) =>
+    socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{"openid":"o1","session_k'),
   garbageStatusLine: (socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'),
 };
 
@@ -67,32 +68,99 @@ const CASES: FaultCase[] = [
   { name: 'connection refused (nothing listening)', transport: 'refused', status: 502, code: 'WECHAT_UNREACHABLE', calls: 0 },
   { name: 'connection accepted, no answer ever (hang)', answers: ['hang'], status: 504, code: 'WECHAT_TIMEOUT', calls: 1, atLeastMs: TIMEOUT_MS },
   { name: 'answer just under the timeout', answers: [{ json: 'SESSION', delayMs: TIMEOUT_MS - 400 }], status: 200, calls: 1 },
-  { name: 'answer just over the timeout', answers: [{ json: 'SESSION', delayMs: TIMEOUT_MS + 400 }], status: 504, code: 'WECHAT_TIMEOUT', calls: 1, atLeastMs: TIMEOUT_MS },
-  { name: 'an HTML page with 200', answers: [{ text: '<html><body>MARKER-WECHAT-TEXT</body></html>', contentType: 'text/html' }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
-  { name: 'truncated JSON', answers: [{ text: '{"openid":"oMARKER-WECHAT-TEXT","session_key":"tiihtNczf5v6', contentType: 'application/json' }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
+  {
+    name: 'answer just over the timeout',
+    answers: [{ json: 'SESSION', delayMs: TIMEOUT_MS + 400 }],
+    status: 504,
+    code: 'WECHAT_TIMEOUT',
+    calls: 1,
+    atLeastMs: TIMEOUT_MS,
+  },
+  {
+    name: 'an HTML page with 200',
+    answers: [{ text: '<html><body>MARKER-WECHAT-TEXT</body></html>', contentType: 'text/html' }],
+    status: 502,
+    code: 'WECHAT_BAD_RESPONSE',
+    calls: 1,
+  },
+  {
+    name: 'truncated JSON',
+    answers: [{ text: '{"openid":"oMARKER-WECHAT-TEXT","session_key":"tiihtNczf5v6', contentType: 'application/json' }],
+    status: 502,
+    code: 'WECHAT_BAD_RESPONSE',
+    calls: 1,
+  },
   { name: 'HTTP 503 with an HTML page quoting the request', answers: [echoPage(503)], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
   { name: 'HTTP 500 with an empty body', answers: [{ status: 500, text: '' }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
-  { name: 'HTTP 502 with a JSON error and no errcode', answers: [{ status: 502, json: { message: 'MARKER-WECHAT-TEXT' } }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
+  {
+    name: 'HTTP 502 with a JSON error and no errcode',
+    answers: [{ status: 502, json: { message: 'MARKER-WECHAT-TEXT' } }],
+    status: 502,
+    code: 'WECHAT_BAD_RESPONSE',
+    calls: 1,
+  },
   { name: 'a JSON array', answers: [{ json: [{ openid: 'o1' }] }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
-  { name: 'errcode as a string', answers: [{ json: { errcode: '40029', errmsg: 'MARKER-WECHAT-TEXT' } }], status: 502, code: 'WECHAT_BAD_RESPONSE', calls: 1 },
+  {
+    name: 'errcode as a string',
+    answers: [{ json: { errcode: '40029', errmsg: 'MARKER-WECHAT-TEXT' } }],
+    status: 502,
+    code: 'WECHAT_BAD_RESPONSE',
+    calls: 1,
+  },
   { name: 'the connection dropped before any answer', answers: ['drop'], status: 502, code: 'WECHAT_UNREACHABLE', calls: 1 },
-  { name: 'headers, then silence in the body', transport: 'headersThenSilence', status: 504, code: 'WECHAT_TIMEOUT', calls: 1, atLeastMs: TIMEOUT_MS },
+  {
+    name: 'headers, then silence in the body',
+    transport: 'headersThenSilence',
+    status: 504,
+    code: 'WECHAT_TIMEOUT',
+    calls: 1,
+    atLeastMs: TIMEOUT_MS,
+  },
   { name: 'half a body, then the connection closed', transport: 'halfBodyThenClose', status: 502, code: 'WECHAT_UNREACHABLE', calls: 1 },
   { name: 'not HTTP at all', transport: 'garbageStatusLine', status: 502, code: 'WECHAT_UNREACHABLE', calls: 1 },
   { name: 'errcode 40029 (invalid code)', answers: [wechatError(40029, 'invalid code')], status: 400, code: 'INVALID_CODE', calls: 1 },
   { name: 'errcode 40163 (code been used)', answers: [wechatError(40163, 'code been used')], status: 409, code: 'CODE_ALREADY_USED', calls: 1 },
   { name: 'errcode 40226 (high-risk user)', answers: [wechatError(40226, 'high risk user')], status: 403, code: 'USER_HIGH_RISK', calls: 1 },
-  { name: 'errcode 45011 (rate limited)', answers: [wechatError(45011, 'api minute-quota reach limit')], status: 429, code: 'WECHAT_RATE_LIMITED', calls: 1 },
+  {
+    name: 'errcode 45011 (rate limited)',
+    answers: [wechatError(45011, 'api minute-quota reach limit')],
+    status: 429,
+    code: 'WECHAT_RATE_LIMITED',
+    calls: 1,
+  },
   { name: 'errcode -1 (busy) twice', answers: [busy, busy], status: 503, code: 'WECHAT_BUSY', calls: 2 },
   { name: 'errcode -1 (busy) once, then a session', answers: [busy, undefined], status: 200, calls: 2 },
-  { name: 'errcode -1 (busy), then a hang on the retry (the worst case)', answers: [busy, 'hang'], status: 504, code: 'WECHAT_TIMEOUT', calls: 2, atLeastMs: TIMEOUT_MS },
-  { name: 'errcode -1 (busy), then the retry answers just over the timeout', answers: [busy, { json: 'SESSION', delayMs: TIMEOUT_MS + 400 }], status: 504, code: 'WECHAT_TIMEOUT', calls: 2, atLeastMs: TIMEOUT_MS },
+  {
+    name: 'errcode -1 (busy), then a hang on the retry (the worst case)',
+    answers: [busy, 'hang'],
+    status: 504,
+    code: 'WECHAT_TIMEOUT',
+    calls: 2,
+    atLeastMs: TIMEOUT_MS,
+  },
+  {
+    name: 'errcode -1 (busy), then the retry answers just over the timeout',
+    answers: [busy, { json: 'SESSION', delayMs: TIMEOUT_MS + 400 }],
+    status: 504,
+    code: 'WECHAT_TIMEOUT',
+    calls: 2,
+    atLeastMs: TIMEOUT_MS,
+  },
   { name: 'errcode -1 (busy), then the retry drops the connection', answers: [busy, 'drop'], status: 502, code: 'WECHAT_UNREACHABLE', calls: 2 },
-  { name: 'errcode -1 (busy), then 40029 on the retry', answers: [busy, wechatError(40029, 'invalid code')], status: 400, code: 'INVALID_CODE', calls: 2 },
+  {
+    name: 'errcode -1 (busy), then 40029 on the retry',
+    answers: [busy, wechatError(40029, 'invalid code')],
+    status: 400,
+    code: 'INVALID_CODE',
+    calls: 2,
+  },
 ];
 
 /** Builds the login client for a case: the stack's (scripted fake), or one pointed at a dead port or a raw server. */
-async function clientFor(testCase: FaultCase, user: string): Promise<{ client: ReturnType<typeof api>; calls: () => number; close(): Promise<void> }> {
+async function clientFor(
+  testCase: FaultCase,
+  user: string,
+): Promise<{ client: ReturnType<typeof api>; calls: () => number; close(): Promise<void> }> {
   const code = `${user}.1`;
   if (!testCase.transport) {
     const answers = testCase.answers ?? [];

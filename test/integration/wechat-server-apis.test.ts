@@ -155,7 +155,8 @@ describe('a session_key WeChat has rotated (the client called wx.login() again)'
 
   it('GET /checklogin?verify=wechat adds session_key_valid; plain /checklogin does not ask WeChat', async () => {
     const t = await token('amy.1');
-    const verify = () => client.invoke('checklogin', { method: 'GET', path: '/checklogin', headers: { authorization: `Bearer ${t}` }, query: { verify: 'wechat' } });
+    const verify = () =>
+      client.invoke('checklogin', { method: 'GET', path: '/checklogin', headers: { authorization: `Bearer ${t}` }, query: { verify: 'wechat' } });
     expect((await verify()).body).toEqual({ is_login: true, session_key_valid: true });
     stack.fake.rotateSessionKey('amy');
     expect((await verify()).body).toEqual({ is_login: true, session_key_valid: false });

@@ -26,12 +26,7 @@ export function apiEvent(overrides: ApiEventOverrides = {}): APIGatewayProxyEven
   const method = (overrides.method ?? 'POST').toUpperCase();
   const path = overrides.path ?? '/';
   const isBase64Encoded = overrides.isBase64Encoded ?? false;
-  const plainBody =
-    overrides.body === undefined
-      ? undefined
-      : typeof overrides.body === 'string'
-        ? overrides.body
-        : JSON.stringify(overrides.body);
+  const plainBody = overrides.body === undefined ? undefined : typeof overrides.body === 'string' ? overrides.body : JSON.stringify(overrides.body);
   const body = plainBody !== undefined && isBase64Encoded ? Buffer.from(plainBody, 'utf8').toString('base64') : plainBody;
 
   const headers: Record<string, string> = {

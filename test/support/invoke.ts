@@ -1,14 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createHandler as loginHandler } from '../../handlers/login.ts';
 import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts';
 import { createHandler as creditHandler } from '../../handlers/credit.ts';
-import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
+import { createHandler as loginHandler } from '../../handlers/login.ts';
 import { createHandler as logoutHandler } from '../../handlers/logout.ts';
 import { createHandler as phonenumberHandler } from '../../handlers/phonenumber.ts';
-import type { TestDeps } from './stack.ts';
-import { apiEvent } from './event.ts';
+import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
 import type { TableNames } from '../../local/tables.ts';
+import { apiEvent } from './event.ts';
+import type { TestDeps } from './stack.ts';
 
 export interface Reply {
   status: number;

@@ -1,5 +1,5 @@
-import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 
 /**
  * A TCP server on 127.0.0.1 that answers each HTTP request with whatever bytes

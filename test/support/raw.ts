@@ -4,9 +4,9 @@ import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts
 import { createHandler as creditHandler } from '../../handlers/credit.ts';
 import { createHandler as loginHandler } from '../../handlers/login.ts';
 import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
-import type { TestDeps } from './stack.ts';
 import type { TableNames } from '../../local/tables.ts';
 import { scanAll } from './invoke.ts';
+import type { TestDeps } from './stack.ts';
 
 export type Endpoint = 'login' | 'checklogin' | 'credit' | 'userinfo';
 

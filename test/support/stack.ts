@@ -6,7 +6,7 @@ import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { localDynamoClient } from '../../local/dynamodb.ts';
-import { startFakeWeChat, type FakeWeChat } from '../../local/fake-wechat.ts';
+import { type FakeWeChat, startFakeWeChat } from '../../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../../local/tables.ts';
 
 export const APP_ID = 'wx1234567890abcdef';

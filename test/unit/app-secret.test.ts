@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type ReadParameter, appSecretProvider, appSecretSource, loadAppSecret } from '#lib/platform/app-secret';
+import { appSecretProvider, appSecretSource, loadAppSecret, type ReadParameter } from '#lib/platform/app-secret';
 import type { Env } from '#lib/platform/config';
 import { ConfigError } from '#lib/platform/errors';
 

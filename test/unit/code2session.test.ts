@@ -18,10 +18,8 @@ const options = (fetchStub: FetchStub): Code2SessionOptions => ({
   fetch: fetchStub,
 });
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const text = (body: string, status = 200, contentType = 'text/plain') =>
-  new Response(body, { status, headers: { 'content-type': contentType } });
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const text = (body: string, status = 200, contentType = 'text/plain') => new Response(body, { status, headers: { 'content-type': contentType } });
 
 /** A fetch stub answering each call with the next response builder in turn. */
 function answering(...replies: Array<() => Response>): FetchStub {
@@ -34,7 +32,10 @@ function answering(...replies: Array<() => Response>): FetchStub {
 }
 
 const ok = () => json({ openid: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', session_key: SESSION_KEY });
-const errcode = (code: number, errmsg = 'some error') => () => json({ errcode: code, errmsg });
+const errcode =
+  (code: number, errmsg = 'some error') =>
+  () =>
+    json({ errcode: code, errmsg });
 
 /** Runs one exchange, expects an AppError with `code`, and checks it leaks neither the secret nor the login code. */
 async function failure(fetchStub: FetchStub, code: ErrorCode): Promise<AppError> {
@@ -55,9 +56,7 @@ async function failure(fetchStub: FetchStub, code: ErrorCode): Promise<AppError>
 
 describe('createCode2Session: success', () => {
   it('maps openid, session_key and unionid from WeChat’s answer', async () => {
-    const stub = answering(() =>
-      json({ openid: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', session_key: SESSION_KEY, unionid: 'ocMvos6NjeKLIBqg5Mr9QjxrP1FA' }),
-    );
+    const stub = answering(() => json({ openid: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', session_key: SESSION_KEY, unionid: 'ocMvos6NjeKLIBqg5Mr9QjxrP1FA' }));
     await expect(createCode2Session(options(stub))(CODE)).resolves.toEqual({
       openid: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE',
       sessionKey: SESSION_KEY,
@@ -71,9 +70,7 @@ describe('createCode2Session: success', () => {
     expect(none).toEqual({ openid: 'oGZUI0egBJY1zhBYw2KhdUfwVJJE', sessionKey: SESSION_KEY });
     expect('unionid' in none).toBe(false);
 
-    const empty = await createCode2Session(
-      options(answering(() => json({ openid: 'o1', session_key: SESSION_KEY, unionid: '' }))),
-    )(CODE);
+    const empty = await createCode2Session(options(answering(() => json({ openid: 'o1', session_key: SESSION_KEY, unionid: '' }))))(CODE);
     expect('unionid' in empty).toBe(false);
   });
 
@@ -201,7 +198,10 @@ describe('createCode2Session: unusable answers', () => {
   });
 
   it('records the HTTP status of an unusable answer in detail', async () => {
-    const error = await failure(answering(() => text('<html>oops</html>', 503, 'text/html')), 'WECHAT_BAD_RESPONSE');
+    const error = await failure(
+      answering(() => text('<html>oops</html>', 503, 'text/html')),
+      'WECHAT_BAD_RESPONSE',
+    );
     expect(error.detail.httpStatus).toBe(503);
   });
 });

@@ -59,9 +59,7 @@ describe('readConfig', () => {
 
   it('strips trailing slashes from WECHAT_API_BASE so paths join cleanly', () => {
     expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/' }).wechatApiBase).toBe('https://wechat.example');
-    expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/proxy//' }).wechatApiBase).toBe(
-      'https://wechat.example/proxy',
-    );
+    expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/proxy//' }).wechatApiBase).toBe('https://wechat.example/proxy');
   });
 
   it.each([

@@ -23,7 +23,10 @@ describe('one WeChat errcode policy for every API', () => {
   });
 
   it('an unmapped errcode is 502 WECHAT_BAD_RESPONSE, but no access token at all is 503 WECHAT_BUSY', () => {
-    expect(weChatError('checksession', { errcode: 40999, rid: undefined })).toMatchObject({ code: 'WECHAT_BAD_RESPONSE', detail: { errcode: 40999 } });
+    expect(weChatError('checksession', { errcode: 40999, rid: undefined })).toMatchObject({
+      code: 'WECHAT_BAD_RESPONSE',
+      detail: { errcode: 40999 },
+    });
     expect(weChatError('stable_token', { errcode: 40999, rid: undefined }).code).toBe('WECHAT_BUSY');
   });
 });

@@ -64,7 +64,7 @@ describe('httpHandler', () => {
     expect(endpoint).toHaveBeenCalledWith(event);
   });
 
-  it("turns an AppError into its table status and {err, code} body", async () => {
+  it('turns an AppError into its table status and {err, code} body', async () => {
     const reply = await run(async () => {
       throw new AppError('SESSION_INVALID', 'msg');
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { logout } from '#lib/endpoints/logout';
 import { hashSessionToken, newSessionToken } from '#lib/auth/token';
+import { logout } from '#lib/endpoints/logout';
 import type { Deps } from '#lib/platform/deps';
 import type { SessionStore } from '#lib/store/sessions';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '#lib/platform/errors';
-import { MAX_BODY_BYTES, readBody, readToken } from '#lib/platform/http/request';
 import { LoginBody } from '#lib/endpoints/login';
 import { UserInfoBody } from '#lib/endpoints/userinfo';
+import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { MAX_BODY_BYTES, readBody, readToken } from '#lib/platform/http/request';
 import { apiEvent } from '../support/event.ts';
 
 const TOKEN = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo';
@@ -195,10 +195,7 @@ describe('readBody', () => {
     });
 
     it('refuses rawData without signature with INVALID_REQUEST', () => {
-      const error = appError(
-        () => readBody(apiEvent({ body: { ...base, rawData: '{"nickName":"Band"}' } }), UserInfoBody),
-        'INVALID_REQUEST',
-      );
+      const error = appError(() => readBody(apiEvent({ body: { ...base, rawData: '{"nickName":"Band"}' } }), UserInfoBody), 'INVALID_REQUEST');
       expect(error.message).toContain('rawData');
       expect(error.message).toContain('signature');
     });

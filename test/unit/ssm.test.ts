@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createSsmParameterReader } from '#lib/platform/ssm';
 import { createDocumentClient } from '#lib/store/client';
 
@@ -56,7 +56,7 @@ const aws = {
   sha256: Sha256,
 };
 
-describe('SSM GetParameter, signed with the DynamoDB client\'s signer', () => {
+describe("SSM GetParameter, signed with the DynamoDB client's signer", () => {
   it('sends a SigV4-signed AmazonSSM.GetParameter asking for decryption and returns the value', async () => {
     const ssm = await fakeSsm(200, { Parameter: { Name: '/app/secret', Type: 'SecureString', Value: 'the-app-secret' } });
     const value = await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret');
@@ -69,7 +69,9 @@ describe('SSM GetParameter, signed with the DynamoDB client\'s signer', () => {
     expect(request!.headers['x-amz-security-token']).toBe('session-token');
     expect(request!.headers['x-amz-content-sha256'] ?? '').not.toBe('UNSIGNED-PAYLOAD');
     const authorization = String(request!.headers.authorization);
-    expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-east-1\/ssm\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/);
+    expect(authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-east-1\/ssm\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
+    );
     expect(authorization).toMatch(/SignedHeaders=[^,]*host/);
     // What was sent is what was signed: the request as received (method, path, signed headers, body) signs the same.
     expect(await resign(request!)).toBe(authorization);

@@ -1,6 +1,6 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type DecryptFailure, DecryptError, decryptUserData, isRawDataSignatureValid } from '#lib/wechat/user-data';
+import { DecryptError, type DecryptFailure, decryptUserData, isRawDataSignatureValid } from '#lib/wechat/user-data';
 
 /** WeChat's published WXBizDataCrypt sample. */
 const SAMPLE = {
@@ -17,8 +17,7 @@ const SAMPLE = {
     city: 'Guangzhou',
     province: 'Guangdong',
     country: 'CN',
-    avatarUrl:
-      'http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0qJVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ/0',
+    avatarUrl: 'http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0qJVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ/0',
     unionId: 'ocMvos6NjeKLIBqg5Mr9QjxrP1FA',
     watermark: { timestamp: 1477314187, appid: 'wx4f4bc4dec97d474b' },
   },
@@ -51,8 +50,7 @@ function encrypt(plaintext: Buffer | string, autoPadding = true): string {
   const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
   return Buffer.concat([cipher.update(data), cipher.final()]).toString('base64');
 }
-const decryptOwn = (encryptedData: string, appId = APPID) =>
-  decryptUserData(encryptedData, IV.toString('base64'), KEY.toString('base64'), appId);
+const decryptOwn = (encryptedData: string, appId = APPID) => decryptUserData(encryptedData, IV.toString('base64'), KEY.toString('base64'), appId);
 
 /** Flips one bit of the ciphertext byte at `index` (negative counts from the end). */
 function flipByte(base64: string, index: number): string {
@@ -221,13 +219,17 @@ describe('isRawDataSignatureValid', () => {
 
   it('agrees with an independently computed sha1(rawData + session_key)', () => {
     const own = 'other raw data';
-    const sig = createHash('sha1').update(own + sessionKey, 'utf8').digest('hex');
+    const sig = createHash('sha1')
+      .update(own + sessionKey, 'utf8')
+      .digest('hex');
     expect(isRawDataSignatureValid(own, sig, sessionKey)).toBe(true);
   });
 
   it('hashes rawData as UTF-8 (Chinese nicknames)', () => {
     const own = '{"nickName":"微信用户","city":"广州"}';
-    const sig = createHash('sha1').update(Buffer.from(own + sessionKey, 'utf8')).digest('hex');
+    const sig = createHash('sha1')
+      .update(Buffer.from(own + sessionKey, 'utf8'))
+      .digest('hex');
     expect(isRawDataSignatureValid(own, sig, sessionKey)).toBe(true);
   });
 

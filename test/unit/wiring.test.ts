@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '#lib/platform/errors';
 import { readConfig } from '#lib/platform/config';
+import { ConfigError } from '#lib/platform/errors';
 import { loginDeps } from '#lib/platform/wiring';
 
 const env = {

@@ -12,7 +12,7 @@ export const MAX_BODY_BYTES = 32 * 1024;
  */
 export function readToken(event: APIGatewayProxyEventV2): string | undefined {
   const header = event.headers?.authorization;
-  const fromHeader = header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header : undefined;
+  const fromHeader = header ? (/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? header) : undefined;
   const fromQuery = event.queryStringParameters?.token || undefined;
   if (fromHeader !== undefined && fromQuery !== undefined && fromHeader !== fromQuery) {
     throw new AppError('AMBIGUOUS_TOKEN', 'Two different tokens were sent (Authorization header and ?token=): send one');
@@ -24,10 +24,7 @@ export function readToken(event: APIGatewayProxyEventV2): string | undefined {
  * The JSON body (or, for older clients, a form-encoded one) validated against a
  * valibot schema. Every failure is a 4xx that names what is wrong.
  */
-export function readBody<const TSchema extends v.GenericSchema>(
-  event: APIGatewayProxyEventV2,
-  schema: TSchema,
-): v.InferOutput<TSchema> {
+export function readBody<const TSchema extends v.GenericSchema>(event: APIGatewayProxyEventV2, schema: TSchema): v.InferOutput<TSchema> {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.length > MAX_BODY_BYTES) {
