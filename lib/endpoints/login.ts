@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { hashSessionToken, newSessionToken } from '#lib/auth/token';
+import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { epochSeconds, pollUntil } from '#lib/platform/time';
@@ -19,6 +20,8 @@ export interface LoginReply {
 /** How long a retry of an exchanged code still gets a session (a client retry, a double tap). */
 export const CODE_REPLAY_SECONDS = 60;
 const POLL_INTERVAL_MS = 100;
+/** Kept back from WeChat's share of a request's time, so that a failed exchange can still give its claim back. */
+const CLEANUP_RESERVE_MS = 250;
 
 /**
  * POST /login: wx.login() code -> WeChat session -> our session, idempotently: the first
@@ -55,7 +58,7 @@ export async function login(deps: LoginDeps, { code }: v.InferOutput<typeof Logi
 async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId: string): Promise<LoginReply> {
   let wechat: WeChatSession;
   try {
-    wechat = await deps.code2Session(code);
+    wechat = await withDeadline(Math.max(0, remainingMs() - CLEANUP_RESERVE_MS), () => deps.code2Session(code));
   } catch (err) {
     // Let a retry ask WeChat again (it may well answer differently after a timeout).
     await deps.loginCodes.release(codeHash, claimId).catch(() => undefined);

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'WECHAT_TIMEOUT'
   | 'DECRYPT_FAILED'
   | 'STORAGE_UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 /**

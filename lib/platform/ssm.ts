@@ -1,6 +1,8 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, HashConstructor, Provider } from '@smithy/types';
 import type { ReadParameter } from '#lib/platform/app-secret';
+import { boundedMs } from '#lib/platform/deadline';
+import { sleep } from '#lib/platform/time';
 
 /** What a signed AWS call needs; the DynamoDB client's resolved config has all of it. */
 export interface AwsSigningConfig {
@@ -10,11 +12,15 @@ export interface AwsSigningConfig {
 }
 
 /**
- * Bound on the one GetParameter call (in-region SSM answers in tens of ms). A
- * login on a fresh instance may wait for it, so it counts in the worst login
- * that Lambda's timeout must cover (test/deploy).
+ * Bound on a whole GetParameter read, retries included (in-region SSM answers
+ * in tens of ms). A login on a fresh instance may wait for it, so it counts in
+ * the worst login that Lambda's timeout must cover (test/deploy).
  */
 export const SSM_TIMEOUT_MS = 1000;
+/** A burst of cold starts can meet SSM's rate limit: throttling and 5xx get two more tries (a timeout does not: the bound is spent). */
+const SSM_ATTEMPTS = 3;
+const SSM_BACKOFF_BASE_MS = 50;
+const RETRYABLE = /^(ThrottlingException|TooManyRequestsException|InternalServerError|ServiceUnavailable|HTTP5\d\d)$/;
 
 export interface SsmOptions {
   /** Bound on the call; SSM_TIMEOUT_MS by default. */
@@ -31,7 +37,26 @@ export interface SsmOptions {
  * difference between passing and failing the zip budget (BENCHMARKS.md).
  */
 export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOptions = {}): ReadParameter {
+  const attempt = getParameter(aws, options);
   return async (name) => {
+    const deadline = performance.now() + boundedMs(options.timeoutMs ?? SSM_TIMEOUT_MS);
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt(name, deadline - performance.now());
+      } catch (err) {
+        // Full jitter, so that instances throttled together do not come back together.
+        const backoffMs = Math.random() * SSM_BACKOFF_BASE_MS * 2 ** tries;
+        const retryable = err instanceof Error && RETRYABLE.test(err.name);
+        if (!retryable || tries === SSM_ATTEMPTS || performance.now() + backoffMs >= deadline) throw err;
+        await sleep(backoffMs);
+      }
+    }
+  };
+}
+
+/** One signed GetParameter attempt, bounded by `timeoutMs`. */
+function getParameter(aws: AwsSigningConfig, options: SsmOptions) {
+  return async (name: string, timeoutMs: number): Promise<string | undefined> => {
     const region = typeof aws.region === 'function' ? await aws.region() : aws.region;
     const url = new URL(options.endpoint ?? `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}/`);
     const body = JSON.stringify({ Name: name, WithDecryption: true });
@@ -54,7 +79,7 @@ export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOpti
       method: 'POST',
       headers: signed.headers,
       body,
-      signal: AbortSignal.timeout(options.timeoutMs ?? SSM_TIMEOUT_MS),
+      signal: AbortSignal.timeout(Math.max(0, Math.floor(timeoutMs))),
     });
     const answer = (await response.json().catch(() => ({}))) as {
       Parameter?: { Value?: string };

@@ -1,3 +1,5 @@
+import { boundedMs } from '#lib/platform/deadline';
+
 /** Milliseconds since the epoch; injected (deps.now) so that expiry is testable without sleeping. */
 export type Clock = () => number;
 
@@ -10,10 +12,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * time have passed (then undefined). Waiting is measured on the real clock, not
  * the injected one: a test's frozen clock would otherwise make every wait endless,
  * and how long we wait for another request is a property of the platform, not of the data.
+ * The wait also ends at the request's deadline.
  */
 export async function pollUntil<T>(waitMs: number, intervalMs: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = performance.now() + waitMs;
-  while (performance.now() < deadline) {
+  const deadline = performance.now() + boundedMs(waitMs);
+  // No probe is started that could not finish before the deadline: its read would only be aborted.
+  while (performance.now() + intervalMs < deadline) {
     await sleep(intervalMs);
     const found = await probe();
     if (found !== undefined) return found;

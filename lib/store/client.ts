@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { boundedSignal, remainingMs } from '#lib/platform/deadline';
 
 export interface DynamoClientOptions {
   region: string;
@@ -42,5 +43,24 @@ export function createDocumentClient({ region, endpoint }: DynamoClientOptions):
     },
     ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return withinRequestDeadline(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }));
+}
+
+type Send = (command: unknown, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
+
+/**
+ * Every call made while a request runs is also aborted at that request's
+ * deadline (lib/platform/deadline.ts), retries included: the client is made
+ * once per instance, the deadline is per request, and the SDK takes an
+ * abortSignal per send.
+ */
+function withinRequestDeadline(db: DynamoDBDocumentClient): DynamoDBDocumentClient {
+  const send = db.send.bind(db) as Send;
+  const bounded: Send = (command, options) => {
+    if (remainingMs() === Number.POSITIVE_INFINITY) return send(command, options);
+    const deadline = boundedSignal(dynamoCallBoundMs());
+    return send(command, { ...options, abortSignal: options?.abortSignal ? AbortSignal.any([options.abortSignal, deadline]) : deadline });
+  };
+  db.send = bounded as DynamoDBDocumentClient['send'];
+  return db;
 }

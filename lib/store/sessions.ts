@@ -1,6 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import type { TableNames } from '#lib/platform/config';
+import { remainingMs } from '#lib/platform/deadline';
 import { sleep } from '#lib/platform/time';
 import { errorName, guard, storageError } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
@@ -71,9 +72,10 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
           await db.send(write);
           return;
         } catch (err) {
-          if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS) throw storageError(err);
-          // Another login of the same user holds the item: back off with jitter and go again.
-          await sleep(Math.random() * 20 * 2 ** attempt);
+          // Another login of the same user holds the item: back off with jitter and go again, while time is left.
+          const backoffMs = Math.random() * 20 * 2 ** attempt;
+          if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS || remainingMs() <= backoffMs) throw storageError(err);
+          await sleep(backoffMs);
         }
       }
     },

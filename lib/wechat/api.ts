@@ -1,3 +1,4 @@
+import { boundedSignal, remainingMs } from '#lib/platform/deadline';
 import { AppError } from '#lib/platform/errors';
 import { sleep } from '#lib/platform/time';
 import { ERRCODE } from '#lib/wechat/errcodes';
@@ -23,8 +24,10 @@ export async function withBusyRetry(
   attempt: () => Promise<WeChatAnswer>,
 ): Promise<WeChatAnswer> {
   const answer = await attempt();
-  if (answer.errcode !== ERRCODE.SYSTEM_BUSY) return answer;
-  await sleep(options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS);
+  const delayMs = options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS;
+  // No time left for a second attempt: "busy" is the truer answer than a timeout.
+  if (answer.errcode !== ERRCODE.SYSTEM_BUSY || remainingMs() <= delayMs) return answer;
+  await sleep(delayMs);
   return attempt();
 }
 
@@ -51,7 +54,7 @@ export async function callWeChat(
   let text: string;
   try {
     const response = await (options.fetch ?? fetch)(url, {
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: boundedSignal(options.timeoutMs),
       ...(request.json === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.json) }),
     });
     status = response.status;

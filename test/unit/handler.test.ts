@@ -1,9 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { REPLY_MARGIN_MS, remainingMs } from '#lib/platform/deadline';
 import { AppError, type ErrorCode } from '#lib/platform/errors';
 import { httpHandler } from '#lib/platform/http/handler';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
+import { logger } from '#lib/platform/log';
 import { apiEvent } from '../support/event.ts';
+import { lambdaContext } from '../support/lambda-context.ts';
 
 const bodyOf = (reply: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(reply.body ?? '');
 const run = (fn: () => Promise<unknown>) => httpHandler('test', fn)(apiEvent({ method: 'GET', path: '/test' }));
@@ -26,6 +29,7 @@ const ALL_CODES = Object.keys({
   WECHAT_TIMEOUT: true,
   DECRYPT_FAILED: true,
   STORAGE_UNAVAILABLE: true,
+  DEADLINE_EXCEEDED: true,
   INTERNAL: true,
   SESSION_KEY_EXPIRED: true,
 } satisfies Record<ErrorCode, true>) as ErrorCode[];
@@ -143,5 +147,32 @@ describe('STATUS_BY_CODE', () => {
   it('maps authentication failures to 401', () => {
     expect(STATUS_BY_CODE.UNAUTHENTICATED).toBe(401);
     expect(STATUS_BY_CODE.SESSION_INVALID).toBe(401);
+  });
+});
+
+describe('httpHandler: the request deadline', () => {
+  it('a wait that nothing bounds still ends in our own 503 JSON before Lambda would end the request, with a log line', async () => {
+    const errors = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const started = performance.now();
+      const reply = await httpHandler('test', () => new Promise(() => undefined))(apiEvent({ method: 'GET', path: '/test' }), lambdaContext(700));
+      const elapsed = performance.now() - started;
+      expect(reply.statusCode).toBe(503);
+      expect(bodyOf(reply)).toEqual({ err: expect.stringMatching(/in time/), code: 'DEADLINE_EXCEEDED' });
+      expect(elapsed).toBeGreaterThanOrEqual(700 - REPLY_MARGIN_MS);
+      expect(elapsed).toBeLessThan(700);
+      expect(errors).toHaveBeenCalledWith('request failed', expect.objectContaining({ code: 'DEADLINE_EXCEEDED', status: 503 }), {});
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it("the endpoint sees the request's remaining time, less the reply margin", async () => {
+    let seen = 0;
+    await httpHandler('test', async () => {
+      seen = remainingMs();
+    })(apiEvent({ method: 'GET', path: '/test' }), lambdaContext(5000));
+    expect(seen).toBeGreaterThan(5000 - REPLY_MARGIN_MS - 50);
+    expect(seen).toBeLessThanOrEqual(5000 - REPLY_MARGIN_MS);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSsmParameterReader } from '#lib/platform/ssm';
+import { createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { createDocumentClient } from '#lib/store/client';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).
@@ -19,17 +19,28 @@ let close: (() => Promise<void>) | undefined;
 afterEach(async () => close?.());
 
 /** A local stand-in for ssm.<region>.amazonaws.com answering with `status` and `json`. */
-async function fakeSsm(status: number, json: unknown) {
+const fakeSsm = (status: number, json: unknown) => fakeSsmAnswering([[status, json]]);
+
+/** Answers each request with the next [status, json] in turn (the last one for the rest); 'hang' never answers. */
+async function fakeSsmAnswering(answers: Array<[number, unknown] | 'hang'>) {
   const seen: Seen[] = [];
   const server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
     seen.push({ method: String(req.method), path: String(req.url), headers: req.headers, body });
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-    res.end(JSON.stringify(json));
+    const answer = answers[Math.min(seen.length, answers.length) - 1]!;
+    if (answer === 'hang') return;
+    res.writeHead(answer[0], { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify(answer[1]));
   });
+  server.on('connection', (socket) => sockets.add(socket));
+  const sockets = new Set<import('node:net').Socket>();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  close = () => new Promise((resolve) => server.close(() => resolve()));
+  close = () =>
+    new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
 }
 
@@ -96,5 +107,47 @@ describe("SSM GetParameter, signed with the DynamoDB client's signer", () => {
     );
     expect(await read('/p')).toBe('v');
     expect(String(ssm.seen[0]!.headers.authorization)).toContain('/cn-north-1/ssm/aws4_request');
+  });
+});
+
+describe('SSM GetParameter: throttling and faults are retried with jitter, within the bound', () => {
+  const throttled: [number, unknown] = [400, { __type: 'ThrottlingException', message: 'Rate exceeded' }];
+  const ok: [number, unknown] = [200, { Parameter: { Value: 'the-app-secret' } }];
+
+  it('a ThrottlingException (a burst of cold starts) is retried, and the read succeeds', async () => {
+    const ssm = await fakeSsmAnswering([throttled, ok]);
+    expect(await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret')).toBe('the-app-secret');
+    expect(ssm.seen).toHaveLength(2);
+  });
+
+  it('SSM 5xx twice, then an answer: three attempts', async () => {
+    const ssm = await fakeSsmAnswering([[500, { __type: 'InternalServerError', message: 'x' }], [503, {}], ok]);
+    expect(await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret')).toBe('the-app-secret');
+    expect(ssm.seen).toHaveLength(3);
+  });
+
+  it('a refusal that a retry cannot change (no permission, no such parameter) is not retried', async () => {
+    const ssm = await fakeSsm(400, { __type: 'AccessDeniedException', message: 'not authorized' });
+    await expect(createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret')).rejects.toThrow('not authorized');
+    expect(ssm.seen).toHaveLength(1);
+  });
+
+  it('throttled every time: gives up after three attempts, naming ThrottlingException, within SSM_TIMEOUT_MS', async () => {
+    const ssm = await fakeSsmAnswering([throttled]);
+    const started = performance.now();
+    const error = await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret').catch((err: unknown) => err as Error);
+    expect((error as Error).name).toBe('ThrottlingException');
+    expect(ssm.seen).toHaveLength(3);
+    expect(performance.now() - started).toBeLessThan(SSM_TIMEOUT_MS);
+  });
+
+  it('an SSM that never answers: the whole read, retries included, ends within SSM_TIMEOUT_MS', async () => {
+    const ssm = await fakeSsmAnswering(['hang']);
+    const started = performance.now();
+    const error = await createSsmParameterReader(aws, { endpoint: ssm.endpoint })('/app/secret').catch((err: unknown) => err as Error);
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(Error);
+    expect(elapsed).toBeGreaterThanOrEqual(SSM_TIMEOUT_MS - 50);
+    expect(elapsed).toBeLessThan(SSM_TIMEOUT_MS + 300);
   });
 });

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ErrorCode, isAppError } from '#lib/platform/errors';
+import { REPLY_MARGIN_MS, withDeadline } from '#lib/platform/deadline';
+import { AppError, type ErrorCode, isAppError } from '#lib/platform/errors';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
 import { logger } from '#lib/platform/log';
 
@@ -21,8 +22,9 @@ export function errorReply(err: unknown): APIGatewayProxyStructuredResultV2 {
 }
 
 /**
- * Wraps an endpoint: runs it, turns its result into a 200 and any error into
- * the contract's JSON error, and logs one line per request.
+ * Wraps an endpoint: runs it under the request's deadline (Lambda's remaining
+ * time less a margin for the reply), turns its result into a 200 and any error
+ * into the contract's JSON error, and logs one line per request.
  */
 export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV2) => Promise<unknown>): HttpHandler {
   return async (event, context) => {
@@ -30,7 +32,8 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
     if (context) logger.addContext(context);
     let reply: APIGatewayProxyStructuredResultV2;
     try {
-      reply = jsonReply(200, await run(event));
+      const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
+      reply = jsonReply(200, await (budgetMs === undefined ? run(event) : beforeDeadline(budgetMs, () => run(event))));
     } catch (err) {
       reply = errorReply(err);
       const fields = {
@@ -47,4 +50,20 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
     logger.info('request ok', { endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
     return reply;
   };
+}
+
+/**
+ * Every call inside `work` is bounded by the deadline already; this is the
+ * backstop for a wait nothing bounds (e.g. a promise started before the
+ * request), so that the reply is still ours, half the margin before Lambda's.
+ */
+function beforeDeadline<T>(budgetMs: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new AppError('DEADLINE_EXCEEDED', 'The request could not be completed in time: retry in a moment', { budgetMs })),
+      Math.max(0, budgetMs + REPLY_MARGIN_MS / 2),
+    );
+  });
+  return Promise.race([withDeadline(Math.max(0, budgetMs), work), late]).finally(() => clearTimeout(timer));
 }
