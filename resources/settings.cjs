@@ -23,8 +23,8 @@ function checked(read) {
 
 /**
  * Each function's reserved concurrency: its own share of the account's Lambda concurrency, which is also its cap, so a
- * flood on one route cannot take the others' (and, bounded by the HTTP API throttle, needs no more). The defaults
- * assume the default account quota of 1,000 and leave more than Lambda's minimum of 100 unreserved.
+ * flood on one route cannot take the others'. The defaults assume the default account quota of 1,000 and leave more
+ * than Lambda's minimum of 100 unreserved (README, Deploy).
  */
 const RESERVED_CONCURRENCY = { login: 300, checklogin: 150, credit: 150, userinfo: 100, phonenumber: 50, logout: 50 };
 /** Lambda keeps at least this much of the account's concurrency unreserved. */
