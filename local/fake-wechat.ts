@@ -16,7 +16,9 @@ import { userInfoPayload } from './wechat-data.ts';
  * Server APIs, with an access_token from POST /cgi-bin/stable_token (normal
  * mode returns the live token; force_refresh replaces it):
  *   GET  /wxa/checksession                   -> 0, or 87009 once the user's session_key was rotated
- *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (once each), "fail-<errcode>"
+ *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (anyone's, once each), "phone-<digits>.<user>"
+ *                                               (minted for that user: a request whose openid is another user's gets
+ *                                               40029, as a code WeChat does not accept), "fail-<errcode>"
  * An unknown or expired access_token gets 40001 / 42001.
  * GET /__fake/rotate-session-key?user=alice does what a later wx.login() does to Alice's session_key.
  */
@@ -116,8 +118,13 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     const code = typeof body.code === 'string' ? body.code : '';
     const failure = /^fail-(-?\d+)$/.exec(code);
     if (failure) return errorAnswer(Number(failure[1]), 'scripted failure');
-    const phone = /^phone-(\d{5,15})(?:\.[\w-]+)?$/.exec(code);
+    const phone = /^phone-(\d{5,15})(?:\.([\w-]{1,64}))?$/.exec(code);
     if (!phone) return errorAnswer(40029, 'invalid code');
+    // openid is optional at WeChat; when it is sent, a code minted for someone else is not accepted.
+    const mintedFor = phone[2];
+    if (mintedFor !== undefined && typeof body.openid === 'string' && body.openid !== user(mintedFor).openid) {
+      return errorAnswer(40029, 'invalid code, openid mismatch');
+    }
     if (usedPhoneCodes.has(code)) return errorAnswer(40163, 'code been used');
     usedPhoneCodes.add(code);
     const digits = phone[1]!;

@@ -56,3 +56,18 @@ export function userInfoPayload(options: {
     signature: signRawData(rawData, options.sessionKey),
   };
 }
+
+/** Other open data WeChat encrypts under the same session_key; none of it is a profile. */
+export type OtherOpenData = 'werun' | 'group' | 'phone';
+
+/** What wx.getWeRunData(), a share ticket's wx.getGroupEnterInfo() or the old getPhoneNumber button gives the client. */
+export function otherOpenDataPayload(kind: OtherOpenData, options: { appId: string; sessionKey: string; now?: number }) {
+  const watermark = { appid: options.appId, timestamp: Math.floor((options.now ?? Date.now()) / 1000) };
+  const data = {
+    werun: { stepInfoList: [{ timestamp: watermark.timestamp - 86_400, step: 8_345 }], watermark },
+    group: { openGId: 'tGh2mDp9cJ8Kq0Lx4Vb7Zs1Wn3Ye', watermark },
+    phone: { phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86', watermark },
+  }[kind];
+  const iv = randomBytes(16);
+  return { encryptedData: encryptUserData(data, options.sessionKey, iv), iv: iv.toString('base64') };
+}

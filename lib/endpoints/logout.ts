@@ -2,10 +2,11 @@ import { findLiveSession } from '#lib/auth/session';
 import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
 import type { Deps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
+import { epochSeconds } from '#lib/platform/time';
 
 export interface LogoutReply {
   logged_out: true;
-  /** Sessions this call ended (0 when the token was already gone: logging out twice is fine). */
+  /** Sessions this call ended (0 when the token was already gone or expired: logging out twice is fine). */
   sessions_revoked: number;
 }
 
@@ -19,14 +20,15 @@ export async function logout(deps: Deps, token: string | undefined, all: boolean
   }
   if (!looksLikeSessionToken(token)) return { logged_out: true, sessions_revoked: 0 };
   const tokenHash = hashSessionToken(token);
+  const nowSeconds = epochSeconds(deps.now);
   if (!all) {
-    const revoked = await deps.sessions.revoke(tokenHash);
+    const revoked = await deps.sessions.revoke(tokenHash, nowSeconds);
     return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
   }
   const session = await findLiveSession(deps, token);
   if (!session) return { logged_out: true, sessions_revoked: 0 };
   // The index that lists a user's sessions is eventually consistent and may miss one made a moment
   // ago, so the caller's own session also goes by its key. Each store call counts only what it deleted.
-  const [own, others] = await Promise.all([deps.sessions.revoke(tokenHash), deps.sessions.revokeAll(session.openid)]);
+  const [own, others] = await Promise.all([deps.sessions.revoke(tokenHash, nowSeconds), deps.sessions.revokeAll(session.openid, nowSeconds)]);
   return { logged_out: true, sessions_revoked: (own ? 1 : 0) + others };
 }

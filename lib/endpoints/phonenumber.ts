@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { noUserForSession, requireSession } from '#lib/auth/session';
 import type { WeChatApiDeps } from '#lib/platform/deps';
+import { AppError, isAppError } from '#lib/platform/errors';
 import { epochSeconds } from '#lib/platform/time';
 import type { PhoneNumber } from '#lib/store/users';
 import { oneTimeCode } from '#lib/wechat/code';
@@ -11,7 +12,18 @@ export const PhoneNumberBody = v.object({ code: oneTimeCode('e.detail.code from 
 /** POST /phonenumber: the code from <button open-type="getPhoneNumber"> -> the user's phone number, saved on the user. */
 export async function phoneNumber(deps: WeChatApiDeps, token: string | undefined, body: v.InferOutput<typeof PhoneNumberBody>): Promise<PhoneNumber> {
   const session = await requireSession(deps, token);
-  const phone = await deps.getPhoneNumber(body.code);
-  if (!(await deps.users.savePhoneNumber(session.openid, phone, epochSeconds(deps.now)))) throw noUserForSession();
+  const phone = await deps.getPhoneNumber(body.code, session.openid);
+  try {
+    if (!(await deps.users.savePhoneNumber(session.openid, phone, epochSeconds(deps.now)))) throw noUserForSession();
+  } catch (err) {
+    throw codeSpent(err);
+  }
   return phone;
+}
+
+/** WeChat has answered, so the code is spent: retrying this request would get 40163, the user must tap again. */
+function codeSpent(err: unknown): unknown {
+  if (!isAppError(err)) return err;
+  const what = err.code === 'STORAGE_UNAVAILABLE' ? 'The phone number could not be saved: storage is unavailable right now' : err.message;
+  return new AppError(err.code, `${what}. WeChat has already spent this code: ask the user to tap the button again`, err.detail, { cause: err });
 }

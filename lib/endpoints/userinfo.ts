@@ -58,7 +58,16 @@ export async function userInfo(
       { reason: err.reason },
     );
   }
-  if (typeof data.openId === 'string' && data.openId !== session.openid) {
+  // WeChat encrypts other open data (WeRun steps, group ids, the old phone payload) under the same
+  // session_key; only a profile carries openId, so only that may pass and replace the saved profile.
+  if (typeof data.openId !== 'string') {
+    throw new AppError(
+      'INVALID_REQUEST',
+      'encryptedData: expected wx.getUserInfo() data (with openId), got other open data (such as WeRun steps, group or phone-number data): send what wx.getUserInfo({ withCredentials: true }) gives',
+      { reason: 'NOT_USER_INFO' },
+    );
+  }
+  if (data.openId !== session.openid) {
     throw new AppError('DECRYPT_FAILED', 'encryptedData belongs to another user', { reason: 'OTHER_USER' });
   }
 

@@ -13,12 +13,29 @@ export type AppSecretSource = { readonly value: string } | { readonly parameter:
 
 /** Checked at cold start, without I/O: a missing or malformed setting fails naming it. */
 export function appSecretSource(env: Env): AppSecretSource {
+  const parameter = env.WECHAT_SECRET_PARAM?.trim() ? secretParameterName(env.WECHAT_SECRET_PARAM) : undefined;
   if (env.WECHAT_SECRET) return { value: checked(env.WECHAT_SECRET, 'WECHAT_SECRET') };
-  const parameter = env.WECHAT_SECRET_PARAM?.trim();
   if (!parameter) {
     throw new ConfigError('Neither WECHAT_SECRET nor WECHAT_SECRET_PARAM is set: the function needs the mini-program AppSecret');
   }
   return { parameter };
+}
+
+/** Hierarchical: serverless.yml builds the IAM resource as `…:parameter` + name, which needs the leading "/". */
+const PARAMETER_NAME = /^(?:\/[A-Za-z0-9_.-]+)+$/;
+
+/**
+ * WECHAT_SECRET_PARAM, checked at cold start and at package time (resources/settings.cjs). The value is not
+ * echoed: someone may have pasted the AppSecret itself here.
+ */
+export function secretParameterName(raw: string): string {
+  const name = raw.trim();
+  if (!PARAMETER_NAME.test(name) || name.length > 2048) {
+    throw new ConfigError(
+      'WECHAT_SECRET_PARAM is malformed: expected an SSM parameter name that starts with "/", such as /wechat-login/prod/wechat-app-secret (a name, not an ARN)',
+    );
+  }
+  return name;
 }
 
 /** The AppSecret itself: the local value, or one read of the SSM parameter. */

@@ -40,7 +40,7 @@ export function readConfig(env: Env): Config {
   return {
     appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
     appSecret: appSecretSource(env),
-    wechatApiBase: httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com'),
+    wechatApiBase: weChatApiBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
@@ -55,6 +55,24 @@ export function readConfig(env: Env): Config {
     region: env.AWS_REGION || 'us-east-1',
   };
 }
+
+/**
+ * WECHAT_API_BASE, checked at cold start and at package time (resources/settings.cjs). The AppSecret travels
+ * to it, so plain http only to this machine (the fake WeChat, a local tunnel).
+ */
+export function weChatApiBase(env: Env): string {
+  const base = httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com');
+  const { protocol, hostname } = new URL(base);
+  if (protocol === 'http:' && !isLoopback(hostname)) {
+    throw new ConfigError(
+      `WECHAT_API_BASE must be an https:// URL, since the AppSecret is sent to it; plain http:// only to a loopback host (127.0.0.0/8, localhost, [::1]), got "${base}"`,
+    );
+  }
+  return base;
+}
+
+/** The URL parser has normalised the host already (lowercase, IPv4 shorthand expanded, IPv6 in brackets). */
+const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 
 function required(env: Env, name: string): string {
   const value = env[name]?.trim();

@@ -42,13 +42,13 @@ export interface SessionStore {
   create(session: NewSession, initialCredit: number, exchanged?: ExchangedCode): Promise<void>;
   /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
   find(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
-  /** Deletes one session; true if there was one. */
-  revoke(tokenHash: string): Promise<boolean>;
+  /** Deletes one session, live or expired (tidy); true if it was live, so an ended one counts as 0. */
+  revoke(tokenHash: string, nowSeconds: number): Promise<boolean>;
   /**
    * Deletes every session of a user that its index lists (eventually consistent: one made a
-   * moment ago may be missing); how many this call deleted.
+   * moment ago may be missing); how many live ones this call deleted.
    */
-  revokeAll(openid: string): Promise<number>;
+  revokeAll(openid: string, nowSeconds: number): Promise<number>;
 }
 
 /** Attempts at a login transaction that lost a race with another login of the same user. */
@@ -57,6 +57,8 @@ const TRANSACTION_ATTEMPTS = 6;
 export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
   const deleteSession = (tokenHash: string) =>
     db.send(new DeleteCommand({ TableName: tables.sessions, Key: sessionKey(tokenHash), ReturnValues: 'ALL_OLD' }));
+  /** An expired item that TTL has not removed yet was already ended: deleting it is tidying, not revoking. */
+  const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
   return {
     async create(session, initialCredit, exchanged) {
@@ -88,12 +90,12 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       return session.expiresAt > nowSeconds ? session : undefined;
     },
 
-    async revoke(tokenHash) {
+    async revoke(tokenHash, nowSeconds) {
       const { Attributes } = await guard(deleteSession(tokenHash));
-      return Attributes !== undefined;
+      return wasLive(Attributes, nowSeconds);
     },
 
-    async revokeAll(openid) {
+    async revokeAll(openid, nowSeconds) {
       let revoked = 0;
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -111,7 +113,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
         // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
         const deleted = await guard(Promise.all((page.Items ?? []).map((item) => deleteSession(String(item.tokenHash)))));
         // Only what this call deleted: a session someone else deleted meanwhile is not counted twice.
-        revoked += deleted.filter((reply) => reply.Attributes !== undefined).length;
+        revoked += deleted.filter((reply) => wasLive(reply.Attributes, nowSeconds)).length;
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return revoked;

@@ -41,20 +41,28 @@ export function userLoginUpdate(table: string, login: { openid: string; unionid?
   };
 }
 
+/**
+ * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo and
+ * phonenumber roles may update only these (serverless.yml, checked by test/deploy), so neither can move credit.
+ */
+export const profileWriteAttributes = (attribute: 'userInfo' | 'phoneNumber') => ['openid', attribute, `${attribute}UpdatedAt`];
+
 export function createUserStore(db: DynamoDBDocumentClient, table: string): UserStore {
   /** Sets one attribute (and when it changed) on a user that must already exist. */
-  const updateExisting = (openid: string, attribute: 'userInfo' | 'phoneNumber', value: unknown, nowSeconds: number) =>
-    conditionalWrite(
+  const updateExisting = (openid: string, attribute: 'userInfo' | 'phoneNumber', value: unknown, nowSeconds: number) => {
+    const [, name, updatedAt] = profileWriteAttributes(attribute);
+    return conditionalWrite(
       db.send(
         new UpdateCommand({
           TableName: table,
           Key: userKey(openid),
-          UpdateExpression: `SET ${attribute} = :value, ${attribute}UpdatedAt = :now`,
+          UpdateExpression: `SET ${name} = :value, ${updatedAt} = :now`,
           ConditionExpression: 'attribute_exists(openid)',
           ExpressionAttributeValues: { ':value': value, ':now': nowSeconds },
         }),
       ),
     );
+  };
 
   return {
     async findCredit(openid) {

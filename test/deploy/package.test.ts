@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
+import { profileWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { ROOT } from '../../local/state.ts';
 import { readZip } from '../support/zip.ts';
@@ -32,6 +33,17 @@ interface Resource {
   Properties: Record<string, any>;
 }
 
+/** Reserved concurrency by default: the account's default quota (1,000) less Lambda's 100 unreserved, at most. */
+const RESERVED = { Login: 300, Checklogin: 150, Credit: 150, Userinfo: 100, Phonenumber: 50, Logout: 50 };
+const ACCOUNT_CONCURRENCY = 1000;
+const MIN_UNRESERVED = 100;
+
+/** The IAM fence AWS documents for a role that may write only some attributes. */
+const onlyAttributes = (attribute: 'userInfo' | 'phoneNumber') => ({
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': profileWriteAttributes(attribute) },
+  StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+});
+
 const FUNCTIONS = {
   Login: {
     route: 'POST /login',
@@ -55,6 +67,7 @@ const FUNCTIONS = {
       UsersTable: ['dynamodb:UpdateItem'],
       AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
     },
+    usersFence: onlyAttributes('userInfo'),
     ssm: true,
   },
   Phonenumber: {
@@ -64,6 +77,7 @@ const FUNCTIONS = {
       UsersTable: ['dynamodb:UpdateItem'],
       AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
     },
+    usersFence: onlyAttributes('phoneNumber'),
     ssm: true,
   },
   Logout: {
@@ -83,19 +97,24 @@ function tableOf(resource: any): string | undefined {
 
 const resources = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'package-'));
+function packageEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     WECHAT_APPID: APPID,
     WECHAT_SECRET: SENTINEL_SECRET,
     ESBUILD_WORK_FOLDER: WORK_FOLDER,
+    ...extra,
   };
   // No credentials at all: packaging must not need an AWS account.
   for (const name of Object.keys(env)) if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[name];
+  return env;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'package-'));
   execFileSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', dir], {
     cwd: ROOT,
-    env,
+    env: packageEnv(),
     stdio: 'pipe',
     timeout: 120_000,
   });
@@ -242,6 +261,16 @@ describe('serverless package (prod, offline, no credentials)', () => {
       }
       expect(granted, name).toEqual(expected.dynamodb);
 
+      // Only the login role may touch credit: the profile roles' updates on users are fenced to their own attributes.
+      const onUsers = statements.filter((s) => s.Action.includes('dynamodb:UpdateItem') && s.Resource.some((r) => tableOf(r) === 'UsersTable'));
+      if ('usersFence' in expected) {
+        expect(
+          onUsers.map((s) => (s as { Condition?: unknown }).Condition),
+          name,
+        ).toEqual([expected.usersFence]);
+        expect(JSON.stringify(expected.usersFence), name).not.toContain('credit');
+      }
+
       const ssm = statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
       if (!expected.ssm) {
         expect(ssm, name).toEqual([]);
@@ -250,6 +279,15 @@ describe('serverless package (prod, offline, no credentials)', () => {
       expect(ssm.flatMap((s) => s.Action)).toEqual(['ssm:GetParameter']);
       expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"');
     }
+  });
+
+  it("reserves each function its own concurrency, leaving Lambda's 100 unreserved of the default account quota", () => {
+    const reserved = Object.fromEntries(
+      Object.keys(FUNCTIONS).map((name) => [name, template.Resources[`${name}LambdaFunction`]!.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual(RESERVED);
+    const total = Object.values(RESERVED).reduce((sum, n) => sum + n, 0);
+    expect(total).toBeLessThanOrEqual(ACCOUNT_CONCURRENCY - MIN_UNRESERVED);
   });
 
   it('throttles the HTTP API default stage', () => {
@@ -263,5 +301,28 @@ describe('serverless package (prod, offline, no credentials)', () => {
 
   it('outputs the API URL', () => {
     expect(template.Outputs.HttpApiUrl).toBeDefined();
+  });
+});
+
+describe('serverless package refuses deploy settings that break or leak, naming the setting', () => {
+  it.each([
+    // An invalid IAM resource (…:parameterwechat-app-secret): every login would get 500.
+    ['WECHAT_SECRET_PARAM', { WECHAT_SECRET_PARAM: 'wechat-app-secret' }],
+    // The AppSecret would travel in clear.
+    ['WECHAT_API_BASE', { WECHAT_API_BASE: 'http://api.weixin.qq.com' }],
+    // More than the account can reserve: CloudFormation would fail midway.
+    ['RESERVED_CONCURRENCY_', { RESERVED_CONCURRENCY_LOGIN: '850' }],
+  ])('%s', (name, extra) => {
+    const out = mkdtempSync(join(tmpdir(), 'package-refused-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+    const run = spawnSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', out], {
+      cwd: ROOT,
+      env: packageEnv(extra),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stdout).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toContain(name);
+    expect(readdirSync(out)).toEqual([]);
   });
 });

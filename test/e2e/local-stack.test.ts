@@ -58,6 +58,12 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     const bad = await post(`${stack.api}/login`, { code: 42 });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'INVALID_REQUEST' });
+    // serverless-offline hands a JSON scalar body to the handler as a number: still a client mistake.
+    for (const scalar of [0, true]) {
+      const odd = await post(`${stack.api}/login`, scalar);
+      expect(odd.status, String(scalar)).toBe(400);
+      expect(await odd.json(), String(scalar)).toMatchObject({ code: 'INVALID_REQUEST' });
+    }
 
     expect(await stack.stop()).toBe(0);
     expect(await isListening(stack.state.dynamodb)).toBe(false);

@@ -76,13 +76,13 @@ type Fault = 'throttle' | 'commit-then-lose-reply';
  * lib/store/client.ts) with a fault injected inside the SDK's retry loop,
  * so the SDK retries it as it would retry the real thing.
  */
-function faultyDeps(faultFor: (command: string) => Fault | undefined, errorName = 'ThrottlingException') {
+function faultyDeps(faultFor: (command: string, input: { TableName?: string }) => Fault | undefined, errorName = 'ThrottlingException') {
   const db = createDocumentClient({ region: stack.config.region, endpoint: dynamo.endpoint });
   const hits: string[] = [];
   db.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? '';
-      const fault = faultFor(command);
+      const fault = faultFor(command, args.input as { TableName?: string });
       if (!fault) return next(args);
       hits.push(command);
       if (fault === 'throttle') {
@@ -176,6 +176,26 @@ describe('DynamoDB throttling', () => {
       expect(retry).toMatchObject({ status: 200, body: { token: expect.any(String) } });
       expect(callsFor('lostreply.1')).toBe(1);
       expect(await client.credit(String(retry.body.token))).toMatchObject({ status: 200, body: { credit: 100 } });
+    } finally {
+      faulty.destroy();
+    }
+  });
+
+  it('a phone number WeChat gave but storage could not save is a 503 that says the code is spent and the user must tap again', async () => {
+    const token = String((await client.login('phonefault.1')).body.token);
+    const faulty = faultyDeps((command, input) =>
+      command === 'UpdateItemCommand' && input.TableName === stack.tables.users ? 'throttle' : undefined,
+    );
+    try {
+      const reply = await api(faulty.deps).invoke('phonenumber', {
+        method: 'POST',
+        path: '/phonenumber',
+        headers: { authorization: `Bearer ${token}` },
+        body: { code: 'phone-13600136000' },
+      });
+      expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE', err: expect.stringMatching(/spent.*tap the button again/) } });
+      expect(reply.raw).not.toContain('13600136000');
+      expect(faulty.hits).toEqual(Array(DYNAMODB_MAX_ATTEMPTS).fill('UpdateItemCommand'));
     } finally {
       faulty.destroy();
     }

@@ -22,6 +22,18 @@ describe('POST /logout', () => {
     expect(await client.logout('token_1700000000000')).toMatchObject({ status: 200, body: { sessions_revoked: 0 } });
   });
 
+  it('an expired session that TTL has not deleted yet counts as already ended (0), and its item is deleted', async () => {
+    const t = await token('pia.1');
+    stack.clock.advanceSeconds(604800);
+    try {
+      expect(await client.logout(t)).toMatchObject({ status: 200, body: { logged_out: true, sessions_revoked: 0 } });
+      const left = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === stack.fake.user('pia').openid);
+      expect(left).toEqual([]);
+    } finally {
+      stack.clock.advanceSeconds(-604800);
+    }
+  });
+
   it("?all=1 ends every session of the user and no one else's", async () => {
     const mine = [await token('mia.1'), await token('mia.2'), await token('mia.3')];
     const other = await token('ned.1');

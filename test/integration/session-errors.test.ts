@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { userInfoPayload } from '../../local/wechat-data.ts';
+import { otherOpenDataPayload, userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
@@ -62,6 +62,17 @@ describe('POST /userinfo refuses data it cannot trust with a 400', () => {
     const reply = await client.userinfo(token, payload({ openid: stack.fake.user('mallory').openid }));
     expect(reply).toMatchObject({ status: 400, body: { code: 'DECRYPT_FAILED' } });
   });
+
+  it.each(['werun', 'group', 'phone'] as const)(
+    "other open data under the user's own session_key (%s) is 400 INVALID_REQUEST naming what was expected, and the saved profile stays",
+    async (kind) => {
+      expect(await client.userinfo(token, payload())).toMatchObject({ status: 200, body: { pass: true } });
+      const reply = await client.userinfo(token, otherOpenDataPayload(kind, { appId: APP_ID, sessionKey: stack.fake.user('ivan').sessionKey }));
+      expect(reply).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', err: expect.stringContaining('wx.getUserInfo()') } });
+      const user = (await scanAll(stack.admin, stack.tables.users)).find((u) => u.openid === stack.fake.user('ivan').openid);
+      expect(user?.userInfo).toMatchObject({ nickName: 'Ivan', openId: stack.fake.user('ivan').openid });
+    },
+  );
 
   it.each([
     ['invalid base64', { encryptedData: '!!!not base64!!!' }],

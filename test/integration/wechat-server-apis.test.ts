@@ -109,6 +109,15 @@ describe('POST /phonenumber', () => {
     expect(user?.phoneNumber).toEqual({ phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' });
   });
 
+  it("sends the caller's openid: a code minted on another user's device is refused and nothing is saved on the caller", async () => {
+    const t = await token('ulf.1');
+    expect(await phone(t, 'phone-13900139000.mallory')).toMatchObject({ status: 400, body: { code: 'INVALID_CODE' } });
+    const user = (await scanAll(stack.admin, stack.tables.users)).find((u) => u.openid === stack.fake.user('ulf').openid);
+    expect(user?.phoneNumber).toBeUndefined();
+    // The caller's own code, minted for them, still works.
+    expect(await phone(t, 'phone-13900139000.ulf')).toMatchObject({ status: 200, body: { purePhoneNumber: '13900139000' } });
+  });
+
   it('a wx.login() code sent here by mistake is a 400 that says which code this endpoint wants', async () => {
     const reply = await phone(await token('vic.1'), 'vic.2');
     expect(reply).toMatchObject({ status: 400, body: { code: 'INVALID_CODE', err: expect.stringContaining('getPhoneNumber') } });

@@ -57,6 +57,13 @@ describe('readConfig', () => {
     });
   });
 
+  it.each(['http://127.0.0.1:9000', 'http://127.5.6.7', 'http://localhost:9000', 'http://[::1]:9000', 'https://wechat-proxy.example'])(
+    'accepts WECHAT_API_BASE %s (plain http only on loopback)',
+    (base) => {
+      expect(readConfig({ ...minimal, WECHAT_API_BASE: base }).wechatApiBase).toBe(base);
+    },
+  );
+
   it('strips trailing slashes from WECHAT_API_BASE so paths join cleanly', () => {
     expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/' }).wechatApiBase).toBe('https://wechat.example');
     expect(readConfig({ ...minimal, WECHAT_API_BASE: 'https://wechat.example/proxy//' }).wechatApiBase).toBe('https://wechat.example/proxy');
@@ -80,6 +87,17 @@ describe('readConfig', () => {
     ['WECHAT_TIMEOUT_MS above 4000 (the Lambda timeout budget)', { WECHAT_TIMEOUT_MS: '4001' }, 'WECHAT_TIMEOUT_MS'],
     ['WECHAT_API_BASE "ftp://x"', { WECHAT_API_BASE: 'ftp://x' }, 'WECHAT_API_BASE'],
     ['WECHAT_API_BASE "not a url"', { WECHAT_API_BASE: 'not a url' }, 'WECHAT_API_BASE'],
+    ['WECHAT_SECRET_PARAM without its leading "/" (an invalid IAM resource)', { WECHAT_SECRET_PARAM: 'wechat-app-secret' }, 'WECHAT_SECRET_PARAM'],
+    ['WECHAT_SECRET_PARAM as an ARN', { WECHAT_SECRET_PARAM: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }, 'WECHAT_SECRET_PARAM'],
+    ['WECHAT_SECRET_PARAM with a trailing "/"', { WECHAT_SECRET_PARAM: '/wechat-login/prod/' }, 'WECHAT_SECRET_PARAM'],
+    [
+      'WECHAT_SECRET_PARAM malformed even when WECHAT_SECRET is set',
+      { WECHAT_SECRET: 'local-secret-123', WECHAT_SECRET_PARAM: 'x y' },
+      'WECHAT_SECRET_PARAM',
+    ],
+    ['WECHAT_API_BASE over plain http to a remote host (the AppSecret in clear)', { WECHAT_API_BASE: 'http://api.weixin.qq.com' }, 'WECHAT_API_BASE'],
+    ['WECHAT_API_BASE over plain http to a private address', { WECHAT_API_BASE: 'http://10.0.0.5:8080' }, 'WECHAT_API_BASE'],
+    ['WECHAT_API_BASE over plain http to a host named like loopback', { WECHAT_API_BASE: 'http://127.0.0.1.example.com' }, 'WECHAT_API_BASE'],
     ['DYNAMODB_ENDPOINT "not a url"', { DYNAMODB_ENDPOINT: 'not a url' }, 'DYNAMODB_ENDPOINT'],
     ['DYNAMODB_ENDPOINT "file:///tmp/db"', { DYNAMODB_ENDPOINT: 'file:///tmp/db' }, 'DYNAMODB_ENDPOINT'],
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {

@@ -18,8 +18,8 @@ describe('POST /logout?all=1', () => {
     const revoke = vi.fn(async () => true);
     const revokeAll = vi.fn(async () => 0);
     const reply = await logout(depsWith({ find: async () => live, revoke, revokeAll }), token, true);
-    expect(revoke).toHaveBeenCalledWith(hashSessionToken(token));
-    expect(revokeAll).toHaveBeenCalledWith('o-user');
+    expect(revoke).toHaveBeenCalledWith(hashSessionToken(token), 1_700_000_000);
+    expect(revokeAll).toHaveBeenCalledWith('o-user', 1_700_000_000);
     expect(reply).toEqual({ logged_out: true, sessions_revoked: 1 });
   });
 

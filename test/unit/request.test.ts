@@ -101,6 +101,18 @@ describe('readBody', () => {
     expect(readBody(apiEvent({ body: { code: 'abc', extra: 'x' } }), LoginBody)).toEqual({ code: 'abc' });
   });
 
+  // serverless-offline hands a JSON scalar body over as a number or boolean, not a string.
+  it.each([0, 1.5, true, false])('refuses a non-string body %s as a 400, not a crash', (body) => {
+    const event = { ...apiEvent(), body: body as unknown as string };
+    const error = appError(() => readBody(event, LoginBody), 'INVALID_REQUEST');
+    expect(error.message).toBe('The request body must be a JSON object');
+  });
+
+  it('reads a body handed over already parsed as the JSON it stands for', () => {
+    const event = { ...apiEvent(), body: { code: 'abc' } as unknown as string };
+    expect(readBody(event, LoginBody)).toEqual({ code: 'abc' });
+  });
+
   it('decodes a base64-encoded body before parsing', () => {
     expect(readBody(apiEvent({ body: { code: 'abc123' }, isBase64Encoded: true }), LoginBody)).toEqual({ code: 'abc123' });
   });

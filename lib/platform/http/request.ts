@@ -25,8 +25,10 @@ export function readToken(event: APIGatewayProxyEventV2): string | undefined {
  * valibot schema. Every failure is a 4xx that names what is wrong.
  */
 export function readBody<const TSchema extends v.GenericSchema>(event: APIGatewayProxyEventV2, schema: TSchema): v.InferOutput<TSchema> {
-  const raw = event.body ?? '';
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  // API Gateway always sends a string; serverless-offline hands a JSON scalar over as a number or boolean.
+  const body: unknown = event.body ?? '';
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const bytes = event.isBase64Encoded && typeof body === 'string' ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.length > MAX_BODY_BYTES) {
     throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`);
   }

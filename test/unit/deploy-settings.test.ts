@@ -1,0 +1,50 @@
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** What serverless.yml resolves through resources/settings.cjs (osls calls these while it reads the file). */
+const settings = createRequire(import.meta.url)('../../resources/settings.cjs') as {
+  appSecretParameter(context: { resolveVariable(name: string): Promise<string> }): Promise<string>;
+  wechatApiBase(): string;
+  reservedConcurrency(): Record<string, number | null>;
+};
+const resolveVariable = async (name: string) => ({ 'self:service': 'wechat-login', 'sls:stage': 'prod' })[name] ?? '';
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('deploy settings checked at package time (resources/settings.cjs)', () => {
+  it('defaults the AppSecret parameter to /<service>/<stage>/wechat-app-secret and refuses one without its leading "/"', async () => {
+    vi.stubEnv('WECHAT_SECRET_PARAM', '');
+    expect(await settings.appSecretParameter({ resolveVariable })).toBe('/wechat-login/prod/wechat-app-secret');
+    vi.stubEnv('WECHAT_SECRET_PARAM', 'wechat-app-secret');
+    await expect(settings.appSecretParameter({ resolveVariable })).rejects.toThrow(/^WECHAT_SECRET_PARAM/);
+  });
+
+  it('refuses WECHAT_API_BASE over plain http to a remote host, and allows loopback', () => {
+    vi.stubEnv('WECHAT_API_BASE', 'http://api.weixin.qq.com');
+    expect(() => settings.wechatApiBase()).toThrow(/^WECHAT_API_BASE/);
+    vi.stubEnv('WECHAT_API_BASE', 'http://127.0.0.1:9000/');
+    expect(settings.wechatApiBase()).toBe('http://127.0.0.1:9000');
+  });
+
+  it('reserves 800 of the default 1,000 by default, leaving at least 100 unreserved', () => {
+    const reserved = settings.reservedConcurrency();
+    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(800);
+  });
+
+  it.each([
+    ['a sum above the quota less 100', { RESERVED_CONCURRENCY_LOGIN: '850' }, /^RESERVED_CONCURRENCY_\*/],
+    ['0, which would stop the function', { RESERVED_CONCURRENCY_LOGOUT: '0' }, /^RESERVED_CONCURRENCY_LOGOUT/],
+    ['a quota too small for the defaults', { LAMBDA_CONCURRENCY_LIMIT: '500' }, /^RESERVED_CONCURRENCY_\*/],
+    ['a malformed quota', { LAMBDA_CONCURRENCY_LIMIT: '1k' }, /^LAMBDA_CONCURRENCY_LIMIT/],
+  ])('refuses %s, naming the setting', (_name, env, message) => {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    expect(() => settings.reservedConcurrency()).toThrow(message);
+  });
+
+  it('RESERVED_CONCURRENCY=off reserves nothing (an account whose quota is still low)', () => {
+    vi.stubEnv('RESERVED_CONCURRENCY', 'off');
+    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(6).fill(null));
+  });
+});
