@@ -1,4 +1,5 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/store/errors';
 import { parseItem } from '#lib/store/items';
@@ -19,10 +20,15 @@ const CachedAccessTokenItem = v.object({ accessToken: v.string(), expiresAt: v.n
 
 export interface AccessTokenStore {
   read(): Promise<CachedAccessToken | undefined>;
-  /** The right to refresh, for one instance at a time, until leaseUntil. */
-  takeLease(nowSeconds: number, leaseUntil: number): Promise<boolean>;
-  /** Stores a fresh token and gives the lease back. */
-  save(token: CachedAccessToken): Promise<void>;
+  /** The right to refresh, for one instance at a time, until leaseUntil: the lease's id, or undefined while another instance holds it. */
+  takeLease(nowSeconds: number, leaseUntil: number): Promise<string | undefined>;
+  /** Gives the lease back, if it is still this one (a refresh that failed, or found nothing to do). */
+  releaseLease(leaseId: string): Promise<void>;
+  /**
+   * Stores a fresh token and gives the lease back, only while the lease is still this one;
+   * false if it was taken over: a newer refresh may have replaced (invalidated) this token.
+   */
+  save(token: CachedAccessToken, leaseId: string): Promise<boolean>;
   /** Compare-and-expire: marks the token expired only if it is still the one that failed. */
   expire(failedToken: string): Promise<void>;
 }
@@ -31,6 +37,9 @@ export interface AccessTokenStore {
 const TTL_SLACK_SECONDS = 86_400;
 
 export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string): AccessTokenStore {
+  const update = (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>) =>
+    conditionalWrite(db.send(new UpdateCommand({ TableName: table, Key: accessTokenKey(), ...input })));
+
   return {
     async read() {
       const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: accessTokenKey(), ConsistentRead: true })));
@@ -39,35 +48,45 @@ export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string
       return parseItem('access token', CachedAccessTokenItem, Item);
     },
 
-    takeLease: (nowSeconds, leaseUntil) =>
-      conditionalWrite(
-        db.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: accessTokenKey(),
-            UpdateExpression: 'SET leaseUntil = :until',
-            ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil <= :now',
-            ExpressionAttributeValues: { ':until': leaseUntil, ':now': nowSeconds },
-          }),
-        ),
-      ),
-
-    async save(token) {
-      await guard(db.send(new PutCommand({ TableName: table, Item: { ...accessTokenKey(), ...token, ttl: token.expiresAt + TTL_SLACK_SECONDS } })));
+    async takeLease(nowSeconds, leaseUntil) {
+      // An id, not only a time: a save or release must know the lease is still its own.
+      const leaseId = randomUUID();
+      const taken = await update({
+        UpdateExpression: 'SET leaseUntil = :until, leaseId = :id',
+        ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil <= :now',
+        ExpressionAttributeValues: { ':until': leaseUntil, ':now': nowSeconds, ':id': leaseId },
+      });
+      return taken ? leaseId : undefined;
     },
 
+    async releaseLease(leaseId) {
+      await update({
+        UpdateExpression: 'REMOVE leaseUntil, leaseId',
+        ConditionExpression: 'leaseId = :id',
+        ExpressionAttributeValues: { ':id': leaseId },
+      });
+    },
+
+    save: (token, leaseId) =>
+      update({
+        UpdateExpression: 'SET accessToken = :token, expiresAt = :expiresAt, refreshAt = :refreshAt, #ttl = :ttl REMOVE leaseUntil, leaseId',
+        ConditionExpression: 'leaseId = :id',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':token': token.accessToken,
+          ':expiresAt': token.expiresAt,
+          ':refreshAt': token.refreshAt,
+          ':ttl': token.expiresAt + TTL_SLACK_SECONDS,
+          ':id': leaseId,
+        },
+      }),
+
     async expire(failedToken) {
-      await conditionalWrite(
-        db.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: accessTokenKey(),
-            UpdateExpression: 'SET expiresAt = :zero, refreshAt = :zero',
-            ConditionExpression: 'accessToken = :failed',
-            ExpressionAttributeValues: { ':zero': 0, ':failed': failedToken },
-          }),
-        ),
-      );
+      await update({
+        UpdateExpression: 'SET expiresAt = :zero, refreshAt = :zero',
+        ConditionExpression: 'accessToken = :failed',
+        ExpressionAttributeValues: { ':zero': 0, ':failed': failedToken },
+      });
     },
   };
 }

@@ -32,6 +32,9 @@ export interface AccessTokens {
 export const TOKEN_REFUSED: ReadonlySet<number> = new Set([ERRCODE.ACCESS_TOKEN_INVALID, ERRCODE.ACCESS_TOKEN_EXPIRED]);
 const POLL_INTERVAL_MS = 100;
 
+const noToken = (detail: Record<string, unknown>) =>
+  new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', ...detail });
+
 /**
  * WeChat's access_token, shared by every Lambda instance through DynamoDB.
  * Fetched with cgi-bin/stable_token, whose normal mode is idempotent, so two
@@ -65,21 +68,35 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     return { accessToken, expiresAt: now + expiresIn, refreshAt: now + Math.max(expiresIn - margin, 0) };
   };
 
+  const refresh = async (leaseId: string): Promise<string> => {
+    let held = true;
+    try {
+      // Another instance may have refreshed between our read and our lease (saving frees the lease).
+      const latest = await options.cache.read();
+      if (latest && seconds() < latest.refreshAt) return remember(latest);
+      // Force a new token only when an API refused the cached one (expire() zeroed it).
+      const fresh = await fetchStableToken(latest?.expiresAt === 0);
+      const saved = await options.cache.save(fresh, leaseId);
+      held = false; // given back by the save, or already someone else's
+      if (saved) return remember(fresh);
+      // The lease ran out and another instance took it: its token may have replaced ours, so the cache wins.
+      const current = await options.cache.read();
+      return current && seconds() < current.refreshAt ? remember(current) : fresh.accessToken;
+    } finally {
+      // Given back at once, so that the next request need not wait for the lease to run out.
+      // A release that fails is harmless: the lease runs out by itself within leaseSeconds.
+      if (held) await options.cache.releaseLease(leaseId).catch(() => undefined);
+    }
+  };
+
   const get = async (): Promise<string> => {
     const now = seconds();
     if (memory && now < memory.refreshAt) return memory.accessToken;
     const shared = await options.cache.read();
     if (shared && now < shared.refreshAt) return remember(shared);
 
-    if (await options.cache.takeLease(now, now + leaseSeconds)) {
-      // Another instance may have refreshed between our read and our lease (saving frees the lease).
-      const latest = await options.cache.read();
-      if (latest && now < latest.refreshAt) return remember(latest);
-      // Force a new token only when an API refused the cached one (expire() zeroed it).
-      const fresh = await fetchStableToken(latest?.expiresAt === 0);
-      await options.cache.save(fresh);
-      return remember(fresh);
-    }
+    const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
+    if (leaseId) return refresh(leaseId);
     // Another instance is refreshing: the old token still works until it expires.
     if (shared && now < shared.expiresAt) return shared.accessToken;
     const refreshed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
@@ -87,7 +104,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       return latest && seconds() < latest.refreshAt ? latest : undefined;
     });
     if (refreshed) return remember(refreshed);
-    throw new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', waited: waitMs });
+    throw noToken({ waited: waitMs });
   };
 
   return {

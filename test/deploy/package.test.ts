@@ -44,7 +44,7 @@ const FUNCTIONS = {
   },
   Checklogin: {
     route: 'GET /checklogin',
-    dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ssm: true,
   },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
@@ -53,7 +53,7 @@ const FUNCTIONS = {
     dynamodb: {
       SessionsTable: ['dynamodb:GetItem'],
       UsersTable: ['dynamodb:UpdateItem'],
-      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     ssm: true,
   },
@@ -62,7 +62,7 @@ const FUNCTIONS = {
     dynamodb: {
       SessionsTable: ['dynamodb:GetItem'],
       UsersTable: ['dynamodb:UpdateItem'],
-      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     ssm: true,
   },

@@ -58,7 +58,8 @@ describe("WeChat's access_token, shared by every instance", () => {
     stack.clock.advanceSeconds(advance);
     try {
       const now = Math.floor(stack.clock.now() / 1000);
-      expect(await refresher.takeLease(now, now + 60)).toBe(true);
+      const lease = await refresher.takeLease(now, now + 60);
+      expect(lease).toEqual(expect.any(String));
       try {
         const before = stack.fake.stableTokenCalls.length;
         // Without the "keep the old token" path they would wait for a refresh that never comes, then fail.
@@ -66,7 +67,7 @@ describe("WeChat's access_token, shared by every instance", () => {
         expect(tokens).toEqual(Array(10).fill(first));
         expect(stack.fake.stableTokenCalls.length - before).toBe(0);
       } finally {
-        await refresher.save(cached); // gives the lease back, token unchanged
+        await refresher.releaseLease(lease!);
       }
     } finally {
       stack.clock.advanceSeconds(-advance);
