@@ -16,14 +16,36 @@ export interface CachedAccessToken {
   refreshAt: number;
 }
 
-const CachedAccessTokenItem = v.object({ accessToken: v.string(), expiresAt: v.number(), refreshAt: v.number() });
+/** The force_refresh calls this cache made: WeChat allows 20 a day, at least 30 s apart. */
+export interface ForcedRefreshes {
+  /** Epoch seconds of the last one. */
+  lastAt: number;
+  /** The WeChat day (Beijing time) that `count` is for. */
+  day: number;
+  count: number;
+}
+
+export interface CachedAccessTokenState extends CachedAccessToken {
+  forced?: ForcedRefreshes;
+}
+
+const CachedAccessTokenItem = v.object({
+  accessToken: v.string(),
+  expiresAt: v.number(),
+  refreshAt: v.number(),
+  forcedAt: v.optional(v.number()),
+  forcedDay: v.optional(v.number()),
+  forcedCount: v.optional(v.number()),
+});
 
 export interface AccessTokenStore {
-  read(): Promise<CachedAccessToken | undefined>;
+  read(): Promise<CachedAccessTokenState | undefined>;
   /** The right to refresh, for one instance at a time, until leaseUntil: the lease's id, or undefined while another instance holds it. */
   takeLease(nowSeconds: number, leaseUntil: number): Promise<string | undefined>;
   /** Gives the lease back, if it is still this one (a refresh that failed, or found nothing to do). */
   releaseLease(leaseId: string): Promise<void>;
+  /** Records a force_refresh about to be made; false if the lease was lost meanwhile. */
+  recordForce(leaseId: string, forced: ForcedRefreshes): Promise<boolean>;
   /**
    * Stores a fresh token and gives the lease back, only while the lease is still this one;
    * false if it was taken over: a newer refresh may have replaced (invalidated) this token.
@@ -45,7 +67,9 @@ export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string
       const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: accessTokenKey(), ConsistentRead: true })));
       // The lease alone (taken before any token was ever saved) is no token yet.
       if (!Item || Item.accessToken === undefined) return undefined;
-      return parseItem('access token', CachedAccessTokenItem, Item);
+      const { forcedAt, forcedDay, forcedCount, ...token } = parseItem('access token', CachedAccessTokenItem, Item);
+      if (forcedAt === undefined || forcedDay === undefined || forcedCount === undefined) return token;
+      return { ...token, forced: { lastAt: forcedAt, day: forcedDay, count: forcedCount } };
     },
 
     async takeLease(nowSeconds, leaseUntil) {
@@ -67,8 +91,16 @@ export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string
       });
     },
 
+    recordForce: (leaseId, forced) =>
+      update({
+        UpdateExpression: 'SET forcedAt = :at, forcedDay = :day, forcedCount = :count',
+        ConditionExpression: 'leaseId = :id',
+        ExpressionAttributeValues: { ':at': forced.lastAt, ':day': forced.day, ':count': forced.count, ':id': leaseId },
+      }),
+
     save: (token, leaseId) =>
       update({
+        // An update, not a put: the record of forced refreshes outlives the token.
         UpdateExpression: 'SET accessToken = :token, expiresAt = :expiresAt, refreshAt = :refreshAt, #ttl = :ttl REMOVE leaseUntil, leaseId',
         ConditionExpression: 'leaseId = :id',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
