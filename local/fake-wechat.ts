@@ -13,8 +13,13 @@ import { userInfoPayload } from './wechat-data.ts';
  * GET /__fake/userinfo?user=alice returns what wx.getUserInfo() would give
  * that user: encryptedData, iv, rawData and signature under their session_key.
  *
- * Server APIs, with an access_token from POST /cgi-bin/stable_token (normal
- * mode returns the live token; force_refresh replaces it):
+ * Server APIs, with an access_token from POST /cgi-bin/stable_token, modelled on
+ * WeChat's documented semantics (getStableAccessToken), on the injected clock:
+ *   normal mode         -> the live token and its remaining life; a new one once it has expired, or in its
+ *                          last 5 minutes (then the old one stays valid until it expires)
+ *   force_refresh: true -> a new token, and the previous ones stop working at once; at most 20 a day
+ *                          (Beijing time; 45009 after that), and within 30 s of the last one it does not
+ *                          refresh (answers like normal mode)
  *   GET  /wxa/checksession                   -> 0, or 87009 once the user's session_key was rotated
  *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (anyone's, once each), "phone-<digits>.<user>"
  *                                               (minted for that user: a request whose openid is another user's gets
@@ -27,6 +32,8 @@ export interface FakeWeChatOptions {
   secret: string;
   port?: number;
   host?: string;
+  /** Milliseconds since the epoch: the tests pass their own clock, so token lifetimes and force limits follow it. */
+  now?: () => number;
 }
 
 /** A scripted answer: JSON or raw text, optionally late; or a connection that hangs or drops. */
@@ -52,13 +59,25 @@ export interface FakeWeChat {
   readonly apiCalls: string[];
   /** What a later wx.login() does: the user's session_key changes; the old one fails checksession. */
   rotateSessionKey(name: string): void;
-  /** Makes WeChat stop accepting the current access_token (42001), as when it expires early. */
+  /** Makes WeChat stop accepting the current access_token (42001), as when it expires early; normal mode then issues a new one. */
   expireAccessToken(): void;
+  /** WeChat refuses the current access_token (40001) yet normal mode keeps handing it back: only force_refresh replaces it. */
+  revokeAccessToken(): void;
+  /** While set, force_refresh is answered with this errcode (e.g. 45009, quota used up); undefined lifts it. */
+  refuseForceRefresh(errcode?: number): void;
   /** Answers jscode2session with `script(code)` whenever it returns one; default behaviour otherwise. */
   script(script?: (code: string, callIndex: number) => FakeAnswer | undefined): void;
   user(name: string): FakeUser;
   close(): Promise<void>;
 }
+
+const TOKEN_SECONDS = 7200;
+/** Normal mode hands out a new token this long before the old one expires. */
+const RENEW_SECONDS = 300;
+const FORCES_PER_DAY = 20;
+const FORCE_SPACING_SECONDS = 30;
+/** WeChat's daily quotas restart at midnight Beijing time (UTC+8). */
+const beijingDay = (epochSeconds: number) => Math.floor((epochSeconds + 8 * 3600) / 86_400);
 
 const USER_CODE = /^([A-Za-z0-9_-]{1,64})(?:\.[\x21-\x7e]{1,64})?$/;
 
@@ -69,7 +88,13 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
   const apiCalls: string[] = [];
   const rotations = new Map<string, number>();
   const namesByOpenid = new Map<string, string>();
-  let accessToken: { value: string; expired: boolean } | undefined;
+  const clock = options.now ?? Date.now;
+  const seconds = () => Math.floor(clock() / 1000);
+  let accessToken: { value: string; expiresAt: number; expired: boolean; revoked: boolean } | undefined;
+  /** The token normal mode replaced in its last 5 minutes: valid until it expires. */
+  let previousToken: { value: string; expiresAt: number } | undefined;
+  const forced = { day: -1, count: 0, lastAt: Number.NEGATIVE_INFINITY };
+  let forceRefusal: number | undefined;
   let scripted: ((code: string, callIndex: number) => FakeAnswer | undefined) | undefined;
 
   const user = (name: string): FakeUser => {
@@ -92,14 +117,46 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     if (body.grant_type !== 'client_credential') return errorAnswer(40002, 'invalid grant_type');
     if (body.appid !== options.appId) return errorAnswer(40013, 'invalid appid');
     if (body.secret !== options.secret) return errorAnswer(40125, 'invalid appsecret');
-    if (!accessToken || accessToken.expired || body.force_refresh === true) {
-      accessToken = { value: `fake-access-token-${randomBytes(12).toString('hex')}`, expired: false };
+    const now = seconds();
+    const issue = () => ({
+      value: `fake-access-token-${randomBytes(12).toString('hex')}`,
+      expiresAt: now + TOKEN_SECONDS,
+      expired: false,
+      revoked: false,
+    });
+    if (body.force_refresh === true) {
+      if (forceRefusal !== undefined) return errorAnswer(forceRefusal, 'force_refresh refused');
+      const day = beijingDay(now);
+      if (forced.day !== day) Object.assign(forced, { day, count: 0 });
+      if (forced.count >= FORCES_PER_DAY) return errorAnswer(45009, 'reach max api daily quota limit');
+      forced.count += 1;
+      if (now - forced.lastAt >= FORCE_SPACING_SECONDS) {
+        forced.lastAt = now;
+        previousToken = undefined;
+        accessToken = issue();
+      }
     }
-    return { json: { access_token: accessToken.value, expires_in: 7200 } };
+    if (!accessToken || accessToken.expired || now >= accessToken.expiresAt) {
+      previousToken = undefined;
+      accessToken = issue();
+    } else if (accessToken.expiresAt - now <= RENEW_SECONDS) {
+      previousToken = accessToken;
+      accessToken = issue();
+    }
+    // A clock a test moved back must not stretch a token's life past WeChat's 7200 s.
+    return { json: { access_token: accessToken.value, expires_in: Math.min(accessToken.expiresAt - now, TOKEN_SECONDS) } };
   };
 
   /** 0 when the token is live; else the errcode WeChat gives. */
-  const tokenErrcode = (token: string | null): number => (!accessToken || token !== accessToken.value ? 40001 : accessToken.expired ? 42001 : 0);
+  const tokenErrcode = (token: string | null): number => {
+    const now = seconds();
+    if (accessToken && token === accessToken.value) {
+      if (accessToken.expired || now >= accessToken.expiresAt) return 42001;
+      return accessToken.revoked ? 40001 : 0;
+    }
+    if (previousToken && token === previousToken.value) return now < previousToken.expiresAt ? 0 : 42001;
+    return 40001;
+  };
 
   const usedPhoneCodes = new Set<string>();
   const serverApi = (path: string, query: URLSearchParams, body: Record<string, unknown>): FakeAnswer => {
@@ -212,6 +269,14 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     },
     expireAccessToken() {
       if (accessToken) accessToken.expired = true;
+      previousToken = undefined;
+    },
+    revokeAccessToken() {
+      if (accessToken) accessToken.revoked = true;
+      previousToken = undefined;
+    },
+    refuseForceRefresh(errcode) {
+      forceRefusal = errcode;
     },
     script(next) {
       scripted = next;

@@ -1,6 +1,6 @@
 import { AppError } from '#lib/platform/errors';
 import { type Clock, epochSeconds, pollUntil } from '#lib/platform/time';
-import type { AccessTokenStore, CachedAccessToken } from '#lib/store/access-tokens';
+import type { AccessTokenStore, CachedAccessToken, CachedAccessTokenState, ForcedRefreshes } from '#lib/store/access-tokens';
 import { callWeChat, type WeChatAnswer, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
 import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 
@@ -22,8 +22,8 @@ export interface AccessTokens {
   /** A valid access_token: from memory, the shared cache, or a refresh. */
   get(): Promise<string>;
   /**
-   * Calls a WeChat API with the token; on 40001/42001 (token refused), expires
-   * that token (only if it is still the cached one), gets a fresh one and calls once more.
+   * Calls a WeChat API with the token; on 40001/42001 (token refused), marks
+   * that token refused (only if it is still the cached one), gets another one and calls once more.
    */
   call(api: (accessToken: string) => Promise<WeChatAnswer>): Promise<WeChatAnswer>;
 }
@@ -32,10 +32,30 @@ export interface AccessTokens {
 export const TOKEN_REFUSED: ReadonlySet<number> = new Set([ERRCODE.ACCESS_TOKEN_INVALID, ERRCODE.ACCESS_TOKEN_EXPIRED]);
 const POLL_INTERVAL_MS = 100;
 
+/** WeChat's limits on stable_token's force_refresh: 20 a day, at least 30 s apart (closer calls do not refresh). */
+const FORCE_REFRESH_LIMITS = { perDay: 20, spacingSeconds: 30 } as const;
+/** WeChat's daily quotas restart at midnight Beijing time (UTC+8). */
+const weChatDay = (epochSeconds: number) => Math.floor((epochSeconds + 8 * 3600) / 86_400);
+
+const noToken = (detail: Record<string, unknown>) =>
+  new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', ...detail });
+
+/** The next force_refresh, if WeChat's limits allow one now; else why not. */
+function nextForce(previous: ForcedRefreshes | undefined, now: number): ForcedRefreshes | string {
+  const day = weChatDay(now);
+  if (!previous) return { lastAt: now, day, count: 1 };
+  if (now - previous.lastAt < FORCE_REFRESH_LIMITS.spacingSeconds) return 'force_refresh less than 30 s after the last one';
+  const count = previous.day === day ? previous.count + 1 : 1;
+  if (count > FORCE_REFRESH_LIMITS.perDay) return 'force_refresh daily limit reached';
+  return { lastAt: now, day, count };
+}
+
 /**
  * WeChat's access_token, shared by every Lambda instance through DynamoDB.
  * Fetched with cgi-bin/stable_token, whose normal mode is idempotent, so two
- * instances that refresh at once cannot invalidate each other's token.
+ * instances that refresh at once cannot invalidate each other's token. After
+ * a refusal, normal mode is still asked first: it hands out WeChat's current
+ * token, which another holder of the AppSecret may just have force-refreshed.
  */
 export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const margin = options.refreshMarginSeconds ?? 300;
@@ -65,21 +85,48 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     return { accessToken, expiresAt: now + expiresIn, refreshAt: now + Math.max(expiresIn - margin, 0) };
   };
 
+  /** With the lease: a token from normal mode, forced only if that is the very token an API refused. */
+  const refreshWithLease = async (leaseId: string, latest: CachedAccessTokenState | undefined): Promise<CachedAccessToken> => {
+    const refused = latest?.expiresAt === 0 ? latest.accessToken : undefined;
+    const fresh = await fetchStableToken(false);
+    if (refused === undefined || fresh.accessToken !== refused) return fresh;
+    const force = nextForce(latest?.forced, seconds());
+    if (typeof force === 'string') throw noToken({ reason: force });
+    // Recorded before the call, so that a call whose answer is lost still counts.
+    if (!(await options.cache.recordForce(leaseId, force))) throw noToken({ reason: 'refresh lease lost' });
+    const forced = await fetchStableToken(true);
+    if (forced.accessToken === refused) throw noToken({ reason: 'force_refresh returned the refused token' });
+    return forced;
+  };
+
+  const refresh = async (leaseId: string): Promise<string> => {
+    let held = true;
+    try {
+      // Another instance may have refreshed between our read and our lease (saving frees the lease).
+      const latest = await options.cache.read();
+      if (latest && seconds() < latest.refreshAt) return remember(latest);
+      const fresh = await refreshWithLease(leaseId, latest);
+      const saved = await options.cache.save(fresh, leaseId);
+      held = false; // given back by the save, or already someone else's
+      if (saved) return remember(fresh);
+      // The lease ran out and another instance took it: its token may have replaced ours, so the cache wins.
+      const current = await options.cache.read();
+      return current && seconds() < current.refreshAt ? remember(current) : fresh.accessToken;
+    } finally {
+      // Given back at once, so that the next request need not wait for the lease to run out.
+      // A release that fails is harmless: the lease runs out by itself within leaseSeconds.
+      if (held) await options.cache.releaseLease(leaseId).catch(() => undefined);
+    }
+  };
+
   const get = async (): Promise<string> => {
     const now = seconds();
     if (memory && now < memory.refreshAt) return memory.accessToken;
     const shared = await options.cache.read();
     if (shared && now < shared.refreshAt) return remember(shared);
 
-    if (await options.cache.takeLease(now, now + leaseSeconds)) {
-      // Another instance may have refreshed between our read and our lease (saving frees the lease).
-      const latest = await options.cache.read();
-      if (latest && now < latest.refreshAt) return remember(latest);
-      // Force a new token only when an API refused the cached one (expire() zeroed it).
-      const fresh = await fetchStableToken(latest?.expiresAt === 0);
-      await options.cache.save(fresh);
-      return remember(fresh);
-    }
+    const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
+    if (leaseId) return refresh(leaseId);
     // Another instance is refreshing: the old token still works until it expires.
     if (shared && now < shared.expiresAt) return shared.accessToken;
     const refreshed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
@@ -87,7 +134,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       return latest && seconds() < latest.refreshAt ? latest : undefined;
     });
     if (refreshed) return remember(refreshed);
-    throw new AppError('WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment', { api: 'stable_token', waited: waitMs });
+    throw noToken({ waited: waitMs });
   };
 
   return {

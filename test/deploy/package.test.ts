@@ -56,7 +56,7 @@ const FUNCTIONS = {
   },
   Checklogin: {
     route: 'GET /checklogin',
-    dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ssm: true,
   },
   Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
@@ -65,7 +65,7 @@ const FUNCTIONS = {
     dynamodb: {
       SessionsTable: ['dynamodb:GetItem'],
       UsersTable: ['dynamodb:UpdateItem'],
-      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     usersFence: onlyAttributes('userInfo'),
     ssm: true,
@@ -75,7 +75,7 @@ const FUNCTIONS = {
     dynamodb: {
       SessionsTable: ['dynamodb:GetItem'],
       UsersTable: ['dynamodb:UpdateItem'],
-      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     usersFence: onlyAttributes('phoneNumber'),
     ssm: true,

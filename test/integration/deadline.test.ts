@@ -1,6 +1,6 @@
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { allDeps } from '#lib/platform/wiring';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
 import { createHandler as credit } from '../../handlers/credit.ts';
@@ -103,7 +103,12 @@ describe('a deadline on every request: WeChat that hangs', () => {
     const event = () => apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token), query: { verify: 'wechat' } });
     // The first instance takes the refresh lease and hangs at WeChat; the second has no token and waits for the first.
     const first = checklogin(hung())(event(), lambdaContext(REMAINING_MS));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await vi.waitFor(async () => {
+      const { Item } = await stack.admin.send(
+        new GetItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: 'wechat-access-token' } }, ConsistentRead: true }),
+      );
+      expect(Item?.leaseId, 'the first instance holds the refresh lease').toBeDefined();
+    });
     await expectReplyInTime(checklogin(hung()), event(), 503, 'WECHAT_BUSY');
     await first;
   });

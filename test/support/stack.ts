@@ -49,7 +49,9 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   const admin = localDynamoClient(endpoint);
   await createTables(admin, tables);
 
-  const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET });
+  const clock = testClock();
+  // One time for both sides, as in production: WeChat's token lifetimes and force_refresh limits follow the test clock.
+  const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET, now: clock.now });
   const config = readConfig({
     WECHAT_APPID: APP_ID,
     WECHAT_SECRET: APP_SECRET,
@@ -62,7 +64,6 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     DYNAMODB_ENDPOINT: endpoint,
     ...overrides,
   });
-  const clock = testClock();
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   // As production wires it (lib/platform/wiring.ts); only the clock and the busy pause differ.
   const deps: TestDeps = allDeps(config, { db, now: clock.now, busyRetryDelayMs: 20 });
