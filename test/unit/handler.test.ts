@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppError, type ErrorCode } from '#lib/platform/errors';
 import { httpHandler } from '#lib/platform/http/handler';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
+import { logger, withLogFields } from '#lib/platform/log';
 import { apiEvent } from '../support/event.ts';
 
 const bodyOf = (reply: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(reply.body ?? '');
@@ -62,6 +63,17 @@ describe('httpHandler', () => {
     const event = apiEvent({ path: '/login', body: { code: 'abc' } });
     await httpHandler('login', endpoint)(event);
     expect(endpoint).toHaveBeenCalledWith(event);
+  });
+
+  it("adds an endpoint's log fields to its 'request ok' line, never to the reply, and never over the handler's own", async () => {
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    try {
+      const reply = await httpHandler('login', async () => withLogFields({ a: 1 }, { replay: 'served', endpoint: 'forged' }))(apiEvent({}));
+      expect(bodyOf(reply)).toEqual({ a: 1 });
+      expect(info).toHaveBeenCalledWith('request ok', expect.objectContaining({ endpoint: 'login', status: 200, replay: 'served' }));
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('turns an AppError into its table status and {err, code} body', async () => {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ErrorCode, isAppError } from '#lib/platform/errors';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { logger } from '#lib/platform/log';
+import { type LogFields, logFieldsOf, logger } from '#lib/platform/log';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -29,8 +29,11 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
     const started = performance.now();
     if (context) logger.addContext(context);
     let reply: APIGatewayProxyStructuredResultV2;
+    let added: LogFields;
     try {
-      reply = jsonReply(200, await run(event));
+      const result = await run(event);
+      added = logFieldsOf(result);
+      reply = jsonReply(200, result);
     } catch (err) {
       reply = errorReply(err);
       const fields = {
@@ -44,7 +47,7 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
       else logger.info('request refused', fields);
       return reply;
     }
-    logger.info('request ok', { endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
+    logger.info('request ok', { ...added, endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
     return reply;
   };
 }
