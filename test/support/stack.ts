@@ -20,6 +20,9 @@ export function testClock(start = Date.now()) {
     advanceSeconds(seconds: number) {
       now += seconds * 1000;
     },
+    advanceMs(ms: number) {
+      now += ms;
+    },
   };
 }
 
