@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppError } from '#lib/platform/errors';
 import { logger } from '#lib/platform/log';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { busyRetryBoundMs } from '#lib/wechat/api';
-import { scanAll, tableCounts } from '../support/invoke.ts';
+import { api, scanAll, tableCounts } from '../support/invoke.ts';
+import type { TestDeps } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
 const { stack, client } = useTestStack();
@@ -132,23 +134,45 @@ describe('POST /login is idempotent for a short window', () => {
     // The first request claims the code at x.999 s, the worst moment for a claim counted in whole seconds.
     stack.clock.advanceMs(999 - (stack.clock.now() % 1000));
     const started = stack.clock.now();
-    stack.fake.script((code, index) => {
-      if (code !== 'edge.1') return undefined;
-      // The first call is slow; a second one is what WeChat says to a code it already took.
-      return stack.fake.codes.indexOf('edge.1') === index
-        ? { json: answerFor('edge'), delayMs: 350 }
-        : { json: { errcode: 40163, errmsg: 'code been used' } };
-    });
-    const first = client.login('edge.1');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // WeChat as a gate the test opens: the first exchange lasts until the second request has seen its claim.
+    const { openid, sessionKey } = stack.fake.user('edge');
+    let exchanges = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered!: () => void;
+    const inExchange = new Promise<void>((resolve) => (entered = resolve));
+    const code2Session: TestDeps['code2Session'] = async () => {
+      if (++exchanges > 1) throw new AppError('CODE_ALREADY_USED', 'WeChat: code been used (40163)');
+      entered();
+      await gate;
+      return { openid, sessionKey };
+    };
+    let claims = 0;
+    let secondClaimed!: () => void;
+    const secondClaim = new Promise<void>((resolve) => (secondClaimed = resolve));
+    const loginCodes: TestDeps['loginCodes'] = {
+      ...stack.deps.loginCodes,
+      claim: async (...args) => {
+        const claim = await stack.deps.loginCodes.claim(...args);
+        if (++claims === 2) secondClaimed();
+        return claim;
+      },
+    };
+    const gated = api({ ...stack.deps, code2Session, loginCodes });
+
+    const first = gated.login('edge.1');
+    await inExchange;
     // The first request is still inside its exchange, which has (by the clock) taken all it may.
     stack.clock.advanceMs(exchangeBoundMs() - 1);
     try {
-      const second = await client.login('edge.1');
+      const second = gated.login('edge.1');
+      await secondClaim;
+      open();
       expect((await first).status).toBe(200);
-      expect(second).toMatchObject({ status: 200, body: { token: expect.any(String) } });
-      expect(callsFor('edge.1')).toBe(1);
+      expect(await second).toMatchObject({ status: 200, body: { token: expect.any(String) } });
+      expect(exchanges).toBe(1);
     } finally {
+      open();
       stack.clock.advanceMs(started - stack.clock.now());
     }
   });
