@@ -59,13 +59,12 @@ beforeAll(async () => {
   // The fake turns `fail-<n>` codes into WeChat error <n> (some of them 5xx on our side by design);
   // a real WeChat answers 40029 to a code it never issued, so generated codes get that instead.
   stack.fake.script((code) => (code.startsWith('fail-') ? { json: { errcode: 40029, errmsg: 'invalid code, rid: hostile' } } : undefined));
-  // A day ahead of the real time, which DynamoDB Local's own TTL sweeper goes by: the records of the
-  // logins below (their codes' live seconds) and the session expired for the test clock only are
-  // never deleted mid-run, which would make the store look changed.
-  stack.clock.advanceSeconds(86_400);
   const client = api(stack.deps);
   alice = String((await client.login('alice.hostile')).body.token);
   bob = String((await client.login('bob.hostile')).body.token);
+  // Expired for the test clock, not for DynamoDB Local's own TTL sweeper (which uses the real time and
+  // would otherwise delete the item mid-run and make the store look changed).
+  stack.clock.advanceSeconds(86_400);
   expired = 'E'.repeat(40) + 'xp1';
   const nowSeconds = Math.floor(stack.clock.now() / 1000);
   await DynamoDBDocumentClient.from(stack.admin).send(
