@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { hashSessionToken, newSessionToken } from '#lib/auth/token';
+import type { Config } from '#lib/platform/config';
 import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
+import { withLogFields } from '#lib/platform/log';
+import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { epochSeconds, pollUntil } from '#lib/platform/time';
-import type { ExchangedCode } from '#lib/store/login-codes';
+import type { LoginCode } from '#lib/store/login-codes';
+import type { SessionSource } from '#lib/store/sessions';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { oneTimeCode } from '#lib/wechat/code';
 import type { WeChatSession } from '#lib/wechat/code2session';
@@ -17,34 +21,50 @@ export interface LoginReply {
   expires_in: number;
 }
 
-/** How long a retry of an exchanged code still gets a session (a client retry, a double tap). */
-export const CODE_REPLAY_SECONDS = 60;
+/**
+ * The longest one exchange waits: a fresh instance's AppSecret read (SSM), then
+ * WeChat with its one busy retry. A claim and the replay window are sized from it.
+ */
+export const exchangeBoundMs = (config: Pick<Config, 'wechatTimeoutMs'>): number =>
+  SSM_TIMEOUT_MS + busyRetryBoundMs({ timeoutMs: config.wechatTimeoutMs });
+/** What a claim adds to the exchange: the claim's write and the login transaction at DynamoDB's usual speed, and clock skew. */
+const CLAIM_SLACK_MS = 1000;
+/** A claim outlives its exchange by this much at most, so one left by a request that died is soon free. */
+export const claimLifetimeMs = (config: Pick<Config, 'wechatTimeoutMs'>): number => exchangeBoundMs(config) + CLAIM_SLACK_MS;
+/**
+ * How long after a login its code still gets a session: a double tap or a retry after a lost
+ * reply comes within an exchange's time, not a minute. A stolen code is good for no longer.
+ */
+export const codeReplaySeconds = (config: Pick<Config, 'wechatTimeoutMs'>): number => Math.ceil(exchangeBoundMs(config) / 1000) + 2;
+/** Sessions a code gives beyond its first: a double tap and one retry after a lost reply. */
+export const CODE_MAX_REPLAYS = 2;
 const POLL_INTERVAL_MS = 100;
 /** Kept back from WeChat's share of a request's time, so that a failed exchange can still give its claim back. */
 const CLEANUP_RESERVE_MS = 250;
 
+/** The whole second (epoch) at which `ms` from now have passed, rounded up: a record live until then lives at least that long. */
+const secondsAfter = (nowMs: number, ms: number): number => Math.ceil((nowMs + ms) / 1000);
+
 /**
  * POST /login: wx.login() code -> WeChat session -> our session, idempotently: the first
- * request with a code claims it and asks WeChat; a retry within a minute, or a
+ * request with a code claims it and asks WeChat; a retry within the replay window, or a
  * request racing the first, gets a new session for the same user instead of
- * WeChat's 40163, and WeChat is asked once. Only hashes of codes are stored.
+ * WeChat's 40163 (two at most), and WeChat is asked once. Only hashes of codes are stored.
  */
 export async function login(deps: LoginDeps, { code }: v.InferOutput<typeof LoginBody>): Promise<LoginReply> {
   const codeHash = createHash('sha256').update(code, 'utf8').digest('base64url');
-  const exchangeBoundMs = busyRetryBoundMs({ timeoutMs: deps.config.wechatTimeoutMs });
-  // A claim outlives its exchange by a second at most: one left by a request that died is soon free.
-  const pendingSeconds = Math.ceil(exchangeBoundMs / 1000) + 1;
+  const lifetimeMs = claimLifetimeMs(deps.config);
 
   for (let round = 1; ; round++) {
-    const now = epochSeconds(deps.now);
-    const claim = await deps.loginCodes.claim(codeHash, now, now + pendingSeconds);
+    const nowMs = deps.now();
+    const claim = await deps.loginCodes.claim(codeHash, Math.floor(nowMs / 1000), secondsAfter(nowMs, lifetimeMs));
     if (claim.claimed) return exchange(deps, code, codeHash, claim.claimId);
     if (claim.current.state === 'spent') throw spentCode('spent');
-    if (claim.current.state === 'done') return startSession(deps, claim.current);
+    if (claim.current.state === 'done') return replay(deps, codeHash, claim.current);
 
     // Another request is exchanging this code right now: wait (bounded) for its answer.
-    const settled = await waitForExchange(deps, codeHash, pendingSeconds * 1000 + 1000);
-    if (settled) return startSession(deps, settled);
+    const settled = await waitForExchange(deps, codeHash, lifetimeMs + 2000);
+    if (settled) return replay(deps, codeHash, settled);
     // Its claim was released (its exchange failed) or went stale (it died): take the code over, once.
     if (round === 2) {
       throw new AppError('CODE_ALREADY_USED', 'This login code is already being used: get a fresh one from wx.login()', {
@@ -65,7 +85,10 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
     throw err;
   }
   try {
-    return await startSession(deps, wechat, { codeHash, replayUntil: epochSeconds(deps.now) + CODE_REPLAY_SECONDS });
+    const nowMs = deps.now();
+    const exchanged = { codeHash, replayUntil: secondsAfter(nowMs, codeReplaySeconds(deps.config) * 1000), exchangedAtMs: nowMs };
+    const { reply } = await startSession(deps, wechat, { exchanged });
+    return reply;
   } catch (err) {
     // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
     await deps.loginCodes.spend(codeHash, claimId).catch(() => undefined);
@@ -73,22 +96,33 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
   }
 }
 
+/** Another session from a code exchanged already, within its window and cap, unless the user has logged out everywhere since. */
+async function replay(deps: LoginDeps, codeHash: string, done: DoneCode): Promise<LoginReply> {
+  const replayed = { codeHash, exchangedAtMs: done.exchangedAtMs, maxReplays: CODE_MAX_REPLAYS };
+  const { reply, outcome } = await startSession(deps, done, { replayed });
+  if (outcome === 'created') return withLogFields(reply, { replay: 'served' });
+  // The record was live when read: past its end now, it expired under us; otherwise its cap was reached.
+  const why = outcome === 'logged out everywhere' ? 'revoked' : epochSeconds(deps.now) >= done.expiresAt ? 'expired' : 'capped';
+  throw new AppError('CODE_ALREADY_USED', 'This login code was already used: get a fresh one from wx.login()', { replay: why });
+}
+
 /** A new session, and the user if new, in one transaction; only the token's hash is stored. */
-async function startSession(deps: LoginDeps, wechat: WeChatSession, exchanged?: ExchangedCode): Promise<LoginReply> {
+async function startSession(deps: LoginDeps, wechat: WeChatSession, source: SessionSource) {
   const token = newSessionToken();
   const createdAt = epochSeconds(deps.now);
   const ttl = deps.config.sessionTtlSeconds;
   const session = { tokenHash: hashSessionToken(token), openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt, expiresAt: createdAt + ttl };
   if (wechat.unionid) Object.assign(session, { unionid: wechat.unionid });
-  await deps.sessions.create(session, deps.config.initialCredit, exchanged);
-  return { token, expires_in: ttl };
+  const outcome = await deps.sessions.create(session, deps.config.initialCredit, source);
+  const reply: LoginReply = { token, expires_in: ttl };
+  return { reply, outcome };
 }
 
 /**
  * Polls another request's claim until it is done (its WeChat answer) or spent (refused),
  * or until it is gone or stale (undefined: the caller may take the code over).
  */
-async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<WeChatSession | undefined> {
+async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<DoneCode | undefined> {
   const outcome = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
     const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
     // Gone (released or stale) ends the wait as much as done does.
@@ -99,7 +133,9 @@ async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number
   return outcome?.session;
 }
 
-const spentCode = (replay: string) =>
+type DoneCode = Extract<LoginCode, { state: 'done' }>;
+
+const spentCode = (why: string) =>
   new AppError('CODE_ALREADY_USED', 'This login code was used but the login could not be completed: get a fresh one from wx.login()', {
-    replay,
+    replay: why,
   });

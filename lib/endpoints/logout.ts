@@ -29,6 +29,11 @@ export async function logout(deps: Deps, token: string | undefined, all: boolean
   if (!session) return { logged_out: true, sessions_revoked: 0 };
   // The index that lists a user's sessions is eventually consistent and may miss one made a moment
   // ago, so the caller's own session also goes by its key. Each store call counts only what it deleted.
-  const [own, others] = await Promise.all([deps.sessions.revoke(tokenHash, nowSeconds), deps.sessions.revokeAll(session.openid, nowSeconds)]);
+  // The user's codes stop giving sessions before the index is read, so that a retry of one (a stolen
+  // one, say) cannot make a session the deletes miss: a replay's transaction checks that mark.
+  const [own, others] = await Promise.all([
+    deps.sessions.revoke(tokenHash, nowSeconds),
+    deps.users.endCodeReplays(session.openid, deps.now()).then(() => deps.sessions.revokeAll(session.openid, nowSeconds)),
+  ]);
   return { logged_out: true, sessions_revoked: (own ? 1 : 0) + others };
 }

@@ -15,12 +15,19 @@ export type LoginCode =
   | { state: 'pending'; expiresAt: number }
   /** WeChat accepted the code but the session could not be written: WeChat will not take it again. */
   | { state: 'spent'; expiresAt: number }
-  | { state: 'done'; expiresAt: number; openid: string; sessionKey: string; unionid?: string };
+  | { state: 'done'; expiresAt: number; openid: string; sessionKey: string; unionid?: string; exchangedAtMs: number };
 
 const LoginCodeItem = v.variant('state', [
   v.object({ state: v.literal('pending'), expiresAt: v.number(), claimId: v.optional(v.string()) }),
   v.object({ state: v.literal('spent'), expiresAt: v.number() }),
-  v.object({ state: v.literal('done'), expiresAt: v.number(), openid: v.string(), sessionKey: v.string(), unionid: v.optional(v.string()) }),
+  v.object({
+    state: v.literal('done'),
+    expiresAt: v.number(),
+    openid: v.string(),
+    sessionKey: v.string(),
+    unionid: v.optional(v.string()),
+    exchangedAtMs: v.number(),
+  }),
 ]);
 
 /** The code a new session came from: marked done, with its WeChat answer, in the login transaction. */
@@ -28,6 +35,16 @@ export interface ExchangedCode {
   codeHash: string;
   /** Epoch seconds until which a retry of the code gets a session too. */
   replayUntil: number;
+  /** Epoch milliseconds: a log out everywhere after this moment ends the code's replays. */
+  exchangedAtMs: number;
+}
+
+/** A retry of a done code: its session is one more, counted on the code's record. */
+export interface ReplayedCode {
+  codeHash: string;
+  exchangedAtMs: number;
+  /** Sessions beyond the first that the code may still give. */
+  maxReplays: number;
 }
 
 /** claimId tells our own claim from another request's (e.g. when a retried write finds its own first try). */
@@ -55,15 +72,34 @@ export function loginCodeDoneUpdate(
       TableName: table,
       Key: loginCodeKey(exchanged.codeHash),
       UpdateExpression:
-        'SET #state = :done, openid = :openid, sessionKey = :sessionKey, expiresAt = :replayUntil' + (wechat.unionid ? ', unionid = :unionid' : ''),
+        'SET #state = :done, openid = :openid, sessionKey = :sessionKey, expiresAt = :replayUntil, exchangedAtMs = :exchangedAtMs' +
+        (wechat.unionid ? ', unionid = :unionid' : ''),
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: definedOnly({
         ':done': 'done',
         ':openid': wechat.openid,
         ':sessionKey': wechat.sessionKey,
         ':replayUntil': exchanged.replayUntil,
+        ':exchangedAtMs': exchanged.exchangedAtMs,
         ':unionid': wechat.unionid,
       }),
+    },
+  };
+}
+
+/**
+ * A replay's part for the code: counts one more session, and holds only while the
+ * record is done, live and under its cap (a condition, so simultaneous replays never overshoot it).
+ */
+export function loginCodeReplayUpdate(table: string, replayed: ReplayedCode, nowSeconds: number) {
+  return {
+    Update: {
+      TableName: table,
+      Key: loginCodeKey(replayed.codeHash),
+      UpdateExpression: 'SET replays = if_not_exists(replays, :zero) + :one',
+      ConditionExpression: '#state = :done AND expiresAt > :now AND (attribute_not_exists(replays) OR replays < :maxReplays)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':done': 'done', ':now': nowSeconds, ':zero': 0, ':one': 1, ':maxReplays': replayed.maxReplays },
     },
   };
 }

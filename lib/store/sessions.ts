@@ -5,7 +5,7 @@ import { remainingMs } from '#lib/platform/deadline';
 import { sleep } from '#lib/platform/time';
 import { errorName, guard, storageError } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
-import { type ExchangedCode, loginCodeDoneUpdate } from '#lib/store/login-codes';
+import { type ExchangedCode, loginCodeDoneUpdate, loginCodeReplayUpdate, type ReplayedCode } from '#lib/store/login-codes';
 import { userLoginUpdate } from '#lib/store/users';
 
 /** A session, keyed by the hash of its token (the token itself is never stored). */
@@ -34,12 +34,21 @@ const SessionItem = v.object({
   expiresAt: v.number(),
 });
 
+/** The wx.login() code a session comes from: its exchange at WeChat, or a retry of a code exchanged already. */
+export type SessionSource = { exchanged: ExchangedCode } | { replayed: ReplayedCode };
+
+/**
+ * Why a replay got no session: the code has given all the sessions it may (or its
+ * window has just ended), or the user has logged out everywhere since its exchange.
+ */
+export type ReplayRefusal = 'code used up' | 'logged out everywhere';
+
 export interface SessionStore {
   /**
    * Writes the session, creates its user (with the initial credit) if new, and
-   * marks the code it came from as done, in one transaction.
+   * marks the code it came from as done (or counts its replay), in one transaction.
    */
-  create(session: NewSession, initialCredit: number, exchanged?: ExchangedCode): Promise<void>;
+  create(session: NewSession, initialCredit: number, source?: SessionSource): Promise<'created' | ReplayRefusal>;
   /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
   find(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
   /** Deletes one session, live or expired (tidy); true if it was live, so an ended one counts as 0. */
@@ -61,19 +70,32 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
   const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
   return {
-    async create(session, initialCredit, exchanged) {
+    async create(session, initialCredit, source) {
+      const replayed = source && 'replayed' in source ? source.replayed : undefined;
+      const user = userLoginUpdate(tables.users, {
+        openid: session.openid,
+        unionid: session.unionid,
+        nowSeconds: session.createdAt,
+        initialCredit,
+        ...(replayed ? { replayOfCodeExchangedAtMs: replayed.exchangedAtMs } : {}),
+      });
+      const code =
+        source &&
+        ('exchanged' in source
+          ? loginCodeDoneUpdate(tables.logins, source.exchanged, session)
+          : loginCodeReplayUpdate(tables.logins, source.replayed, session.createdAt));
+      // The code's part first and the user's last: a replay's refusal is told by the position of the failed condition.
       const write = new TransactWriteCommand({
-        TransactItems: [
-          ...(exchanged ? [loginCodeDoneUpdate(tables.logins, exchanged, session)] : []),
-          { Put: { TableName: tables.sessions, Item: sessionItem(session) } },
-          userLoginUpdate(tables.users, { openid: session.openid, unionid: session.unionid, nowSeconds: session.createdAt, initialCredit }),
-        ],
+        TransactItems: [...(code ? [code] : []), { Put: { TableName: tables.sessions, Item: sessionItem(session) } }, user],
       });
       for (let attempt = 1; ; attempt++) {
         try {
           await db.send(write);
-          return;
+          return 'created';
         } catch (err) {
+          const failed = replayed ? failedConditions(err) : [];
+          if (failed[0]) return 'code used up';
+          if (failed[2]) return 'logged out everywhere';
           // Another login of the same user holds the item: back off with jitter and go again, while time is left.
           const backoffMs = Math.random() * 20 * 2 ** attempt;
           if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS || remainingMs() <= backoffMs) throw storageError(err);
@@ -132,8 +154,12 @@ function sessionItem(session: NewSession): Record<string, unknown> {
   });
 }
 
+const cancellationReasons = (err: unknown): { Code?: string }[] =>
+  errorName(err) === 'TransactionCanceledException' ? ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : [];
+
 function isTransactionConflict(err: unknown): boolean {
-  if (errorName(err) !== 'TransactionCanceledException') return false;
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.some((reason) => reason.Code === 'TransactionConflict');
+  return cancellationReasons(err).some((reason) => reason.Code === 'TransactionConflict');
 }
+
+/** Per item of a cancelled transaction, whether its condition failed. */
+const failedConditions = (err: unknown): boolean[] => cancellationReasons(err).map((reason) => reason.Code === 'ConditionalCheckFailed');

@@ -6,6 +6,9 @@ import { definedOnly, parseItem } from '#lib/store/items';
 /** A user of the mini-program, keyed by openid; created by its first login (lib/store/sessions.ts). */
 export const userKey = (openid: string) => ({ openid });
 
+/** Epoch milliseconds of the user's last log out everywhere: codes exchanged before it are not replayed. */
+const CODES_ENDED_AT = 'codeReplaysEndedAtMs';
+
 const CreditItem = v.object({ credit: v.pipe(v.number(), v.integer()) });
 
 export type UserInfo = Record<string, unknown>;
@@ -22,13 +25,20 @@ export interface UserStore {
   savePhoneNumber(openid: string, phoneNumber: PhoneNumber, nowSeconds: number): Promise<boolean>;
   /** Saves the decrypted wx.getUserInfo() fields; false if the user does not exist. */
   saveUserInfo(openid: string, userInfo: UserInfo, nowSeconds: number): Promise<boolean>;
+  /** Logging out everywhere: a code the user exchanged before `nowMs` gives no more sessions. */
+  endCodeReplays(openid: string, nowMs: number): Promise<void>;
 }
 
 /**
  * The login transaction's part for the user: creates it with the initial credit
- * if new (if_not_exists), and never touches the credit of an existing one.
+ * if new (if_not_exists), and never touches the credit of an existing one. A
+ * replay of a code holds only if the user has not logged out everywhere since the code's exchange.
  */
-export function userLoginUpdate(table: string, login: { openid: string; unionid?: string | undefined; nowSeconds: number; initialCredit: number }) {
+export function userLoginUpdate(
+  table: string,
+  login: { openid: string; unionid?: string | undefined; nowSeconds: number; initialCredit: number; replayOfCodeExchangedAtMs?: number },
+) {
+  const replay = login.replayOfCodeExchangedAtMs !== undefined;
   return {
     Update: {
       TableName: table,
@@ -36,7 +46,13 @@ export function userLoginUpdate(table: string, login: { openid: string; unionid?
       UpdateExpression:
         'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now' +
         (login.unionid ? ', unionid = :unionid' : ''),
-      ExpressionAttributeValues: definedOnly({ ':initialCredit': login.initialCredit, ':now': login.nowSeconds, ':unionid': login.unionid }),
+      ...(replay ? { ConditionExpression: `attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :exchangedAtMs` } : {}),
+      ExpressionAttributeValues: definedOnly({
+        ':initialCredit': login.initialCredit,
+        ':now': login.nowSeconds,
+        ':unionid': login.unionid,
+        ':exchangedAtMs': login.replayOfCodeExchangedAtMs,
+      }),
     },
   };
 }
@@ -73,5 +89,20 @@ export function createUserStore(db: DynamoDBDocumentClient, table: string): User
     },
     savePhoneNumber: (openid, phoneNumber, nowSeconds) => updateExisting(openid, 'phoneNumber', { ...phoneNumber }, nowSeconds),
     saveUserInfo: (openid, userInfo, nowSeconds) => updateExisting(openid, 'userInfo', userInfo, nowSeconds),
+
+    async endCodeReplays(openid, nowMs) {
+      // Only forward, and only on a user that exists (a logout must not create one): a failed condition is no news.
+      await conditionalWrite(
+        db.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: userKey(openid),
+            UpdateExpression: `SET ${CODES_ENDED_AT} = :now`,
+            ConditionExpression: `attribute_exists(openid) AND (attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :now)`,
+            ExpressionAttributeValues: { ':now': nowMs },
+          }),
+        ),
+      );
+    },
   };
 }

@@ -82,7 +82,11 @@ const FUNCTIONS = {
   },
   Logout: {
     route: 'POST /logout',
-    dynamodb: { SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], 'SessionsTable/index/byOpenid': ['dynamodb:Query'] },
+    dynamodb: {
+      SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      'SessionsTable/index/byOpenid': ['dynamodb:Query'],
+      UsersTable: ['dynamodb:UpdateItem'],
+    },
     ssm: false,
   },
 } as const;

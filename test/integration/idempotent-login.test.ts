@@ -1,9 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { CODE_REPLAY_SECONDS } from '#lib/endpoints/login';
-import { scanAll, tableCounts } from '../support/invoke.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppError } from '#lib/platform/errors';
+import { logger } from '#lib/platform/log';
+import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
+import { busyRetryBoundMs } from '#lib/wechat/api';
+import { api, scanAll, tableCounts } from '../support/invoke.ts';
+import type { TestDeps } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
 const { stack, client } = useTestStack();
+afterEach(() => vi.restoreAllMocks());
+
+/** The longest one exchange can wait: a fresh instance's AppSecret read, then WeChat with its one busy retry. */
+const exchangeBoundMs = () => SSM_TIMEOUT_MS + busyRetryBoundMs({ timeoutMs: stack.config.wechatTimeoutMs });
+/** The replay window: that bound in whole seconds, plus 2 s. */
+const replaySeconds = () => Math.ceil(exchangeBoundMs() / 1000) + 2;
 
 const callsFor = (code: string) => stack.fake.codes.filter((c) => c === code).length;
 const usersNamed = async (name: string) => (await scanAll(stack.admin, stack.tables.users)).filter((u) => u.openid === stack.fake.user(name).openid);
@@ -23,28 +33,66 @@ describe('POST /login is idempotent for a short window', () => {
     expect(await usersNamed('retry')).toHaveLength(1);
   });
 
-  it('ten simultaneous requests with one code (a double tap) call WeChat once and all get a session', async () => {
+  it('ten simultaneous requests with one code (a double tap) call WeChat once; three get a session, the rest 409', async () => {
     // A slow WeChat makes the race real: every request arrives while the first is still waiting.
     stack.fake.script((code) => (code === 'tap.1' ? { json: answerFor('tap'), delayMs: 300 } : undefined));
     const replies = await Promise.all(Array.from({ length: 10 }, () => client.login('tap.1')));
-    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
-    expect(new Set(replies.map((r) => r.body.token)).size).toBe(10);
+    const ok = replies.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(3);
+    expect(new Set(ok.map((r) => r.body.token)).size).toBe(3);
+    for (const refused of replies.filter((r) => r.status !== 200)) {
+      expect(refused).toMatchObject({ status: 409, body: { code: 'CODE_ALREADY_USED', err: expect.stringMatching(/fresh one from wx\.login\(\)/) } });
+    }
     expect(callsFor('tap.1')).toBe(1);
     const users = await usersNamed('tap');
     expect(users).toHaveLength(1);
     expect(users[0]?.credit).toBe(100);
   });
 
-  it('after the window a retried code is refused as WeChat refuses it (409)', async () => {
+  it('one code mints at most three sessions: a fourth request gets 409 and is told to get a fresh code', async () => {
+    for (let i = 0; i < 3; i++) expect((await client.login('cap.1')).status).toBe(200);
+    const before = await tableCounts(stack.admin, stack.tables);
+    expect(await client.login('cap.1')).toMatchObject({
+      status: 409,
+      body: { code: 'CODE_ALREADY_USED', err: expect.stringMatching(/fresh one from wx\.login\(\)/) },
+    });
+    expect(callsFor('cap.1')).toBe(1);
+    expect(await tableCounts(stack.admin, stack.tables)).toEqual(before);
+  });
+
+  it('a replay is marked in its log line; the first login is not', async () => {
+    const info = vi.spyOn(logger, 'info');
+    expect((await client.login('marked.1')).status).toBe(200);
+    expect((await client.login('marked.1')).status).toBe(200);
+    const lines = info.mock.calls.filter(([message]) => message === 'request ok').map(([, fields]) => fields as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).not.toHaveProperty('replay');
+    expect(lines[1]).toMatchObject({ endpoint: 'login', status: 200, replay: 'served' });
+  });
+
+  it('a retry just inside the replay window still gets a session', async () => {
+    expect((await client.login('inside.1')).status).toBe(200);
+    stack.clock.advanceSeconds(replaySeconds() - 1);
+    try {
+      expect((await client.login('inside.1')).status).toBe(200);
+      expect(callsFor('inside.1')).toBe(1);
+    } finally {
+      stack.clock.advanceSeconds(1 - replaySeconds());
+    }
+  });
+
+  it('after the replay window (the exchange bound in whole seconds, plus 2 s) a retried code is refused as WeChat refuses it (409)', async () => {
     expect((await client.login('late.1')).status).toBe(200);
-    stack.clock.advanceSeconds(CODE_REPLAY_SECONDS);
+    // One second more: the window ends on a whole second after the login's own moment, rounded up.
+    const late = replaySeconds() + 1;
+    stack.clock.advanceSeconds(late);
     try {
       const before = await tableCounts(stack.admin, stack.tables);
       expect(await client.login('late.1')).toMatchObject({ status: 409, body: { code: 'CODE_ALREADY_USED' } });
       expect(callsFor('late.1')).toBe(2);
       expect(await tableCounts(stack.admin, stack.tables)).toEqual(before);
     } finally {
-      stack.clock.advanceSeconds(-CODE_REPLAY_SECONDS);
+      stack.clock.advanceSeconds(-late);
     }
   });
 
@@ -79,6 +127,53 @@ describe('POST /login is idempotent for a short window', () => {
       expect(callsFor('orphan.1')).toBe(1);
     } finally {
       stack.clock.advanceSeconds(-3);
+    }
+  });
+
+  it('a double tap arriving when the first exchange has waited its whole bound (AppSecret, WeChat) still gets a session; WeChat is asked once', async () => {
+    // The first request claims the code at x.999 s, the worst moment for a claim counted in whole seconds.
+    stack.clock.advanceMs(999 - (stack.clock.now() % 1000));
+    const started = stack.clock.now();
+    // WeChat as a gate the test opens: the first exchange lasts until the second request has seen its claim.
+    const { openid, sessionKey } = stack.fake.user('edge');
+    let exchanges = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered!: () => void;
+    const inExchange = new Promise<void>((resolve) => (entered = resolve));
+    const code2Session: TestDeps['code2Session'] = async () => {
+      if (++exchanges > 1) throw new AppError('CODE_ALREADY_USED', 'WeChat: code been used (40163)');
+      entered();
+      await gate;
+      return { openid, sessionKey };
+    };
+    let claims = 0;
+    let secondClaimed!: () => void;
+    const secondClaim = new Promise<void>((resolve) => (secondClaimed = resolve));
+    const loginCodes: TestDeps['loginCodes'] = {
+      ...stack.deps.loginCodes,
+      claim: async (...args) => {
+        const claim = await stack.deps.loginCodes.claim(...args);
+        if (++claims === 2) secondClaimed();
+        return claim;
+      },
+    };
+    const gated = api({ ...stack.deps, code2Session, loginCodes });
+
+    const first = gated.login('edge.1');
+    await inExchange;
+    // The first request is still inside its exchange, which has (by the clock) taken all it may.
+    stack.clock.advanceMs(exchangeBoundMs() - 1);
+    try {
+      const second = gated.login('edge.1');
+      await secondClaim;
+      open();
+      expect((await first).status).toBe(200);
+      expect(await second).toMatchObject({ status: 200, body: { token: expect.any(String) } });
+      expect(exchanges).toBe(1);
+    } finally {
+      open();
+      stack.clock.advanceMs(started - stack.clock.now());
     }
   });
 

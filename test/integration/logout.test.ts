@@ -44,6 +44,22 @@ describe('POST /logout', () => {
     expect(left).toEqual([]);
   });
 
+  it('?all=1 also ends the replay window of the codes the user logged in with: a retried code gets 409', async () => {
+    const t = await token('pia.1');
+    expect((await client.logout(t, true)).status).toBe(200);
+    const before = (await scanAll(stack.admin, stack.tables.sessions)).length;
+    expect(await client.login('pia.1')).toMatchObject({
+      status: 409,
+      body: { code: 'CODE_ALREADY_USED', err: expect.stringMatching(/fresh one from wx\.login\(\)/) },
+    });
+    expect((await scanAll(stack.admin, stack.tables.sessions)).length).toBe(before);
+    // A code exchanged after the logout is the user's new login: its retry is answered as before.
+    // (The test clock stands still; a later exchange needs it to move, by a millisecond will do.)
+    stack.clock.advanceMs(1);
+    expect((await client.login('pia.2')).status).toBe(200);
+    expect((await client.login('pia.2')).status).toBe(200);
+  });
+
   it('keeps the user and their credit: logging in again finds them', async () => {
     const t = await token('ola.1');
     await client.logout(t, true);

@@ -12,13 +12,20 @@ import { createTables, type TableNames } from '../../local/tables.ts';
 export const APP_ID = 'wx1234567890abcdef';
 export const APP_SECRET = 'test-app-secret-0123456789';
 
-/** A controllable clock: tests move time instead of sleeping. */
-export function testClock(start = Date.now()) {
+/**
+ * A controllable clock: tests move time instead of sleeping. It starts a day ahead of the real time,
+ * which DynamoDB Local's own TTL sweeper goes by: a record that lives seconds (a login code's) is
+ * never deleted under a test that compares the tables before and after a request.
+ */
+export function testClock(start = Date.now() + 86_400_000) {
   let now = start;
   return {
     now: () => now,
     advanceSeconds(seconds: number) {
       now += seconds * 1000;
+    },
+    advanceMs(ms: number) {
+      now += ms;
     },
   };
 }

@@ -4,7 +4,7 @@ import { REPLY_MARGIN_MS, remainingMs } from '#lib/platform/deadline';
 import { AppError, type ErrorCode } from '#lib/platform/errors';
 import { httpHandler } from '#lib/platform/http/handler';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { logger } from '#lib/platform/log';
+import { logger, withLogFields } from '#lib/platform/log';
 import { apiEvent } from '../support/event.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 
@@ -66,6 +66,17 @@ describe('httpHandler', () => {
     const event = apiEvent({ path: '/login', body: { code: 'abc' } });
     await httpHandler('login', endpoint)(event);
     expect(endpoint).toHaveBeenCalledWith(event);
+  });
+
+  it("adds an endpoint's log fields to its 'request ok' line, never to the reply, and never over the handler's own", async () => {
+    const info = vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    try {
+      const reply = await httpHandler('login', async () => withLogFields({ a: 1 }, { replay: 'served', endpoint: 'forged' }))(apiEvent({}));
+      expect(bodyOf(reply)).toEqual({ a: 1 });
+      expect(info).toHaveBeenCalledWith('request ok', expect.objectContaining({ endpoint: 'login', status: 200, replay: 'served' }));
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('turns an AppError into its table status and {err, code} body', async () => {

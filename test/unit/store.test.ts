@@ -58,6 +58,19 @@ describe('login transaction', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it.each([
+    [0, 'code used up'],
+    [2, 'logged out everywhere'],
+  ] as const)('tells a replay refused by the condition of item %i as %s, without retrying', async (index, outcome) => {
+    const reasons = [{ Code: 'None' }, { Code: 'None' }, { Code: 'None' }];
+    reasons[index] = { Code: 'ConditionalCheckFailed' };
+    const refused = new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: reasons });
+    const { db, calls } = stubClient([refused]);
+    const replayed = { codeHash: 'c', exchangedAtMs: 1, maxReplays: 2 };
+    expect(await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100, { replayed })).toBe(outcome);
+    expect(calls).toHaveLength(1);
+  });
+
   it('writes the session and the create-if-new user update in one transaction, never setting credit outright', async () => {
     const { db, calls } = stubClient([undefined]);
     await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create({ ...session, unionid: 'u1' }, 100);

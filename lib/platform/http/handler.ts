@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { REPLY_MARGIN_MS, withDeadline } from '#lib/platform/deadline';
 import { AppError, type ErrorCode, isAppError } from '#lib/platform/errors';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { logger } from '#lib/platform/log';
+import { type LogFields, logFieldsOf, logger } from '#lib/platform/log';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -31,9 +31,12 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
     const started = performance.now();
     if (context) logger.addContext(context);
     let reply: APIGatewayProxyStructuredResultV2;
+    let added: LogFields;
     try {
       const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
-      reply = jsonReply(200, await (budgetMs === undefined ? run(event) : beforeDeadline(budgetMs, () => run(event))));
+      const result = await (budgetMs === undefined ? run(event) : beforeDeadline(budgetMs, () => run(event)));
+      added = logFieldsOf(result);
+      reply = jsonReply(200, result);
     } catch (err) {
       reply = errorReply(err);
       const fields = {
@@ -47,7 +50,7 @@ export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV
       else logger.info('request refused', fields);
       return reply;
     }
-    logger.info('request ok', { endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
+    logger.info('request ok', { ...added, endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
     return reply;
   };
 }
