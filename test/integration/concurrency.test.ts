@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { scanAll } from '../support/invoke.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
-const { stack, client } = useTestStack();
+// This file is about simultaneous writes, not WeChat's speed: on a loaded 2-core CI machine, 20 logins at once
+// can take the fake WeChat past the stack's usual 500 ms timeout, so it gets more room here.
+const { stack, client } = useTestStack({ WECHAT_TIMEOUT_MS: '2000' });
 
 describe('simultaneous logins', () => {
   it('20 simultaneous first logins of one user create one user with exactly the initial credit', async () => {
