@@ -8,8 +8,9 @@ import { MAX_BODY_BYTES } from '#lib/platform/http/request';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
 import { type SignedUserData, userInfoPayload } from '../../local/wechat-data.ts';
 import { apiEvent } from '../support/event.ts';
+import type { Endpoint as AnyEndpoint } from '../support/handlers.ts';
 import { api } from '../support/invoke.ts';
-import { type Endpoint, type RawReply, rawHandlers, snapshotTables } from '../support/raw.ts';
+import { type RawReply, rawHandlers, snapshotTables } from '../support/raw.ts';
 import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -19,6 +20,9 @@ import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/s
  * reproduces exactly (fast-check prints the seed and the shrunk counterexample).
  */
 const SEED = 0x5eed_2024;
+
+/** The endpoints fuzzed here so far. */
+type Endpoint = Exclude<AnyEndpoint, 'logout' | 'phonenumber'>;
 
 /** What each endpoint may answer to a client-side fault (README error table). */
 const CONTRACT: Record<Endpoint, { statuses: number[]; codes: ErrorCode[] }> = {
