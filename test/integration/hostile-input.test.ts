@@ -6,7 +6,19 @@ import { hashSessionToken } from '#lib/auth/token';
 import type { ErrorCode } from '#lib/platform/errors';
 import { MAX_BODY_BYTES } from '#lib/platform/http/request';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { type SignedUserData, userInfoPayload } from '../../local/wechat-data.ts';
+import { userInfoPayload } from '../../local/wechat-data.ts';
+import {
+  anyString,
+  junkBody,
+  type KnownTokens,
+  type KnownUserData,
+  loginBody,
+  type TokenPlacement,
+  tokenArbitraries,
+  userinfoBody as userinfoBodyOf,
+  withTokens,
+  wrongType,
+} from '../support/arbitraries.ts';
 import { apiEvent } from '../support/event.ts';
 import type { Endpoint as AnyEndpoint } from '../support/handlers.ts';
 import { api } from '../support/invoke.ts';
@@ -18,6 +30,7 @@ import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/s
  * contract's statuses and JSON errors, never a 5xx for the client's own fault,
  * never a secret, and a refused request writes nothing. Seeded, so a failure
  * reproduces exactly (fast-check prints the seed and the shrunk counterexample).
+ * The generators are in test/support/arbitraries.ts.
  */
 const SEED = 0x5eed_2024;
 
@@ -50,12 +63,12 @@ const CONTRACT: Record<Endpoint, { statuses: number[]; codes: ErrorCode[] }> = {
 
 let stack: TestStack;
 let call: ReturnType<typeof rawHandlers>;
-/** Live sessions of two users, and a token whose session has expired (its item is still in the table). */
-let alice: string;
-let bob: string;
-let expired: string;
-let alicePayload: SignedUserData;
-let otherPayloads: SignedUserData[];
+/** Live sessions of Alice and Bob, and a token of Alice's whose session has expired (its item is still in the table). */
+const known: KnownTokens = { live: '', other: '', expired: '' };
+const userData = {} as KnownUserData;
+
+const { placement, livePlacement } = tokenArbitraries(known);
+const userinfoBody = userinfoBodyOf(userData);
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -64,18 +77,18 @@ beforeAll(async () => {
   // a real WeChat answers 40029 to a code it never issued, so generated codes get that instead.
   stack.fake.script((code) => (code.startsWith('fail-') ? { json: { errcode: 40029, errmsg: 'invalid code, rid: hostile' } } : undefined));
   const client = api(stack.deps);
-  alice = String((await client.login('alice.hostile')).body.token);
-  bob = String((await client.login('bob.hostile')).body.token);
+  known.live = String((await client.login('alice.hostile')).body.token);
+  known.other = String((await client.login('bob.hostile')).body.token);
   // Expired for the test clock, not for DynamoDB Local's own TTL sweeper (which uses the real time and
   // would otherwise delete the item mid-run and make the store look changed).
   stack.clock.advanceSeconds(86_400);
-  expired = 'E'.repeat(40) + 'xp1';
+  known.expired = 'E'.repeat(40) + 'xp1';
   const nowSeconds = Math.floor(stack.clock.now() / 1000);
   await DynamoDBDocumentClient.from(stack.admin).send(
     new PutCommand({
       TableName: stack.tables.sessions,
       Item: {
-        tokenHash: hashSessionToken(expired),
+        tokenHash: hashSessionToken(known.expired),
         openid: stack.fake.user('alice').openid,
         sessionKey: stack.fake.user('alice').sessionKey,
         createdAt: nowSeconds - 86_400,
@@ -83,251 +96,14 @@ beforeAll(async () => {
       },
     }),
   );
-  alicePayload = userInfoPayload({ ...stack.fake.user('alice'), appId: APP_ID, nickName: 'Alice' });
-  otherPayloads = [
+  userData.own = userInfoPayload({ ...stack.fake.user('alice'), appId: APP_ID, nickName: 'Alice' });
+  userData.others = [
     userInfoPayload({ ...stack.fake.user('bob'), appId: APP_ID, nickName: 'Bob' }),
     userInfoPayload({ ...stack.fake.user('alice'), appId: 'wxffffffffffffffff', nickName: 'Alice' }),
     userInfoPayload({ ...stack.fake.user('alice'), openid: stack.fake.user('mallory').openid, appId: APP_ID, nickName: 'M' }),
   ];
 });
 afterAll(() => stack?.close());
-
-// ---------------------------------------------------------------- generators
-
-/** Strings of every kind: ASCII, any printable Unicode, any code point, control characters. */
-const anyString = (maxLength = 64) =>
-  fc.oneof(
-    fc.string({ maxLength }),
-    fc.string({ unit: 'grapheme', maxLength }),
-    fc.string({ unit: 'binary', maxLength }),
-    fc.string({ unit: 'binary-ascii', maxLength }),
-  );
-
-/** Values of the wrong type for a string field. */
-const wrongType = fc.oneof(
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
-);
-
-/** A body just over (or just under) 32 KiB, counted in bytes: multi-byte characters included. */
-const sizedBody = (field: string) =>
-  fc.tuple(fc.integer({ min: -256, max: 4096 }), fc.constantFrom('x', '中', '😀', 'é'), fc.boolean()).map(([delta, char, inField]) => {
-    const bytes = MAX_BODY_BYTES + delta;
-    const fill = char.repeat(Math.max(1, Math.floor(bytes / Buffer.byteLength(char))));
-    return JSON.stringify(inField ? { [field]: fill } : { [field]: 'abc', pad: fill });
-  });
-
-/** Anything but a well-formed request object: malformed, truncated, nested, odd JSON. */
-const junkBody = fc.oneof(
-  fc.json({ maxDepth: 4 }),
-  anyString(200),
-  fc.json({ maxDepth: 4 }).map((text) => text.slice(0, Math.max(0, text.length - 1))),
-  fc.tuple(fc.json({ maxDepth: 4 }), fc.nat()).map(([text, cut]) => text.slice(0, cut % (text.length + 1))),
-  fc.nat({ max: 12_000 }).map((depth) => '['.repeat(depth)),
-  fc.nat({ max: 5_000 }).map((depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
-  fc.nat({ max: 5_000 }).map((depth) => `{"code":${'['.repeat(depth)}"x"${']'.repeat(depth)}}`),
-  fc.constantFrom(
-    '',
-    ' ',
-    '\n\t',
-    'null',
-    'true',
-    '0',
-    '""',
-    '[]',
-    '{}',
-    '{"code":}',
-    "{'code':'abc'}",
-    '{"code":"abc",}',
-    '\uFEFF{"code":"abc"}',
-    '{"code":"a"}{"code":"b"}',
-    'NaN',
-    '{"__proto__":{"code":"abc"}}',
-    '{"constructor":{"prototype":{"code":"abc"}}}',
-    '{"code":"\\ud800"}',
-    '{"code":"abc\\u0000"}',
-    '<xml><code>abc</code></xml>',
-  ),
-  sizedBody('code'),
-  sizedBody('encryptedData'),
-);
-
-/** Codes a client might send: junk, near-misses and valid-looking ones (which reach the fake WeChat). */
-const codeValue = fc.oneof(
-  wrongType,
-  anyString(40),
-  fc.stringMatching(/^[A-Za-z0-9_-]{1,16}(\.[\x21-\x7e]{1,16})?$/),
-  fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
-  fc.integer({ min: 120, max: 140 }).map((n) => 'c'.repeat(n)),
-  fc.constantFrom('', ' ', 'a b', 'abc\n', '\u00e9t\u00e9', '😀', 'code\u0000', '../../etc/passwd', '%00', "' OR '1'='1"),
-);
-
-/** A login request body: JSON shaped like the contract's (with missing and extra fields), or form-encoded. */
-const loginBody = fc.oneof(
-  fc
-    .record({ code: codeValue, extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) }, { requiredKeys: [] })
-    .map(({ code, extra }) => ({ text: JSON.stringify({ ...(extra ?? {}), ...(code === undefined ? {} : { code }) }), form: false, code })),
-  codeValue.map((code) => ({ text: `code=${encodeURIComponent(text(code))}`, form: true, code })),
-  anyString(80).map((text) => ({ text, form: true, code: undefined })),
-  junkBody.map((text) => ({ text, form: false, code: undefined })),
-);
-
-/** Token values of every shape; each is reported so the reply can be checked for it. */
-const tokenValue = fc.oneof(
-  fc.constantFrom('', ' ', '  ', '\t', 'Bearer', 'bearer', 'null', 'undefined', 'true', '0'),
-  anyString(60),
-  fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-  fc.stringMatching(/^[A-Za-z0-9_-]{42}$|^[A-Za-z0-9_-]{44}$|^[A-Za-z0-9+/]{42}=$/),
-  fc.integer({ min: 1_000, max: 20_000 }).map((n) => 't'.repeat(n)),
-  fc.constantFrom('alice', 'bob', 'expired').map((who) => (who === 'alice' ? alice : who === 'bob' ? bob : expired)),
-  fc.tuple(fc.nat({ max: 42 }), fc.constantFrom('A', '_', '-', '.', ' ', 'é')).map(([i, char]) => `${alice.slice(0, i)}${char}${alice.slice(i + 1)}`),
-  fc.constantFrom('', ' ', 'x', '\u0000').map((affix) => `${affix}${alice}${affix}`),
-);
-
-interface TokenPlacement {
-  headers: Record<string, string>;
-  query: Record<string, string>;
-  /** Raw token values that went into the request. */
-  sent: string[];
-}
-
-/** Where the token goes: Authorization (any scheme, spacing or case), ?token= (API Gateway joins repeats with commas), both, neither. */
-const placement: fc.Arbitrary<TokenPlacement> = fc
-  .record({
-    header: fc.option(
-      fc.tuple(
-        fc.constantFrom('Bearer ', 'bearer ', 'BEARER ', 'Bearer  ', 'Bearer\t', '', 'Basic ', 'Token ', 'Bearer=', ' Bearer '),
-        tokenValue,
-        fc.constantFrom('', ' ', '  ', ' extra', ',', '\n'),
-      ),
-      { nil: undefined },
-    ),
-    query: fc.option(
-      fc.oneof(
-        tokenValue.map((t) => [t]),
-        fc.tuple(tokenValue, tokenValue),
-        tokenValue.map((t) => [t, t]),
-      ),
-      { nil: undefined },
-    ),
-    headerName: fc.constantFrom('authorization', 'authorization', 'Authorization', 'AUTHORIZATION'),
-  })
-  .map(({ header, query, headerName }) => {
-    const sent: string[] = [];
-    const headers: Record<string, string> = {};
-    const queryParams: Record<string, string> = {};
-    if (header) {
-      headers[headerName] = header.join('');
-      sent.push(header[1]);
-    }
-    if (query) {
-      queryParams.token = query.join(',');
-      sent.push(...query);
-    }
-    return { headers, query: queryParams, sent };
-  });
-
-/** Mostly Alice's live token, so that userinfo bodies get past authentication. */
-const userinfoPlacement = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.constant(0).map((): TokenPlacement => ({ headers: { authorization: `Bearer ${alice}` }, query: {}, sent: [alice] })),
-  },
-  { weight: 1, arbitrary: placement },
-);
-
-/** The event with the token placed as generated: header names exactly as given (apiEvent would lowercase them). */
-function withTokens(event: APIGatewayProxyEventV2, tokens: TokenPlacement): APIGatewayProxyEventV2 {
-  Object.assign(event.headers, tokens.headers);
-  if (Object.keys(tokens.query).length > 0) {
-    event.queryStringParameters = { ...event.queryStringParameters, ...tokens.query };
-    event.rawQueryString = new URLSearchParams(event.queryStringParameters as Record<string, string>).toString();
-  }
-  return event;
-}
-
-const base64Of = (min: number, max: number) =>
-  fc.uint8Array({ minLength: min, maxLength: max }).map((bytes) => Buffer.from(bytes).toString('base64'));
-
-const ivValue = fc.oneof(
-  fc.constant('IV'),
-  base64Of(16, 16),
-  base64Of(0, 40),
-  fc.constantFrom(
-    '',
-    '!!!!',
-    'AAAAAAAAAAAAAAAAAAAAAA',
-    'AAAAAAAAAAAAAAAAAAAAAA=',
-    'AAAAAAAAAAAAAAAAAAAAAA===',
-    '-_-_-_-_-_-_-_-_-_-_-w==',
-    'AAAA AAAAAAAAAAAAAAAAAA==',
-  ),
-  anyString(70),
-  wrongType,
-);
-const encryptedValue = fc.oneof(
-  fc.constant('ALICE'),
-  fc.constantFrom(0, 1, 2).map((i) => `OTHER${i}`),
-  fc.nat({ max: 8 }).chain((blocks) => base64Of(blocks * 16, blocks * 16)),
-  base64Of(1, 100),
-  fc.constantFrom('', '====', 'QUJDRA==', '@@@@', 'QUJD\nRA=='),
-  anyString(200),
-  fc.integer({ min: 24 * 1024 - 4, max: 24 * 1024 + 4 }).map((n) => 'Q'.repeat(n)),
-  wrongType,
-);
-const signatureValue = fc.oneof(
-  fc.constant('SIG'),
-  fc.stringMatching(/^[0-9a-f]{40}$/),
-  fc.stringMatching(/^[0-9A-F]{40}$/),
-  fc.constantFrom('', 'zz'.repeat(20), '0'.repeat(39), '0'.repeat(41)),
-  anyString(80),
-  wrongType,
-);
-const rawDataValue = fc.oneof(fc.constant('RAW'), anyString(100), fc.constant('r'.repeat(8 * 1024 + 1)), wrongType);
-
-/** A userinfo body: the real payload's parts, mixed with junk, fields dropped or added. */
-const userinfoBody = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc
-      .record(
-        {
-          encryptedData: encryptedValue,
-          iv: ivValue,
-          rawData: rawDataValue,
-          signature: signatureValue,
-          extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }),
-        },
-        { requiredKeys: [] },
-      )
-      .map((fields) => {
-        const resolve = (value: unknown) => {
-          if (value === 'ALICE') return alicePayload.encryptedData;
-          if (value === 'IV') return alicePayload.iv;
-          if (value === 'RAW') return alicePayload.rawData;
-          if (value === 'SIG') return alicePayload.signature;
-          if (typeof value === 'string' && /^OTHER\d$/.test(value)) return otherPayloads[Number(value.slice(5))]!.encryptedData;
-          return value;
-        };
-        const { extra, ...rest } = fields;
-        const body: Record<string, unknown> = { ...(extra ?? {}) };
-        for (const [key, value] of Object.entries(rest)) if (value !== undefined) body[key] = resolve(value);
-        return { text: JSON.stringify(body), form: false };
-      }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ iv: ivValue, enc: encryptedValue }).map(({ iv, enc }) => ({
-      text: `encryptedData=${encodeURIComponent(text(enc === 'ALICE' ? alicePayload.encryptedData : enc))}&iv=${encodeURIComponent(text(iv === 'IV' ? alicePayload.iv : iv))}`,
-      form: true,
-    })),
-  },
-  { weight: 1, arbitrary: junkBody.map((text) => ({ text, form: false })) },
-);
 
 // ---------------------------------------------------------------- the properties
 
@@ -345,9 +121,7 @@ function sessionKeysHandedOut(): string[] {
 const distinctive = (value: unknown): value is string => typeof value === 'string' && value.trim().length >= 12;
 
 /** Whether a live token is in there somewhere (the server trims spaces around it). */
-const carriesLiveToken = (tokens: TokenPlacement) => tokens.sent.some((t) => t.includes(alice) || t.includes(bob));
-
-const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+const carriesLiveToken = (tokens: TokenPlacement) => tokens.sent.some((t) => t.includes(known.live) || t.includes(known.other));
 
 /** What a request carried that its reply must not give back. */
 interface Sent {
@@ -496,7 +270,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
         const event = withTokens(apiEvent({ method: 'GET', path: '/credit', ...(body === undefined ? {} : { body }) }), tokens);
         const reply = await send('credit', event, { tokens: tokens.sent, body });
         if (tokens.sent.length === 0) expect((reply.json as { code?: string }).code).toBe('UNAUTHENTICATED');
-        if (tokens.sent.length > 0 && tokens.sent.every((t) => t === expired)) expect(reply.status).not.toBe(200);
+        if (tokens.sent.length > 0 && tokens.sent.every((t) => t === known.expired)) expect(reply.status).not.toBe(200);
         if (!carriesLiveToken(tokens)) expect(reply.status).not.toBe(200);
       }),
       options(500),
@@ -506,7 +280,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
 
   it('POST /userinfo answers any body and token with 200, 400, 401 or 413, never a session_key, and writes nothing when it refuses', async () => {
     await fc.assert(
-      fc.asyncProperty(userinfoBody, userinfoPlacement, async (body, tokens) => {
+      fc.asyncProperty(userinfoBody, livePlacement, async (body, tokens) => {
         const event = withTokens(apiEvent({ method: 'POST', path: '/userinfo', body: body.text, headers: formHeaders(body.form) }), tokens);
         const reply = await send('userinfo', event, { tokens: tokens.sent, body: body.text });
         const json = reply.json as { pass?: boolean; userInfo?: Record<string, unknown> };
