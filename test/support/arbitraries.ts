@@ -111,6 +111,27 @@ export const codeValue = fc.oneof(
 /** A login request body. */
 export const loginBody = codeBody(codeValue);
 
+// ---------------------------------------------------------------- POST /phonenumber
+
+/**
+ * getPhoneNumber codes: everything a login code can be, and the fake WeChat's
+ * own shapes (local/fake-wechat.ts): `phone-<5 to 15 digits>[.<suffix>]` (once
+ * each: a few repeat on purpose, for 40163), near misses of it (WeChat's 40029),
+ * and `fail-<errcode>` with the errcodes WeChat gives a client's bad code or
+ * quota. (Its other errcodes are WeChat's faults, 5xx by design: wechat-faults.test.ts.)
+ */
+export const phoneCodeValue = fc.oneof(
+  codeValue,
+  fc.nat({ max: 40 }).map((n) => `phone-138001380${String(n).padStart(2, '0')}`),
+  fc.stringMatching(/^phone-\d{5,15}(\.[\w-]{1,8})?$/),
+  fc.stringMatching(/^phone-(\d{0,4}|\d{16,20}|\d{5,15}[^\d.\s][\x21-\x7e]{0,4})$/),
+  fc.constantFrom(40029, 40163, 45009, 45011).map((errcode) => `fail-${errcode}`),
+  fc.constantFrom('phone-', 'PHONE-13800138000', 'phone-+8613800138000', 'phone-138 0013 8000', 'fail-', 'fail-x', 'FAIL-40029', 'fail-40029 '),
+);
+
+/** A phonenumber request body. */
+export const phonenumberBody = codeBody(phoneCodeValue);
+
 // ---------------------------------------------------------------- tokens
 
 /** The sessions generated tokens aim at: read when a value is generated (see the top of this file). */
@@ -182,13 +203,14 @@ export function tokenArbitraries(known: KnownTokens) {
       return { headers, query: queryParams, sent };
     });
 
-  /** Mostly the live token, so that bodies get past authentication. */
+  /** Mostly the live token, so that bodies get past authentication; or none at all, so that a good body meets UNAUTHENTICATED. */
   const livePlacement = fc.oneof(
     {
       weight: 3,
       arbitrary: fc.constant(0).map((): TokenPlacement => ({ headers: { authorization: `Bearer ${known.live}` }, query: {}, sent: [known.live] })),
     },
     { weight: 1, arbitrary: placement },
+    { weight: 1, arbitrary: fc.constant(0).map((): TokenPlacement => ({ headers: {}, query: {}, sent: [] })) },
   );
 
   return { tokenValue, placement, livePlacement };
@@ -203,6 +225,16 @@ export function withTokens(event: APIGatewayProxyEventV2, tokens: TokenPlacement
   }
   return event;
 }
+
+// ---------------------------------------------------------------- POST /logout
+
+/** `?all=` as sent: absent, the two that mean "every session" ('1', 'true'), near misses, anything; repeats joined by commas. */
+export const allValue = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom('1', 'true'),
+  fc.constantFrom('', '0', 'false', 'TRUE', 'True', 'yes', 'on', 'all', ' 1', '1 ', '01', '1.0', '1,1', 'true,1', '%31'),
+  anyString(12),
+);
 
 // ---------------------------------------------------------------- POST /userinfo
 
@@ -290,5 +322,23 @@ export function userinfoBody(data: KnownUserData): fc.Arbitrary<{ text: string; 
       })),
     },
     { weight: 1, arbitrary: junkBody.map((text) => ({ text, form: false })) },
+    {
+      // The live user's own data, whole or tampered with: enough requests reach the signature check to pass and to fail it.
+      weight: 1,
+      arbitrary: fc.constantFrom('signed', 'unsigned', 'tampered rawData', 'wrong signature', 'rawData only').map((variant) => {
+        const { encryptedData, iv, rawData, signature } = data.own;
+        const body =
+          variant === 'signed'
+            ? { encryptedData, iv, rawData, signature }
+            : variant === 'unsigned'
+              ? { encryptedData, iv }
+              : variant === 'tampered rawData'
+                ? { encryptedData, iv, rawData: rawData.replace('Alice', 'Alicf'), signature }
+                : variant === 'wrong signature'
+                  ? { encryptedData, iv, rawData, signature: '0'.repeat(40) }
+                  : { encryptedData, iv, rawData };
+        return { text: JSON.stringify(body), form: false };
+      }),
+    },
   );
 }
