@@ -1,13 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts';
-import { createHandler as creditHandler } from '../../handlers/credit.ts';
-import { createHandler as loginHandler } from '../../handlers/login.ts';
-import { createHandler as logoutHandler } from '../../handlers/logout.ts';
-import { createHandler as phonenumberHandler } from '../../handlers/phonenumber.ts';
-import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
 import type { TableNames } from '../../local/tables.ts';
 import { apiEvent } from './event.ts';
+import { createHandlers, type Endpoint } from './handlers.ts';
 import type { TestDeps } from './stack.ts';
 
 export interface Reply {
@@ -19,17 +14,10 @@ export interface Reply {
 
 type EventInput = Parameters<typeof apiEvent>[0];
 
-/** The four real handlers built on the given deps, invoked with real HTTP API (v2) events. */
+/** Every real handler (test/support/handlers.ts) built on the given deps, invoked with real HTTP API (v2) events. */
 export function api(deps: TestDeps) {
-  const handlers = {
-    login: loginHandler(deps),
-    checklogin: checkloginHandler(deps),
-    credit: creditHandler(deps),
-    userinfo: userinfoHandler(deps),
-    logout: logoutHandler(deps),
-    phonenumber: phonenumberHandler(deps),
-  };
-  const invoke = async (name: keyof typeof handlers, input: EventInput): Promise<Reply> => {
+  const handlers = createHandlers(deps);
+  const invoke = async (name: Endpoint, input: EventInput): Promise<Reply> => {
     const result = await handlers[name](apiEvent(input));
     const raw = result.body ?? '';
     return { status: result.statusCode ?? 0, body: JSON.parse(raw), raw, headers: result.headers ?? {} };

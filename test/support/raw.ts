@@ -1,14 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHandler as checkloginHandler } from '../../handlers/checklogin.ts';
-import { createHandler as creditHandler } from '../../handlers/credit.ts';
-import { createHandler as loginHandler } from '../../handlers/login.ts';
-import { createHandler as userinfoHandler } from '../../handlers/userinfo.ts';
 import type { TableNames } from '../../local/tables.ts';
+import { createHandlers, type Endpoint } from './handlers.ts';
 import { scanAll } from './invoke.ts';
 import type { TestDeps } from './stack.ts';
-
-export type Endpoint = 'login' | 'checklogin' | 'credit' | 'userinfo';
 
 export interface RawReply {
   status: number;
@@ -20,17 +15,12 @@ export interface RawReply {
 }
 
 /**
- * The four real handlers, invoked with an event the caller built (or tampered
- * with) itself: unlike api() in invoke.ts, nothing is normalised on the way in
- * and a non-JSON reply is returned, not thrown.
+ * Every real handler (test/support/handlers.ts), invoked with an event the caller
+ * built (or tampered with) itself: unlike api() in invoke.ts, nothing is
+ * normalised on the way in and a non-JSON reply is returned, not thrown.
  */
 export function rawHandlers(deps: TestDeps) {
-  const handlers = {
-    login: loginHandler(deps),
-    checklogin: checkloginHandler(deps),
-    credit: creditHandler(deps),
-    userinfo: userinfoHandler(deps),
-  };
+  const handlers = createHandlers(deps);
   return async (endpoint: Endpoint, event: APIGatewayProxyEventV2): Promise<RawReply> => {
     const result = await handlers[endpoint](event);
     const raw = result.body ?? '';

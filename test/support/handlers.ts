@@ -1,0 +1,31 @@
+import type { HttpHandler } from '#lib/platform/http/handler';
+import { createHandler as checklogin } from '../../handlers/checklogin.ts';
+import { createHandler as credit } from '../../handlers/credit.ts';
+import { createHandler as login } from '../../handlers/login.ts';
+import { createHandler as logout } from '../../handlers/logout.ts';
+import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
+import { createHandler as userinfo } from '../../handlers/userinfo.ts';
+import type { TestDeps } from './stack.ts';
+
+/**
+ * THE one list of the API's routes for tests: each function of serverless.yml
+ * (same name) with its route and its handler's createHandler. A unit test holds
+ * it equal to serverless.yml, so an endpoint added there cannot be left out here.
+ */
+export const ROUTES = {
+  login: { method: 'POST', path: '/login', create: login },
+  checklogin: { method: 'GET', path: '/checklogin', create: checklogin },
+  credit: { method: 'GET', path: '/credit', create: credit },
+  userinfo: { method: 'POST', path: '/userinfo', create: userinfo },
+  phonenumber: { method: 'POST', path: '/phonenumber', create: phonenumber },
+  logout: { method: 'POST', path: '/logout', create: logout },
+} as const satisfies Record<string, { method: string; path: string; create: (deps: TestDeps) => HttpHandler }>;
+
+export type Endpoint = keyof typeof ROUTES;
+
+export const ENDPOINTS = Object.keys(ROUTES) as Endpoint[];
+
+/** Every real handler, built on the given deps. */
+export function createHandlers(deps: TestDeps): Record<Endpoint, HttpHandler> {
+  return Object.fromEntries(ENDPOINTS.map((name) => [name, ROUTES[name].create(deps)])) as Record<Endpoint, HttpHandler>;
+}
