@@ -64,8 +64,27 @@ export interface SessionStore {
 const TRANSACTION_ATTEMPTS = 6;
 
 export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
-  const deleteSession = (tokenHash: string) =>
-    db.send(new DeleteCommand({ TableName: tables.sessions, Key: sessionKey(tokenHash), ReturnValues: 'ALL_OLD' }));
+  /**
+   * The deleted item, or undefined if there was none. Conditional, so that two deletes of one session at
+   * once (logout?all=1 ends the caller's own by its key and through the index) cannot both be handed the
+   * old item and count it twice; the one that finds it gone gets a failed condition instead.
+   */
+  const deleteSession = async (tokenHash: string): Promise<Record<string, unknown> | undefined> => {
+    try {
+      const { Attributes } = await db.send(
+        new DeleteCommand({
+          TableName: tables.sessions,
+          Key: sessionKey(tokenHash),
+          ConditionExpression: 'attribute_exists(tokenHash)',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return Attributes;
+    } catch (err) {
+      if (errorName(err) === 'ConditionalCheckFailedException') return undefined;
+      throw err;
+    }
+  };
   /** An expired item that TTL has not removed yet was already ended: deleting it is tidying, not revoking. */
   const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
@@ -113,8 +132,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
     },
 
     async revoke(tokenHash, nowSeconds) {
-      const { Attributes } = await guard(deleteSession(tokenHash));
-      return wasLive(Attributes, nowSeconds);
+      return wasLive(await guard(deleteSession(tokenHash)), nowSeconds);
     },
 
     async revokeAll(openid, nowSeconds) {
@@ -135,7 +153,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
         // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
         const deleted = await guard(Promise.all((page.Items ?? []).map((item) => deleteSession(String(item.tokenHash)))));
         // Only what this call deleted: a session someone else deleted meanwhile is not counted twice.
-        revoked += deleted.filter((reply) => wasLive(reply.Attributes, nowSeconds)).length;
+        revoked += deleted.filter((old) => wasLive(old, nowSeconds)).length;
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return revoked;

@@ -7,6 +7,15 @@ const { stack, client } = useTestStack();
 const token = async (code: string) => String((await client.login(code)).body.token);
 
 describe('POST /logout', () => {
+  it("?all=1 counts the caller's own session once, although it is deleted both by its key and through the index", async () => {
+    // The two deletes run at once; each must count only what it itself ended. Twenty tries, one session each.
+    const counts = [];
+    for (let i = 0; i < 20; i++) {
+      counts.push((await client.logout(await token(`solo${i}.1`), true)).body.sessions_revoked);
+    }
+    expect(counts).toEqual(Array(20).fill(1));
+  });
+
   it("ends this session only; the user's other sessions stay live", async () => {
     const [phone, tablet] = [await token('kim.1'), await token('kim.2')];
     expect(await client.logout(phone)).toMatchObject({ status: 200, body: { logged_out: true, sessions_revoked: 1 } });
