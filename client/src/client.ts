@@ -1,7 +1,7 @@
 import { ApiError } from './api-error';
 import { ROUTES } from './routes';
 import { tokenStore } from './token-store';
-import { globalWx, type WxLike, wxLogin, wxRequest } from './wx';
+import { globalWx, type HttpMethod, type WxLike, wxLogin, wxRequest } from './wx';
 
 export interface ClientOptions {
   /** The API's root, e.g. `https://api.example.com` (a domain listed in the mini-program's console). */
@@ -20,7 +20,7 @@ export interface ClientOptions {
 }
 
 export interface RequestOptions {
-  method?: string;
+  method?: HttpMethod;
   data?: Record<string, unknown> | string;
   /** Send the session token (logging in first if there is none) and log in again once on a 401. Default true. */
   auth?: boolean;
@@ -103,7 +103,7 @@ export function createClient(options: ClientOptions): Client {
 
   const send = (route: string, query: string, data: RequestOptions['data'], token?: string) => {
     const space = route.indexOf(' ');
-    return wxRequest(wx, baseUrl + route.slice(space + 1) + query, route.slice(0, space), data, token);
+    return wxRequest(wx, baseUrl + route.slice(space + 1) + query, route.slice(0, space) as HttpMethod, data, token);
   };
 
   /** The one login in flight, shared by every caller that needs a session meanwhile. */
@@ -156,7 +156,7 @@ export function createClient(options: ClientOptions): Client {
 
   const client: Client = {
     request<T>(path: string, { method = 'GET', data, auth = true }: RequestOptions = {}) {
-      const route = method.toUpperCase() + ' ' + path;
+      const route = method + ' ' + path;
       return (auth ? authed(route, '', data) : send(route, '', data)) as Promise<T>;
     },
 

@@ -18,4 +18,4 @@ export {
   type UserData,
   type UserInfoReply,
 } from './client';
-export type { WxLike, WxRequestOptions } from './wx';
+export type { HttpMethod, WxLike, WxRequestOptions } from './wx';

@@ -13,9 +13,12 @@ export interface WxLike {
   removeStorageSync(key: string): void;
 }
 
+/** What wx.request accepts (and so what every mini-program framework's request does). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS' | 'TRACE' | 'CONNECT';
+
 export interface WxRequestOptions {
   url: string;
-  method: string;
+  method: HttpMethod;
   data?: Record<string, unknown> | string;
   header: Record<string, string>;
   success(result: { statusCode: number; data: unknown }): void;
@@ -47,7 +50,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 export const wxRequest = (
   wx: WxLike,
   url: string,
-  method: string,
+  method: HttpMethod,
   data: Record<string, unknown> | string | undefined,
   token: string | undefined,
 ): Promise<unknown> =>
