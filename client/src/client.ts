@@ -84,7 +84,7 @@ const SESSION_REFUSED = ['SESSION_INVALID', 'UNAUTHENTICATED'];
 
 const isRefused = (err: unknown): err is ApiError => err instanceof ApiError && SESSION_REFUSED.indexOf(err.code) >= 0;
 
-/** Per call: did it wait for a login already? One extra login per call at most. */
+/** Per call: the token it sends, and whether it has waited for a login (one login beyond its first, at most). */
 interface Attempt {
   token: string;
   loggedIn: boolean;
@@ -134,7 +134,7 @@ export function createClient(options: ClientOptions): Client {
     return kept ? { token: kept, loggedIn: false } : { token: (await logIn()).token, loggedIn: true };
   };
 
-  /** After `stale` was refused: a token someone got since, or the shared login's. */
+  /** After the attempt's token was refused: the token another call got since, or the shared login's. */
   const renew = async (attempt: Attempt): Promise<void> => {
     tokens.forget(attempt.token);
     const kept = tokens.current();
@@ -180,8 +180,9 @@ export function createClient(options: ClientOptions): Client {
       try {
         return (await authed(ROUTES.userInfo, '', body, attempt)) as UserInfoReply;
       } catch (err) {
-        // The session's session_key is older than the data's. A new session has WeChat's
-        // current key, so the data the caller fetches next decrypts; this data never will.
+        // The session's session_key is older than the one WeChat encrypted with. A new session
+        // has WeChat's current key, so data the caller fetches after it decrypts; whether this
+        // data would (the key may have moved again) the client cannot tell.
         if (err instanceof ApiError && err.code === 'SESSION_KEY_EXPIRED' && !attempt.loggedIn) {
           await renew(attempt).catch(() => undefined);
         }
