@@ -1,6 +1,7 @@
 /** BENCHMARKS.md (and the console table) from the measurements of bench/run.ts. */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { CLIENT_BUDGET_BYTES, type ClientBuild } from '../client/tools/build.mts';
 import type { Contributor, Floor } from './bundle.ts';
 import type { ColdSamples } from './cold.ts';
 import type { ServiceBuild } from './esbuild-options.ts';
@@ -16,6 +17,8 @@ export const BUDGETS = {
   checkloginReads: 1,
   loginWriteRoundTrips: 1,
   ownCodeP50Ms: 1,
+  /** client/dist/index.js, minified: what every mini-program that uses the client ships. */
+  clientBytes: CLIENT_BUDGET_BYTES,
 };
 
 export interface Machine {
@@ -67,6 +70,7 @@ export interface ReportInput {
   /** The warm results, or why the warm bench could not run. */
   warm: WarmResult | { error: string; warmup: number; calls: number };
   users: number;
+  client: ClientBuild;
 }
 
 interface BudgetRow {
@@ -173,6 +177,12 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
       budgets.push({ budget, figure: `warm bench failed: ${warmError}`, limit: '–', pass: false });
     }
   }
+  budgets.push({
+    budget: `mini-program client \`client/dist/index.js\` < ${kib(BUDGETS.clientBytes)} minified`,
+    figure: `${kib(input.client.cjsBytes)} (ES module build ${kib(input.client.mjsBytes)})`,
+    limit: `< ${kib(BUDGETS.clientBytes)}`,
+    pass: input.client.cjsBytes < BUDGETS.clientBytes,
+  });
   const failures = budgets.filter((b) => !b.pass).length;
   const budgetTable = table(
     ['budget', 'measured', 'limit', 'result'],
@@ -332,6 +342,7 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
 - **Warm.** \`createHandler(deps)\` from \`handlers/*.ts\` (TypeScript via tsx, not the bundle) is called in-process with API Gateway HTTP API v2 events (\`test/support/event.ts\`), sequentially, endpoints interleaved per round, against DynamoDB Local (in memory, \`local/dynamodb.ts\`; the stage's tables created from \`resources/dynamodb.yml\` by \`local/tables.ts\`) and the fake WeChat over loopback HTTP. The process runs with the union of the functions' packaged environments, pointed at those (WECHAT_API_BASE, DYNAMODB_ENDPOINT, a local WECHAT_SECRET); the deps are wired as \`test/support/stack.ts\` and \`lib/runtime.ts\` wire them. Every login uses a fresh code (\`<user>.<n>\`) of one of ${input.users} users, each created by two unmeasured logins first (the second session is a spare for \`/logout\`); the read endpoints use each user's latest token; \`/userinfo\` posts what \`wx.getUserInfo()\` would give that user; \`/logout\` (if present) ends a spare session of an earlier login. *DynamoDB* time is measured by a middleware at the top of the DynamoDB client's \`initialize\` step, so it covers the whole \`send\` (marshalling, signing, HTTP to DynamoDB Local, retries); *WeChat* time by wrapping the \`fetch\` passed to \`createCode2Session\` (request and body); *own code* = handler total − DynamoDB − WeChat (our parsing, validation, hashing, decryption, the handler wrapper and logging at SILENT). Warm-up calls are not counted.
 - **DynamoDB accounting.** The same middleware counts calls per request and sets \`ReturnConsumedCapacity: 'TOTAL'\`; capacity is the sum of \`ConsumedCapacity[].CapacityUnits\` (an array for transactions). DynamoDB Local ${warm.capacityReported ? 'does report consumed capacity, for transactions too (2 units per transactional item), so the RCU/WCU columns are its figures' : '**did not** report consumed capacity for every call: those columns are n/a'}. A read is strong when its input has \`ConsistentRead: true\`. A write round-trip is one write call (a transaction of several items counts once).
 - **Noise.** The machine may be shared; the load average at start is above. Medians and interquartile ranges are reported for that reason; cold-init ratios come from interleaved runs.
+- **Client.** The mini-program client is built as \`npm run build\` builds it (\`client/tools/build.mts\`: esbuild, CommonJS and ES module, target ES2017, minified, no dependencies); its size is that of \`client/dist/index.js\`, what a mini-program's \`require\` loads after WeChat DevTools' "build npm".
 - **Knobs.** \`BENCH_COLD_RUNS\`, \`BENCH_WARM_CALLS\`, \`BENCH_WARMUP\`, \`BENCH_USERS\` (environment); \`BENCH_STRICT=1\` makes a failing budget exit 2. The command exits 1 only when something could not be measured.
 - **What would move the figures.** \`npx tsx bench/variants.ts\` builds the floor, \`checklogin\` and \`login\` with one esbuild change each (minify off; format esm, the earlier setting; \`mainFields: main\`, the SDK's CommonJS builds) and measures them the same way, into \`bench/variants.md\`; \`serverless.yml\` is not touched. It is how the format (CommonJS: about 8% less import time than the same bundle as ESM) and \`mainFields\` (module first: about 40% less) were chosen.`;
 

@@ -9,6 +9,7 @@
  *      same way with a metafile (checked byte-identical to the packaged ones).
  *   3. Cold init: fresh node processes importing each unzipped bundle.
  *   4. Warm: createHandler(deps) in-process against DynamoDB Local + fake WeChat.
+ *   5. The mini-program client (client/), built as `npm run build` builds it: its minified size.
  *
  * Knobs (environment): BENCH_COLD_RUNS (40), BENCH_WARM_CALLS (1000 per
  * endpoint), BENCH_WARMUP (100 per endpoint), BENCH_USERS (50); BENCH_STRICT=1
@@ -18,6 +19,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildClient } from '../client/tools/build.mts';
 import { buildFloor, buildLikeService, contributors, extraOverFloor } from './bundle.ts';
 import { cleanupAll, installSignalHandlers, onCleanup } from './children.ts';
 import { LOCAL_ENV, measureColdInit } from './cold.ts';
@@ -103,6 +105,9 @@ try {
     },
   );
 
+  step('the mini-program client: npm run build');
+  const client = await buildClient();
+
   const report = renderReport({
     machine,
     startedAt,
@@ -118,6 +123,7 @@ try {
     coldRuns: COLD_RUNS,
     warm,
     users: USERS,
+    client,
   });
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), report.markdown);
   console.log(report.console);

@@ -1,10 +1,15 @@
 /**
- * `npm run try`: plays a mini-program against the API that `npm start` runs:
- * login, checklogin, credit, userinfo (with data encrypted like WeChat's client
- * does), a second login of the same user. Prints each step; exits non-zero if
- * any reply is not what the contract says.
+ * `npm run try`: plays a mini-program against the API that `npm start` runs,
+ * through the mini-program client (client/src) with a Node `wx`
+ * (local/node-wx.ts): login, checklogin, credit, userinfo (with data encrypted
+ * like WeChat's client does), the phone number, a rotated session_key, a
+ * second login of the same user, logging out everywhere. Prints each step
+ * with the request it made; exits non-zero if any reply is not what the
+ * contract says.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { ApiError, createClient, type UserData } from '../client/src/index.ts';
+import { nodeWx } from './node-wx.ts';
 import { STATE_FILE } from './state.ts';
 
 const state = existsSync(STATE_FILE) ? (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as Record<string, unknown>) : {};
@@ -15,81 +20,125 @@ if (!api) {
   process.exit(1);
 }
 
-let failed = false;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are checked by each step
-async function step(title: string, path: string, init: RequestInit, expect: (status: number, body: any) => boolean): Promise<any> {
-  const response = await fetch(`${api}${path}`, init);
-  const body = await response.json();
-  const ok = expect(response.status, body);
-  failed ||= !ok;
-  console.log(`${ok ? '✔' : '✘'} ${title}\n    ${init.method ?? 'GET'} ${path} -> ${response.status} ${JSON.stringify(body)}`);
-  return body;
-}
-const json = (body: unknown): RequestInit => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
-});
-const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-
 const user = `demo${Math.floor(Math.random() * 1e6)}`;
-console.log(`Playing mini-program user "${user}" against ${api}\n`);
+const wx = nodeWx({ user });
+const client = createClient({ baseUrl: api, wx });
+
+/** Tokens are shortened in what is printed: a secret, even a local one, is not for the terminal. */
+const shown = (body: unknown) => JSON.stringify(body).replace(/("token":")([^"]{6})[^"]*/g, '$1$2…');
+
+let failed = false;
+/** Runs one step through the client; `expect` judges what it resolved with, or the ApiError it rejected with. */
+async function step(title: string, run: () => Promise<any>, expect: (reply: any) => boolean): Promise<any> {
+  const before = wx.exchanges.length;
+  const reply = await run().catch((err: unknown) => {
+    if (err instanceof ApiError) return err;
+    throw err;
+  });
+  const ok = expect(reply);
+  failed ||= !ok;
+  console.log(`${ok ? '✔' : '✘'} ${title}`);
+  for (const e of wx.exchanges.slice(before))
+    console.log(`    ${e.method} ${e.path.replace(/token=[^&]+/, 'token=…')} -> ${e.status} ${shown(e.body)}`);
+  if (reply instanceof ApiError && wx.exchanges.length === before) console.log(`    (no request) ${reply.code}: ${reply.message}`);
+  return reply;
+}
+const isError = (reply: unknown, status: number, code: string) => reply instanceof ApiError && reply.status === status && reply.code === code;
+const fakeUserData = async (name: string, nickName?: string) =>
+  (await (await fetch(`${wechat}/__fake/userinfo?user=${name}${nickName ? `&nickName=${nickName}` : ''}`)).json()) as UserData;
+
+console.log(`Playing mini-program user "${user}" against ${api}, through the client\n`);
 
 const { token } = await step(
   'wx.login() code -> our session token',
-  '/login',
-  json({ code: `${user}.1` }),
-  (s, b) => s === 200 && typeof b.token === 'string',
+  () => client.login(),
+  (r) => typeof r.token === 'string' && wx.logins === 1,
 );
-const shown = `${String(token).slice(0, 6)}…`;
-await step(`checklogin with the token (${shown})`, '/checklogin', { headers: bearer(token) }, (s, b) => s === 200 && b.is_login === true);
-await step('checklogin with a made-up token', '/checklogin?token=token_1700000000000', {}, (s, b) => s === 200 && b.is_login === false);
-const { credit } = await step('credit of a new user', '/credit', { headers: bearer(token) }, (s, b) => s === 200 && Number.isInteger(b.credit));
+await step(
+  'checklogin with the token',
+  () => client.checkLogin(),
+  (r) => r.is_login === true,
+);
+await step(
+  'checklogin with a made-up token',
+  () => client.request('/checklogin?token=token_1700000000000', { auth: false }),
+  (r) => r.is_login === false,
+);
+const { credit } = await step(
+  'credit of a new user (no new login: the token is kept)',
+  () => client.credit(),
+  (r) => Number.isInteger(r.credit) && wx.logins === 1,
+);
 
 if (wechat) {
-  const data = await (await fetch(`${wechat}/__fake/userinfo?user=${user}&nickName=Demo`)).json();
   await step(
     'userinfo: encryptedData + iv + rawData + signature',
-    '/userinfo',
-    { ...json(data), headers: { ...bearer(token), 'content-type': 'application/json' } },
-    (s, b) => s === 200 && b.pass === true && b.userInfo?.nickName === 'Demo',
+    async () => client.userInfo(await fakeUserData(user, 'Demo')),
+    (r) => r.pass === true && r.userInfo?.nickName === 'Demo',
   );
 } else {
   console.log('- userinfo skipped: WECHAT_API_BASE points at a WeChat that is not the built-in fake');
 }
 await step(
   'phone number from the getPhoneNumber button code',
-  '/phonenumber',
-  { ...json({ code: 'phone-13800138000' }), headers: { ...bearer(token), 'content-type': 'application/json' } },
-  (s, b) => s === 200 && b.purePhoneNumber === '13800138000',
+  () => client.phoneNumber('phone-13800138000'),
+  (r) => r.purePhoneNumber === '13800138000',
 );
 await step(
   'a wx.login() code sent to /phonenumber by mistake',
-  '/phonenumber',
-  { ...json({ code: `${user}.9` }), headers: { ...bearer(token), 'content-type': 'application/json' } },
-  (s, b) => s === 400 && b.code === 'INVALID_CODE',
+  () => client.phoneNumber(`${user}.9`),
+  (r) => isError(r, 400, 'INVALID_CODE'),
 );
 await step(
   'checklogin?verify=wechat asks WeChat about the session_key',
-  '/checklogin?verify=wechat',
-  { headers: bearer(token) },
-  (s, b) => s === 200 && b.session_key_valid === true,
+  () => client.checkLogin({ verify: true }),
+  (r) => r.is_login === true && r.session_key_valid === true,
 );
 if (wechat) {
   await fetch(`${wechat}/__fake/rotate-session-key?user=${user}`);
-  const rotated = await (await fetch(`${wechat}/__fake/userinfo?user=${user}`)).json();
+  const rotated = await fakeUserData(user);
   await step(
-    'after a later wx.login() (session_key rotated), userinfo says so',
-    '/userinfo',
-    { ...json(rotated), headers: { ...bearer(token), 'content-type': 'application/json' } },
-    (s, b) => s === 401 && b.code === 'SESSION_KEY_EXPIRED',
+    'after a wx.login() elsewhere (session_key rotated), userinfo says so and the client logs in again',
+    () => client.userInfo(rotated),
+    (r) => isError(r, 401, 'SESSION_KEY_EXPIRED') && wx.logins === 2,
+  );
+  await step(
+    'data fetched after that new login decrypts',
+    async () => client.userInfo(await fakeUserData(user, 'Again')),
+    (r) => r.pass === true && r.userInfo?.nickName === 'Again',
   );
 }
-const second = await step('the same user logs in again', '/login', json({ code: `${user}.2` }), (s, b) => s === 200 && b.token !== token);
-await step('credit is kept across logins', '/credit', { headers: bearer(second.token) }, (s, b) => s === 200 && b.credit === credit);
-await step('credit without a token is a 401', '/credit', {}, (s, b) => s === 401 && b.code === 'UNAUTHENTICATED');
-await step('logout everywhere', '/logout?all=1', { method: 'POST', headers: bearer(second.token) }, (s, b) => s === 200 && b.sessions_revoked === 2);
-await step('checklogin after logout', '/checklogin', { headers: bearer(token) }, (s, b) => s === 200 && b.is_login === false);
+await step(
+  'the same user logs in again',
+  () => client.login(),
+  (r) => typeof r.token === 'string' && r.token !== token,
+);
+await step(
+  'credit is kept across logins',
+  () => client.credit(),
+  (r) => r.credit === credit,
+);
+await step(
+  'credit without a token is a 401',
+  () => client.request('/credit', { auth: false }),
+  (r) => isError(r, 401, 'UNAUTHENTICATED'),
+);
+// Every login made a session: the first, the one after the rotated key (with the fake), the second.
+await step(
+  'logout everywhere',
+  () => client.logout({ all: true }),
+  (r) => r.logged_out === true && r.sessions_revoked === wx.logins,
+);
+await step(
+  'checklogin with the first token after logout',
+  () => client.request(`/checklogin?token=${token}`, { auth: false }),
+  (r) => r.is_login === false,
+);
+await step(
+  'the client knows it is logged out: no request',
+  () => client.checkLogin(),
+  (r) => r.is_login === false,
+);
 
 console.log(failed ? '\nSome steps did not go as the contract says.' : '\nAll steps behaved as the contract says.');
 process.exit(failed ? 1 : 0);

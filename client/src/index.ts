@@ -1,0 +1,21 @@
+/**
+ * The mini-program side of this backend: one login at a time, the token kept
+ * with its expiry, one transparent re-login on a refused session, typed errors.
+ * No runtime dependencies; nothing is logged.
+ */
+export { ApiError, type ClientErrorCode, isApiError } from './api-error';
+export {
+  type CheckLoginReply,
+  type Client,
+  type ClientOptions,
+  type CreditReply,
+  createClient,
+  type LoginReply,
+  type LogoutReply,
+  type PhoneNumberReply,
+  type RequestOptions,
+  type UserData,
+  type UserInfoReply,
+} from './client';
+export type { ServerErrorCode } from './error-codes';
+export type { HttpMethod, WxLike, WxRequestOptions } from './wx';

@@ -1,0 +1,15 @@
+/**
+ * Every endpoint the client calls, as API Gateway names its routes. A test
+ * (test/unit/openapi.test.ts) checks that serverless.yml, openapi.yaml and
+ * this list name the same routes.
+ */
+export const ROUTES = {
+  login: 'POST /login',
+  checkLogin: 'GET /checklogin',
+  credit: 'GET /credit',
+  userInfo: 'POST /userinfo',
+  phoneNumber: 'POST /phonenumber',
+  logout: 'POST /logout',
+} as const;
+
+export type Route = (typeof ROUTES)[keyof typeof ROUTES];
