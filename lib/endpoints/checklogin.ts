@@ -16,5 +16,5 @@ export async function checkLogin(
   const session = await findLiveSession(deps, token);
   if (!session) return { is_login: false };
   if (!verify) return { is_login: true };
-  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.openid, session.sessionKey) };
+  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.appid, session.openid, session.sessionKey) };
 }

@@ -12,9 +12,9 @@ export const PhoneNumberBody = v.object({ code: oneTimeCode('e.detail.code from 
 /** POST /phonenumber: the code from <button open-type="getPhoneNumber"> -> the user's phone number, saved on the user. */
 export async function phoneNumber(deps: WeChatApiDeps, token: string | undefined, body: v.InferOutput<typeof PhoneNumberBody>): Promise<PhoneNumber> {
   const session = await requireSession(deps, token);
-  const phone = await deps.getPhoneNumber(body.code, session.openid);
+  const phone = await deps.getPhoneNumber(session.appid, body.code, session.openid);
   try {
-    if (!(await deps.users.savePhoneNumber(session.openid, phone, epochSeconds(deps.now)))) throw noUserForSession();
+    if (!(await deps.users.savePhoneNumber(session.uid, phone, epochSeconds(deps.now)))) throw noUserForSession();
   } catch (err) {
     throw codeSpent(err);
   }

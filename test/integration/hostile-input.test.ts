@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSessionToken } from '#lib/auth/token';
+import { hashSessionToken, userId } from '#lib/auth/token';
 import type { ErrorCode } from '#lib/platform/errors';
 import { MAX_BODY_BYTES } from '#lib/platform/http/request';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
@@ -65,13 +65,16 @@ beforeAll(async () => {
   // Expired for the test clock, not for DynamoDB Local's own TTL sweeper (which uses the real time and
   // would otherwise delete the item mid-run and make the store look changed).
   stack.clock.advanceSeconds(86_400);
-  expired = 'E'.repeat(40) + 'xp1';
+  const aliceUid = userId(APP_ID, stack.fake.user('alice').openid);
+  expired = `${aliceUid}.${'E'.repeat(40)}xp1`;
   const nowSeconds = Math.floor(stack.clock.now() / 1000);
   await DynamoDBDocumentClient.from(stack.admin).send(
     new PutCommand({
       TableName: stack.tables.sessions,
       Item: {
+        uid: aliceUid,
         tokenHash: hashSessionToken(expired),
+        appid: APP_ID,
         openid: stack.fake.user('alice').openid,
         sessionKey: stack.fake.user('alice').sessionKey,
         createdAt: nowSeconds - 86_400,
@@ -176,11 +179,11 @@ const loginBody = fc.oneof(
 const tokenValue = fc.oneof(
   fc.constantFrom('', ' ', '  ', '\t', 'Bearer', 'bearer', 'null', 'undefined', 'true', '0'),
   anyString(60),
-  fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-  fc.stringMatching(/^[A-Za-z0-9_-]{42}$|^[A-Za-z0-9_-]{44}$|^[A-Za-z0-9+/]{42}=$/),
+  fc.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/),
+  fc.stringMatching(/^[A-Za-z0-9_-]{43}$|^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{42}$|^[A-Za-z0-9_-]{22}\.[A-Za-z0-9+/]{42}=$/),
   fc.integer({ min: 1_000, max: 20_000 }).map((n) => 't'.repeat(n)),
   fc.constantFrom('alice', 'bob', 'expired').map((who) => (who === 'alice' ? alice : who === 'bob' ? bob : expired)),
-  fc.tuple(fc.nat({ max: 42 }), fc.constantFrom('A', '_', '-', '.', ' ', 'é')).map(([i, char]) => `${alice.slice(0, i)}${char}${alice.slice(i + 1)}`),
+  fc.tuple(fc.nat({ max: 65 }), fc.constantFrom('A', '_', '-', '.', ' ', 'é')).map(([i, char]) => `${alice.slice(0, i)}${char}${alice.slice(i + 1)}`),
   fc.constantFrom('', ' ', 'x', '\u0000').map((affix) => `${affix}${alice}${affix}`),
 );
 
@@ -380,7 +383,8 @@ function expectContractReply(endpoint: Endpoint, reply: RawReply, sent: Sent) {
   const body = reply.json as Record<string, unknown>;
 
   if (reply.status === 200) {
-    if (endpoint === 'login') expect(body, where).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expires_in: expect.any(Number) });
+    if (endpoint === 'login')
+      expect(body, where).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/), expires_in: expect.any(Number) });
     if (endpoint === 'checklogin') expect(body, where).toEqual({ is_login: expect.any(Boolean) });
     if (endpoint === 'credit') expect(body, where).toEqual({ credit: expect.any(Number) });
     if (endpoint === 'userinfo') expect(body.pass, where).toBeTypeOf('boolean');

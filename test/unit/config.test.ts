@@ -27,6 +27,13 @@ describe('readConfig', () => {
     expect(readConfig(minimal)).toEqual({
       appId: 'wx4f4bc4dec97d474b',
       appSecret: { parameter: '/wechat-login/prod/wechat-app-secret' },
+      // One app, as before: the default app is WECHAT_APPID, nothing else is registered.
+      apps: {
+        defaultApp: { appId: 'wx4f4bc4dec97d474b', secret: { parameter: '/wechat-login/prod/wechat-app-secret' } },
+        listed: new Map(),
+        parameterPath: undefined,
+        cacheSeconds: 60,
+      },
       wechatApiBase: 'https://api.weixin.qq.com',
       wechatTimeoutMs: 3000,
       sessionTtlSeconds: 604_800,

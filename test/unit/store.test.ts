@@ -28,7 +28,7 @@ function stubClient(outcomes: (Error | undefined)[]) {
   return { db, calls };
 }
 
-const session = { tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
+const session = { uid: 'u', appid: 'wx1234567890abcdef', tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
 
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
@@ -81,6 +81,8 @@ describe('login transaction', () => {
     expect(update.TableName).toBe('u');
     expect(update.UpdateExpression).toContain('credit = if_not_exists(credit, :initialCredit)');
     expect(update.UpdateExpression).toContain('unionid = :unionid');
+    // unionid is the user's (indexed, sparse), never the session's.
+    expect(input.TransactItems[0]?.Put.Item).not.toHaveProperty('unionid');
   });
 });
 
