@@ -4,11 +4,18 @@ import { AppError } from '#lib/platform/errors';
 import { epochSeconds } from '#lib/platform/time';
 import type { Session } from '#lib/store/sessions';
 
-/** The live session a token names, or undefined (no token, junk, unknown or expired). */
-export async function findLiveSession(deps: Deps, token: string | undefined): Promise<Session | undefined> {
+/** The live session a token names, or undefined (no token, junk, unknown, expired, or another app's than `appHint` names). */
+export async function findLiveSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session | undefined> {
   const ref = token === undefined ? undefined : sessionRef(token);
-  return ref && deps.sessions.find(ref, epochSeconds(deps.now));
+  const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
+  return session && inScope(session, appHint) ? session : undefined;
 }
+
+/** A session works in its own app only: a request that names another app (X-WX-AppId) does not get it. */
+export const inScope = (session: Session, appHint: string | undefined): boolean => appHint === undefined || appHint === session.appid;
+
+export const otherApp = (): AppError =>
+  new AppError('SESSION_INVALID', 'This session belongs to another mini-program: log in from this one (X-WX-AppId names another app)');
 
 /** The session a token must name: a missing token is a 401 that says what to do; junk names no session. */
 export function requireRef(token: string | undefined): SessionRef | undefined {
@@ -19,10 +26,11 @@ export function requireRef(token: string | undefined): SessionRef | undefined {
 }
 
 /** Like findLiveSession, but a missing session is a 401 that says what to do. */
-export async function requireSession(deps: Deps, token: string | undefined): Promise<Session> {
+export async function requireSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session> {
   const ref = requireRef(token);
   const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
   if (!session) throw sessionInvalid();
+  if (!inScope(session, appHint)) throw otherApp();
   return session;
 }
 

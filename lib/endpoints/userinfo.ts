@@ -37,8 +37,9 @@ export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   request: UserInfoRequest,
+  appHint?: string,
 ): Promise<UserInfoReply> {
-  const session = await requireSession(deps, token);
+  const session = await requireSession(deps, token, appHint);
 
   let data: Record<string, unknown>;
   try {
