@@ -105,3 +105,47 @@ describe('cleanup writes after a failed login', () => {
     }
   });
 });
+
+describe('/credit read (BatchGetItem)', () => {
+  const ref = { uid: 'u', tokenHash: 'h' };
+  const sessionItem = { uid: 'u', tokenHash: 'h', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 };
+  const batchClient = (replies: Record<string, unknown>[]) => {
+    const calls: { RequestItems: Record<string, unknown> }[] = [];
+    const db = {
+      send: async (command: { input: { RequestItems: Record<string, unknown> } }) => {
+        calls.push(command.input);
+        return replies.shift() ?? {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { db, calls };
+  };
+  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' });
+
+  it('asks again for keys DynamoDB left unprocessed, only those, and joins the answers', async () => {
+    const { db, calls } = batchClient([
+      { Responses: { s: [sessionItem] }, UnprocessedKeys: { u: { Keys: [{ uid: 'u' }], ConsistentRead: true } } },
+      { Responses: { u: [{ credit: 9 }] } },
+    ]);
+    expect(await store(db).findWithCredit(ref, 50)).toEqual({
+      session: { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 },
+      credit: 9,
+    });
+    expect(calls).toHaveLength(2);
+    expect(Object.keys(calls[1]!.RequestItems)).toEqual(['u']);
+  });
+
+  it('gives up after 3 rounds that leave keys unprocessed, with 503 STORAGE_UNAVAILABLE', async () => {
+    const stuck = { UnprocessedKeys: { s: { Keys: [ref], ConsistentRead: true } } };
+    const { db, calls } = batchClient([stuck, stuck, stuck, stuck]);
+    const error = await store(db)
+      .findWithCredit(ref, 50)
+      .catch((err: unknown) => err);
+    expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('an expired session is absent, whatever its user', async () => {
+    const { db } = batchClient([{ Responses: { s: [sessionItem], u: [{ credit: 9 }] } }]);
+    expect(await store(db).findWithCredit(ref, 100)).toBeUndefined();
+  });
+});
