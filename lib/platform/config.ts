@@ -45,7 +45,8 @@ export function readConfig(env: Env): Config {
   return {
     appId,
     appSecret,
-    apps: appSources(env, { appId, secret: appSecret }),
+    // serverless-offline (npm start) sets IS_OFFLINE and the stage's SSM path with it: locally there is no SSM to ask.
+    apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env, { appId, secret: appSecret }),
     wechatApiBase: weChatApiBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),

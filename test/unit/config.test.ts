@@ -44,6 +44,18 @@ describe('readConfig', () => {
     });
   });
 
+  it('registers further apps from WECHAT_APPS and the SSM path, but not under serverless-offline (no SSM locally)', () => {
+    const env = { ...minimal, WECHAT_APPS: 'wxfedcba0987654321=secret-of-b-123', WECHAT_APPS_PARAM_PATH: '/wechat-login/prod/apps/' };
+    expect(readConfig(env).apps).toMatchObject({
+      listed: new Map([['wxfedcba0987654321', 'secret-of-b-123']]),
+      parameterPath: '/wechat-login/prod/apps/',
+    });
+    expect(readConfig({ ...env, IS_OFFLINE: 'true' }).apps).toMatchObject({
+      listed: new Map([['wxfedcba0987654321', 'secret-of-b-123']]),
+      parameterPath: undefined,
+    });
+  });
+
   it('takes explicit settings over the defaults', () => {
     const config = readConfig({
       ...minimal,
