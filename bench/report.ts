@@ -146,6 +146,16 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
       pass: onlyOneRead,
     });
   }
+  if (benched('credit')) {
+    // The token names its user: the session and the credit in one BatchGetItem (#12).
+    const c = perRequest('credit');
+    budgets.push({
+      budget: '`/credit` = 1 DynamoDB round-trip',
+      figure: `${range(c.calls)} call(s)/request: ${c.commandList} (${c.strong.max ? 'strongly consistent' : 'eventually consistent'})`,
+      limit: '= 1 round-trip',
+      pass: c.calls.min === 1 && c.calls.max === 1 && c.writes.max === 0,
+    });
+  }
   if (benched('login')) {
     const l = perRequest('login');
     budgets.push({

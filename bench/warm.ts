@@ -163,7 +163,11 @@ export async function runWarm(options: {
   const forgetDb = onCleanup(() => db.destroy());
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+      const input = args.input as {
+        ReturnConsumedCapacity?: string;
+        ConsistentRead?: boolean;
+        RequestItems?: Record<string, { ConsistentRead?: boolean }>;
+      };
       input.ReturnConsumedCapacity = 'TOTAL';
       const command = context.commandName ?? 'UnknownCommand';
       const meter = current;
@@ -182,7 +186,10 @@ export async function runWarm(options: {
           meter.retries += Math.max(0, (output?.$metadata?.attempts ?? 1) - 1);
           const kind = kindOf(command);
           if (kind === 'read') {
-            if (input.ConsistentRead === true) meter.strongReads++;
+            // A BatchGetItem says it per table.
+            const batch = input.RequestItems && Object.values(input.RequestItems);
+            if (input.ConsistentRead === true || (batch && batch.length > 0 && batch.every((table) => table.ConsistentRead === true)))
+              meter.strongReads++;
             else meter.eventualReads++;
           } else if (kind === 'write') {
             meter.writes++;
