@@ -2,7 +2,7 @@
  * Several mini-programs on one deployment (#12): each app's users, credits, profiles, phone numbers,
  * sessions, codes and access tokens are its own. Real DynamoDB Local, the fake WeChat over HTTP serving two apps.
  */
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { userId } from '#lib/auth/token';
 import type { Config } from '#lib/platform/config';
@@ -241,7 +241,18 @@ describe('an app registered in SSM (WECHAT_APPS_PARAM_PATH)', () => {
       body: { code: 'UNKNOWN_APP' },
     });
     // Its live sessions keep working until they expire (only login and token refreshes consult the registry).
-    expect((await ssmClient.credit(String(first.body.token))).status).toBe(200);
+    const token = String(first.body.token);
+    expect((await ssmClient.credit(token)).status).toBe(200);
+    expect((await ssmClient.checklogin(token)).body).toEqual({ is_login: true });
+    // A server API call needs the app's AppSecret only to refresh its access token: with none cached, it is refused.
+    await stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: `access-token#${APP_ID_B}` } } }));
+    const verify = await ssmClient.invoke('checklogin', {
+      method: 'GET',
+      path: '/checklogin',
+      headers: { authorization: `Bearer ${token}` },
+      query: { verify: 'wechat' },
+    });
+    expect(verify).toMatchObject({ status: 400, body: { code: 'UNKNOWN_APP' } });
   });
 });
 
