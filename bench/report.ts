@@ -10,6 +10,9 @@ import { PACKAGE_COMMAND } from './package.ts';
 import { kib, ms, percentile, ratio, summarize } from './stats.ts';
 import type { Endpoint, EndpointResult, WarmResult } from './warm.ts';
 
+/** bench/warm.ts LOGOUT_ALL (a type-only import keeps warm.ts and its DynamoDB Local out of the report's load). */
+const LOGOUT_ALL = 'logout?all=1';
+
 /** The budgets, as agreed. */
 export const BUDGETS = {
   coldInitVsFloor: 1.2,
@@ -148,6 +151,30 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
       figure: `${range(c.calls)} call(s)/request: ${c.commandList} (${c.strong.max ? 'strongly consistent' : 'eventually consistent'})`,
       limit: '= 1 read',
       pass: onlyOneRead,
+    });
+  }
+  if (benched('credit')) {
+    // The token names its user: the session and the credit in one BatchGetItem (#12).
+    const c = perRequest('credit');
+    budgets.push({
+      budget: '`/credit` = 1 DynamoDB round-trip',
+      figure: `${range(c.calls)} call(s)/request: ${c.commandList} (${c.strong.max ? 'strongly consistent' : 'eventually consistent'})`,
+      limit: '= 1 round-trip',
+      pass: c.calls.min === 1 && c.calls.max === 1 && c.writes.max === 0,
+    });
+  }
+  if (warm.endpoints[LOGOUT_ALL]) {
+    // A user's sessions are one partition: one strongly consistent Query, then a delete each (#12).
+    const o = perRequest(LOGOUT_ALL);
+    const queries = warm.endpoints[LOGOUT_ALL].meters.map((m) => m.commands.filter((c) => c.command === 'QueryCommand').length);
+    const others = warm.endpoints[LOGOUT_ALL].meters.map((m) =>
+      m.commands.every((c) => ['GetItemCommand', 'UpdateItemCommand', 'QueryCommand', 'DeleteItemCommand'].includes(c.command)),
+    );
+    budgets.push({
+      budget: '`/logout?all=1` = 1 Query + its deletes',
+      figure: `${range(o.calls)} call(s)/request: ${o.commandList}`,
+      limit: '1 Query (+ session check, replay mark, deletes)',
+      pass: queries.every((n) => n === 1) && others.every(Boolean) && warm.endpoints[LOGOUT_ALL].non200 === 0,
     });
   }
   if (benched('login')) {

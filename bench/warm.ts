@@ -40,6 +40,8 @@ import { ROOT } from './esbuild-options.ts';
  *     by every measured login), so the read endpoints keep a live token.
  */
 export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout'] as const;
+/** Measured apart from the rounds (see runWarm), reported as a budget only. */
+export const LOGOUT_ALL = 'logout?all=1';
 export type Endpoint = string;
 
 const APP_ID = 'wx0000000000000000';
@@ -163,7 +165,11 @@ export async function runWarm(options: {
   const forgetDb = onCleanup(() => db.destroy());
   db.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as { ReturnConsumedCapacity?: string; ConsistentRead?: boolean };
+      const input = args.input as {
+        ReturnConsumedCapacity?: string;
+        ConsistentRead?: boolean;
+        RequestItems?: Record<string, { ConsistentRead?: boolean }>;
+      };
       input.ReturnConsumedCapacity = 'TOTAL';
       const command = context.commandName ?? 'UnknownCommand';
       const meter = current;
@@ -182,7 +188,10 @@ export async function runWarm(options: {
           meter.retries += Math.max(0, (output?.$metadata?.attempts ?? 1) - 1);
           const kind = kindOf(command);
           if (kind === 'read') {
-            if (input.ConsistentRead === true) meter.strongReads++;
+            // A BatchGetItem says it per table.
+            const batch = input.RequestItems && Object.values(input.RequestItems);
+            if (input.ConsistentRead === true || (batch && batch.length > 0 && batch.every((table) => table.ConsistentRead === true)))
+              meter.strongReads++;
             else meter.eventualReads++;
           } else if (kind === 'write') {
             meter.writes++;
@@ -312,6 +321,30 @@ export async function runWarm(options: {
         r.ownMs.push(totalMs - meter.dynamoMs - meter.wechatMs);
         r.meters.push(meter);
       }
+    }
+    // Logging out everywhere (#12), once per user after the rounds: it ends all of the user's sessions, so never inside them.
+    if (order.includes('logout')) {
+      const all: EndpointResult = { endpoint: LOGOUT_ALL, totalMs: [], dynamoMs: [], wechatMs: [], ownMs: [], meters: [], non200: 0 };
+      for (const user of users) {
+        const meter = newMeter();
+        current = meter;
+        const started = performance.now();
+        const reply = await handlers.logout!(
+          apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${user.token}` }, query: { all: '1' } }),
+        );
+        const totalMs = performance.now() - started;
+        current = undefined;
+        if (reply.statusCode !== 200) {
+          all.non200++;
+          all.firstError ??= `${reply.statusCode} ${String(reply.body).slice(0, 200)}`;
+        }
+        all.totalMs.push(totalMs);
+        all.dynamoMs.push(meter.dynamoMs);
+        all.wechatMs.push(meter.wechatMs);
+        all.ownMs.push(totalMs - meter.dynamoMs - meter.wechatMs);
+        all.meters.push(meter);
+      }
+      results[LOGOUT_ALL] = all;
     }
     const commandMs: Record<string, number[]> = {};
     for (const r of Object.values(results)) {

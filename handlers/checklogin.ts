@@ -1,7 +1,7 @@
 import { checkLogin } from '#lib/endpoints/checklogin';
 import type { WeChatApiDeps } from '#lib/platform/deps';
 import { httpHandler } from '#lib/platform/http/handler';
-import { readToken } from '#lib/platform/http/request';
+import { readAppId, readToken } from '#lib/platform/http/request';
 import { weChatApiDeps } from '#lib/platform/wiring';
 
 /**
@@ -16,7 +16,7 @@ export const createHandler = (deps: WeChatApiDeps) =>
     } catch {
       return { is_login: false };
     }
-    return checkLogin(deps, token, event.queryStringParameters?.verify === 'wechat');
+    return checkLogin(deps, token, event.queryStringParameters?.verify === 'wechat', readAppId(event));
   });
 
 export const handler = createHandler(weChatApiDeps());

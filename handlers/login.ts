@@ -4,7 +4,10 @@ import { httpHandler } from '#lib/platform/http/handler';
 import { readBody } from '#lib/platform/http/request';
 import { loginDeps } from '#lib/platform/wiring';
 
-/** POST /login {"code"} -> {"token", "expires_in"} */
-export const createHandler = (deps: LoginDeps) => httpHandler('login', (event) => login(deps, readBody(event, LoginBody)));
+/** POST /login {"code", "appid"?} (or X-WX-AppId) -> {"token", "expires_in"} */
+export const createHandler = (deps: LoginDeps) =>
+  httpHandler('login', (event) =>
+    login(deps, readBody(event, LoginBody), { header: event.headers?.['x-wx-appid'], referer: event.headers?.referer }),
+  );
 
 export const handler = createHandler(loginDeps());

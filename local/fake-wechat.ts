@@ -7,10 +7,14 @@ import { userInfoPayload } from './wechat-data.ts';
  * A stand-in for api.weixin.qq.com that `npm start`, `npm run try` and the
  * tests talk to over real HTTP. It checks appid and secret like WeChat does.
  *
+ * It serves several mini-programs (`apps`), each with its own openids, session keys and access token;
+ * a person (a user name) has one unionid across them, as under one Open Platform account.
+ *
  * Codes it accepts (each works once, like a real wx.login() code):
- *   alice, alice.1, alice.<anything>  -> the user "alice" (same openid every time)
+ *   alice, alice.1, alice.<anything>  -> the user "alice" (same openid every time, in each app its own)
+ *   alice.wx<16 hex>-<anything>       -> minted by that app only: any other app's exchange gets 40029
  *   fail-<errcode>                     -> that WeChat error, e.g. fail-40029, fail-40226, fail-45011, fail--1
- * GET /__fake/userinfo?user=alice returns what wx.getUserInfo() would give
+ * GET /__fake/userinfo?user=alice[&appid=wx…] returns what wx.getUserInfo() would give
  * that user: encryptedData, iv, rawData and signature under their session_key.
  *
  * Server APIs, with an access_token from POST /cgi-bin/stable_token, modelled on
@@ -27,9 +31,14 @@ import { userInfoPayload } from './wechat-data.ts';
  * An unknown or expired access_token gets 40001 / 42001.
  * GET /__fake/rotate-session-key?user=alice does what a later wx.login() does to Alice's session_key.
  */
-export interface FakeWeChatOptions {
+export interface FakeApp {
   appId: string;
   secret: string;
+}
+
+export interface FakeWeChatOptions extends FakeApp {
+  /** More mini-programs, beside the first (appId, secret). */
+  apps?: FakeApp[];
   port?: number;
   host?: string;
   /** Milliseconds since the epoch: the tests pass their own clock, so token lifetimes and force limits follow it. */
@@ -55,19 +64,22 @@ export interface FakeWeChat {
   readonly codes: string[];
   /** stable_token requests received (force_refresh flag of each). */
   readonly stableTokenCalls: boolean[];
+  /** The appid of each stable_token request, in the same order. */
+  readonly stableTokenAppIds: string[];
   /** Server-API requests received, by path. */
   readonly apiCalls: string[];
   /** What a later wx.login() does: the user's session_key changes; the old one fails checksession. */
   rotateSessionKey(name: string): void;
   /** Makes WeChat stop accepting the current access_token (42001), as when it expires early; normal mode then issues a new one. */
-  expireAccessToken(): void;
+  expireAccessToken(appId?: string): void;
   /** WeChat refuses the current access_token (40001) yet normal mode keeps handing it back: only force_refresh replaces it. */
-  revokeAccessToken(): void;
+  revokeAccessToken(appId?: string): void;
   /** While set, force_refresh is answered with this errcode (e.g. 45009, quota used up); undefined lifts it. */
-  refuseForceRefresh(errcode?: number): void;
+  refuseForceRefresh(errcode?: number, appId?: string): void;
   /** Answers jscode2session with `script(code)` whenever it returns one; default behaviour otherwise. */
   script(script?: (code: string, callIndex: number) => FakeAnswer | undefined): void;
-  user(name: string): FakeUser;
+  /** The user `name` as the given app (default: the first) sees them. */
+  user(name: string, appId?: string): FakeUser;
   close(): Promise<void>;
 }
 
@@ -80,31 +92,53 @@ const FORCE_SPACING_SECONDS = 30;
 const beijingDay = (epochSeconds: number) => Math.floor((epochSeconds + 8 * 3600) / 86_400);
 
 const USER_CODE = /^([A-Za-z0-9_-]{1,64})(?:\.[\x21-\x7e]{1,64})?$/;
+const MINTED_BY = /^[A-Za-z0-9_-]{1,64}\.(wx[0-9a-f]{16})-/i;
+
+interface AppState extends FakeApp {
+  accessToken: { value: string; expiresAt: number; expired: boolean; revoked: boolean } | undefined;
+  /** The token normal mode replaced in its last 5 minutes: valid until it expires. */
+  previousToken: { value: string; expiresAt: number } | undefined;
+  forced: { day: number; count: number; lastAt: number };
+  forceRefusal: number | undefined;
+}
 
 export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeWeChat> {
   const used = new Set<string>();
   const codes: string[] = [];
   const stableTokenCalls: boolean[] = [];
+  const stableTokenAppIds: string[] = [];
+  const apps = new Map<string, AppState>();
+  for (const app of [{ appId: options.appId, secret: options.secret }, ...(options.apps ?? [])]) {
+    apps.set(app.appId, {
+      ...app,
+      accessToken: undefined,
+      previousToken: undefined,
+      forced: { day: -1, count: 0, lastAt: Number.NEGATIVE_INFINITY },
+      forceRefusal: undefined,
+    });
+  }
+  const appOf = (appId: string | undefined): AppState => {
+    const app = apps.get(appId ?? options.appId);
+    if (!app) throw new Error(`the fake WeChat serves no app ${appId}`);
+    return app;
+  };
   const apiCalls: string[] = [];
   const rotations = new Map<string, number>();
+  /** Per app: openid -> user name. */
   const namesByOpenid = new Map<string, string>();
   const clock = options.now ?? Date.now;
   const seconds = () => Math.floor(clock() / 1000);
-  let accessToken: { value: string; expiresAt: number; expired: boolean; revoked: boolean } | undefined;
-  /** The token normal mode replaced in its last 5 minutes: valid until it expires. */
-  let previousToken: { value: string; expiresAt: number } | undefined;
-  const forced = { day: -1, count: 0, lastAt: Number.NEGATIVE_INFINITY };
-  let forceRefusal: number | undefined;
   let scripted: ((code: string, callIndex: number) => FakeAnswer | undefined) | undefined;
 
-  const user = (name: string): FakeUser => {
-    const openid = `o${digest(`${options.appId}:openid:${name}`).slice(0, 27)}`;
-    namesByOpenid.set(openid, name);
+  const user = (name: string, appId?: string): FakeUser => {
+    const app = appOf(appId);
+    const openid = `o${digest(`${app.appId}:openid:${name}`).slice(0, 27)}`;
+    namesByOpenid.set(`${app.appId}:${openid}`, name);
     const generation = rotations.get(name) ?? 0;
     return {
       openid,
       unionid: `u${digest(`unionid:${name}`).slice(0, 27)}`,
-      sessionKey: createHash('sha256').update(`${options.secret}:session_key:${name}:${generation}`).digest().subarray(0, 16).toString('base64'),
+      sessionKey: createHash('sha256').update(`${app.secret}:session_key:${name}:${generation}`).digest().subarray(0, 16).toString('base64'),
     };
   };
 
@@ -114,9 +148,12 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
 
   const stableToken = (body: Record<string, unknown>): FakeAnswer => {
     stableTokenCalls.push(body.force_refresh === true);
+    stableTokenAppIds.push(String(body.appid));
     if (body.grant_type !== 'client_credential') return errorAnswer(40002, 'invalid grant_type');
-    if (body.appid !== options.appId) return errorAnswer(40013, 'invalid appid');
-    if (body.secret !== options.secret) return errorAnswer(40125, 'invalid appsecret');
+    const app = apps.get(String(body.appid));
+    if (!app) return errorAnswer(40013, 'invalid appid');
+    if (body.secret !== app.secret) return errorAnswer(40125, 'invalid appsecret');
+    const { forced } = app;
     const now = seconds();
     const issue = () => ({
       value: `fake-access-token-${randomBytes(12).toString('hex')}`,
@@ -125,49 +162,53 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       revoked: false,
     });
     if (body.force_refresh === true) {
-      if (forceRefusal !== undefined) return errorAnswer(forceRefusal, 'force_refresh refused');
+      if (app.forceRefusal !== undefined) return errorAnswer(app.forceRefusal, 'force_refresh refused');
       const day = beijingDay(now);
       if (forced.day !== day) Object.assign(forced, { day, count: 0 });
       if (forced.count >= FORCES_PER_DAY) return errorAnswer(45009, 'reach max api daily quota limit');
       forced.count += 1;
       if (now - forced.lastAt >= FORCE_SPACING_SECONDS) {
         forced.lastAt = now;
-        previousToken = undefined;
-        accessToken = issue();
+        app.previousToken = undefined;
+        app.accessToken = issue();
       }
     }
-    if (!accessToken || accessToken.expired || now >= accessToken.expiresAt) {
-      previousToken = undefined;
-      accessToken = issue();
-    } else if (accessToken.expiresAt - now <= RENEW_SECONDS) {
-      previousToken = accessToken;
-      accessToken = issue();
+    if (!app.accessToken || app.accessToken.expired || now >= app.accessToken.expiresAt) {
+      app.previousToken = undefined;
+      app.accessToken = issue();
+    } else if (app.accessToken.expiresAt - now <= RENEW_SECONDS) {
+      app.previousToken = app.accessToken;
+      app.accessToken = issue();
     }
     // A clock a test moved back must not stretch a token's life past WeChat's 7200 s.
-    return { json: { access_token: accessToken.value, expires_in: Math.min(accessToken.expiresAt - now, TOKEN_SECONDS) } };
+    return { json: { access_token: app.accessToken.value, expires_in: Math.min(app.accessToken.expiresAt - now, TOKEN_SECONDS) } };
   };
 
-  /** 0 when the token is live; else the errcode WeChat gives. */
-  const tokenErrcode = (token: string | null): number => {
+  /** The app whose token it is and 0 when the token is live; else the errcode WeChat gives. */
+  const tokenErrcode = (token: string | null): { app?: AppState; errcode: number } => {
     const now = seconds();
-    if (accessToken && token === accessToken.value) {
-      if (accessToken.expired || now >= accessToken.expiresAt) return 42001;
-      return accessToken.revoked ? 40001 : 0;
+    for (const app of apps.values()) {
+      const { accessToken, previousToken } = app;
+      if (accessToken && token === accessToken.value) {
+        if (accessToken.expired || now >= accessToken.expiresAt) return { errcode: 42001 };
+        return accessToken.revoked ? { errcode: 40001 } : { app, errcode: 0 };
+      }
+      if (previousToken && token === previousToken.value) return now < previousToken.expiresAt ? { app, errcode: 0 } : { errcode: 42001 };
     }
-    if (previousToken && token === previousToken.value) return now < previousToken.expiresAt ? 0 : 42001;
-    return 40001;
+    return { errcode: 40001 };
   };
 
   const usedPhoneCodes = new Set<string>();
   const serverApi = (path: string, query: URLSearchParams, body: Record<string, unknown>): FakeAnswer => {
     apiCalls.push(path);
-    const tokenError = tokenErrcode(query.get('access_token'));
-    if (tokenError)
+    const { app, errcode: tokenError } = tokenErrcode(query.get('access_token'));
+    if (tokenError || !app)
       return errorAnswer(tokenError, tokenError === 40001 ? 'invalid credential, access_token is invalid or not latest' : 'access_token expired');
     if (path === '/wxa/checksession') {
-      const name = namesByOpenid.get(query.get('openid') ?? '');
+      // An openid is the user's in one app only: another app's token does not know it.
+      const name = namesByOpenid.get(`${app.appId}:${query.get('openid') ?? ''}`);
       if (!name || query.get('sig_method') !== 'hmac_sha256') return errorAnswer(40003, 'invalid openid');
-      const expected = createHmac('sha256', Buffer.from(user(name).sessionKey, 'utf8'))
+      const expected = createHmac('sha256', Buffer.from(user(name, app.appId).sessionKey, 'utf8'))
         .update('')
         .digest('hex');
       return query.get('signature') === expected ? { json: { errcode: 0, errmsg: 'ok' } } : errorAnswer(87009, 'invalid signature');
@@ -179,7 +220,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     if (!phone) return errorAnswer(40029, 'invalid code');
     // openid is optional at WeChat; when it is sent, a code minted for someone else is not accepted.
     const mintedFor = phone[2];
-    if (mintedFor !== undefined && typeof body.openid === 'string' && body.openid !== user(mintedFor).openid) {
+    if (mintedFor !== undefined && typeof body.openid === 'string' && body.openid !== user(mintedFor, app.appId).openid) {
       return errorAnswer(40029, 'invalid code, openid mismatch');
     }
     if (usedPhoneCodes.has(code)) return errorAnswer(40163, 'code been used');
@@ -193,7 +234,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
           phoneNumber: `+86${digits}`,
           purePhoneNumber: digits,
           countryCode: '86',
-          watermark: { timestamp: Math.floor(Date.now() / 1000), appid: options.appId },
+          watermark: { timestamp: Math.floor(Date.now() / 1000), appid: app.appId },
         },
       },
     };
@@ -202,8 +243,9 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
   const jscode2session = (query: URLSearchParams): FakeAnswer => {
     const rid = randomUUID().slice(0, 23);
     const error = (errcode: number, errmsg: string): FakeAnswer => ({ json: { errcode, errmsg: `${errmsg}, rid: ${rid}` } });
-    if (query.get('appid') !== options.appId) return error(40013, 'invalid appid');
-    if (query.get('secret') !== options.secret) return error(40125, 'invalid appsecret');
+    const app = apps.get(query.get('appid') ?? '');
+    if (!app) return error(40013, 'invalid appid');
+    if (query.get('secret') !== app.secret) return error(40125, 'invalid appsecret');
     if (query.get('grant_type') !== 'authorization_code') return error(40002, 'invalid grant_type');
     const code = query.get('js_code') ?? '';
     if (!code) return error(41008, 'missing code');
@@ -211,9 +253,12 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     if (failure) return error(Number(failure[1]), 'scripted failure');
     const match = USER_CODE.exec(code);
     if (!match) return error(40029, 'invalid code');
-    if (used.has(code)) return error(40163, 'code been used');
-    used.add(code);
-    const { openid, sessionKey, unionid } = user(match[1]!);
+    // A code is minted by one app: exchanged with another app's AppSecret, WeChat does not know it.
+    const mintedBy = MINTED_BY.exec(code)?.[1];
+    if (mintedBy !== undefined && mintedBy !== app.appId) return error(40029, 'invalid code');
+    if (used.has(`${app.appId}:${code}`)) return error(40163, 'code been used');
+    used.add(`${app.appId}:${code}`);
+    const { openid, sessionKey, unionid } = user(match[1]!, app.appId);
     return { json: { openid, session_key: sessionKey, unionid } };
   };
 
@@ -241,9 +286,11 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     if (url.pathname === '/__fake/userinfo') {
       const name = url.searchParams.get('user') ?? '';
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return send(res, { status: 400, json: { error: 'pass ?user=<name>' } });
-      const { openid, sessionKey, unionid } = user(name);
+      const appId = url.searchParams.get('appid') ?? options.appId;
+      if (!apps.has(appId)) return send(res, { status: 400, json: { error: 'no such app' } });
+      const { openid, sessionKey, unionid } = user(name, appId);
       return send(res, {
-        json: userInfoPayload({ openid, unionid, sessionKey, appId: options.appId, nickName: url.searchParams.get('nickName') ?? name }),
+        json: userInfoPayload({ openid, unionid, sessionKey, appId, nickName: url.searchParams.get('nickName') ?? name }),
       });
     }
     if (url.pathname === '/__fake/rotate-session-key') {
@@ -263,20 +310,23 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     codes,
     stableTokenCalls,
+    stableTokenAppIds,
     apiCalls,
     rotateSessionKey(name) {
       rotations.set(name, (rotations.get(name) ?? 0) + 1);
     },
-    expireAccessToken() {
-      if (accessToken) accessToken.expired = true;
-      previousToken = undefined;
+    expireAccessToken(appId) {
+      const app = appOf(appId);
+      if (app.accessToken) app.accessToken.expired = true;
+      app.previousToken = undefined;
     },
-    revokeAccessToken() {
-      if (accessToken) accessToken.revoked = true;
-      previousToken = undefined;
+    revokeAccessToken(appId) {
+      const app = appOf(appId);
+      if (app.accessToken) app.accessToken.revoked = true;
+      app.previousToken = undefined;
     },
-    refuseForceRefresh(errcode) {
-      forceRefusal = errcode;
+    refuseForceRefresh(errcode, appId) {
+      appOf(appId).forceRefusal = errcode;
     },
     script(next) {
       scripted = next;

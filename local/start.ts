@@ -55,7 +55,13 @@ try {
 
   let wechatApiBase = env.WECHAT_API_BASE;
   if (!wechatApiBase) {
-    fake = await startFakeWeChat({ appId, secret });
+    // WECHAT_APPS (wx…=secret,…) registers more mini-programs; the fake serves each of them too.
+    const apps = (env.WECHAT_APPS ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.includes('='))
+      .map((entry) => ({ appId: entry.slice(0, entry.indexOf('=')), secret: entry.slice(entry.indexOf('=') + 1) }));
+    fake = await startFakeWeChat({ appId, secret, apps });
     wechatApiBase = fake.url;
   }
 

@@ -11,7 +11,10 @@ const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 export const handler = async (event: { queryStringParameters?: Record<string, string | undefined> }) => {
   const { Item } = await db.send(
-    new GetCommand({ TableName: process.env.SESSIONS_TABLE, Key: { tokenHash: event.queryStringParameters?.id ?? '' } }),
+    new GetCommand({
+      TableName: process.env.SESSIONS_TABLE,
+      Key: { uid: event.queryStringParameters?.id ?? '', tokenHash: event.queryStringParameters?.id ?? '' },
+    }),
   );
   return { statusCode: 200, body: JSON.stringify({ found: Item !== undefined }) };
 };

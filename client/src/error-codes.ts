@@ -7,6 +7,7 @@ export type ServerErrorCode =
   | 'INVALID_REQUEST'
   | 'AMBIGUOUS_TOKEN'
   | 'INVALID_CODE'
+  | 'UNKNOWN_APP'
   | 'DECRYPT_FAILED'
   | 'UNAUTHENTICATED'
   | 'SESSION_INVALID'

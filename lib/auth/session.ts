@@ -1,24 +1,40 @@
-import { hashSessionToken, looksLikeSessionToken } from '#lib/auth/token';
+import { type SessionRef, sessionRef } from '#lib/auth/token';
 import type { Deps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { epochSeconds } from '#lib/platform/time';
 import type { Session } from '#lib/store/sessions';
 
-/** The live session a token names, or undefined (no token, junk, unknown or expired). */
-export async function findLiveSession(deps: Deps, token: string | undefined): Promise<Session | undefined> {
-  if (token === undefined || !looksLikeSessionToken(token)) return undefined;
-  return deps.sessions.find(hashSessionToken(token), epochSeconds(deps.now));
+/** The live session a token names, or undefined (no token, junk, unknown, expired, or another app's than `appHint` names). */
+export async function findLiveSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session | undefined> {
+  const ref = token === undefined ? undefined : sessionRef(token);
+  const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
+  return session && inScope(session, appHint) ? session : undefined;
 }
 
-/** Like findLiveSession, but a missing session is a 401 that says what to do. */
-export async function requireSession(deps: Deps, token: string | undefined): Promise<Session> {
+/** A session works in its own app only: a request that names another app (X-WX-AppId) does not get it. */
+export const inScope = (session: Session, appHint: string | undefined): boolean => appHint === undefined || appHint === session.appid;
+
+export const otherApp = (): AppError =>
+  new AppError('SESSION_INVALID', 'This session belongs to another mini-program: log in from this one (X-WX-AppId names another app)');
+
+/** The session a token must name: a missing token is a 401 that says what to do; junk names no session. */
+export function requireRef(token: string | undefined): SessionRef | undefined {
   if (token === undefined) {
     throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" from /login');
   }
-  const session = await findLiveSession(deps, token);
-  if (!session) throw new AppError('SESSION_INVALID', 'The session is unknown or expired: log in again');
+  return sessionRef(token);
+}
+
+/** Like findLiveSession, but a missing session is a 401 that says what to do. */
+export async function requireSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session> {
+  const ref = requireRef(token);
+  const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
+  if (!session) throw sessionInvalid();
+  if (!inScope(session, appHint)) throw otherApp();
   return session;
 }
+
+export const sessionInvalid = (): AppError => new AppError('SESSION_INVALID', 'The session is unknown or expired: log in again');
 
 /** Login writes the user with the session, so a session without one means the user was deleted since. */
 export const noUserForSession = (): AppError => new AppError('SESSION_INVALID', 'No user for this session: log in again');

@@ -12,9 +12,10 @@ export async function checkLogin(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   verify = false,
+  appHint?: string,
 ): Promise<CheckLoginReply> {
-  const session = await findLiveSession(deps, token);
+  const session = await findLiveSession(deps, token, appHint);
   if (!session) return { is_login: false };
   if (!verify) return { is_login: true };
-  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.openid, session.sessionKey) };
+  return { is_login: true, session_key_valid: await deps.checkSessionKey(session.appid, session.openid, session.sessionKey) };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import { hashSessionToken, newSessionToken } from '#lib/auth/token';
+import { hashSessionToken, newSessionToken, userId } from '#lib/auth/token';
+import { APPID, type App } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
@@ -14,7 +15,42 @@ import { busyRetryBoundMs } from '#lib/wechat/api';
 import { oneTimeCode } from '#lib/wechat/code';
 import type { WeChatSession } from '#lib/wechat/code2session';
 
-export const LoginBody = v.object({ code: oneTimeCode('the code from wx.login()') });
+const appIdField = (where: string) =>
+  v.pipe(v.string(`${where} must be a string`), v.regex(APPID, `${where} must be a mini-program AppID: wx and 16 hex digits`));
+
+export const LoginBody = v.object({
+  code: oneTimeCode('the code from wx.login()'),
+  /** Which mini-program the code is from; without it, X-WX-AppId, then the Referer wx.request sends, then the default app. */
+  appid: v.optional(appIdField('appid')),
+});
+
+/** What else a login request says about its app. */
+export interface LoginHints {
+  /** The X-WX-AppId header. */
+  header?: string | undefined;
+  /** wx.request's Referer, https://servicewechat.com/<appid>/<version>/page-frame.html: a fallback, never proof. */
+  referer?: string | undefined;
+}
+
+const REFERER = /^https:\/\/servicewechat\.com\/(wx[0-9a-f]{16})\//i;
+
+/**
+ * The app a login names: body, header, Referer, or the default. Naming is no proof: the code is
+ * exchanged with that app's AppSecret, so a code from another app fails at WeChat (40029).
+ */
+export async function appOfLogin(deps: LoginDeps, appid: string | undefined, hints: LoginHints = {}): Promise<App> {
+  const header = hints.header?.trim() || undefined;
+  if (header !== undefined && !v.is(appIdField('X-WX-AppId'), header)) {
+    throw new AppError('INVALID_REQUEST', 'X-WX-AppId must be a mini-program AppID: wx and 16 hex digits');
+  }
+  if (appid !== undefined && header !== undefined && appid !== header) {
+    throw new AppError('INVALID_REQUEST', "The body's appid and the X-WX-AppId header name different mini-programs: send one");
+  }
+  const named = appid ?? header ?? REFERER.exec(hints.referer ?? '')?.[1] ?? deps.apps.defaultAppId;
+  const app = await deps.apps.find(named);
+  if (!app) throw new AppError('UNKNOWN_APP', 'This mini-program (appid) is not registered with this deployment');
+  return app;
+}
 
 export interface LoginReply {
   token: string;
@@ -51,20 +87,22 @@ const secondsAfter = (nowMs: number, ms: number): number => Math.ceil((nowMs + m
  * request racing the first, gets a new session for the same user instead of
  * WeChat's 40163 (two at most), and WeChat is asked once. Only hashes of codes are stored.
  */
-export async function login(deps: LoginDeps, { code }: v.InferOutput<typeof LoginBody>): Promise<LoginReply> {
-  const codeHash = createHash('sha256').update(code, 'utf8').digest('base64url');
+export async function login(deps: LoginDeps, { code, appid }: v.InferOutput<typeof LoginBody>, hints: LoginHints = {}): Promise<LoginReply> {
+  const app = await appOfLogin(deps, appid, hints);
+  // Per app: the same code string in two apps is two codes.
+  const codeHash = createHash('sha256').update(`${app.appId}\n${code}`, 'utf8').digest('base64url');
   const lifetimeMs = claimLifetimeMs(deps.config);
 
   for (let round = 1; ; round++) {
     const nowMs = deps.now();
     const claim = await deps.loginCodes.claim(codeHash, Math.floor(nowMs / 1000), secondsAfter(nowMs, lifetimeMs));
-    if (claim.claimed) return exchange(deps, code, codeHash, claim.claimId);
+    if (claim.claimed) return exchange(deps, app, code, codeHash, claim.claimId);
     if (claim.current.state === 'spent') throw spentCode('spent');
-    if (claim.current.state === 'done') return replay(deps, codeHash, claim.current);
+    if (claim.current.state === 'done') return replay(deps, app, codeHash, claim.current);
 
     // Another request is exchanging this code right now: wait (bounded) for its answer.
     const settled = await waitForExchange(deps, codeHash, lifetimeMs + 2000);
-    if (settled) return replay(deps, codeHash, settled);
+    if (settled) return replay(deps, app, codeHash, settled);
     // Its claim was released (its exchange failed) or went stale (it died): take the code over, once.
     if (round === 2) {
       throw new AppError('CODE_ALREADY_USED', 'This login code is already being used: get a fresh one from wx.login()', {
@@ -75,10 +113,10 @@ export async function login(deps: LoginDeps, { code }: v.InferOutput<typeof Logi
 }
 
 /** Ours to exchange: ask WeChat, keep the session, and leave the claim in a state a retry understands. */
-async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId: string): Promise<LoginReply> {
+async function exchange(deps: LoginDeps, app: App, code: string, codeHash: string, claimId: string): Promise<LoginReply> {
   let wechat: WeChatSession;
   try {
-    wechat = await withDeadline(Math.max(0, remainingMs() - CLEANUP_RESERVE_MS), () => deps.code2Session(code));
+    wechat = await withDeadline(Math.max(0, remainingMs() - CLEANUP_RESERVE_MS), () => deps.code2Session(app, code));
   } catch (err) {
     // Let a retry ask WeChat again (it may well answer differently after a timeout).
     await deps.loginCodes.release(codeHash, claimId).catch(() => undefined);
@@ -87,7 +125,7 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
   try {
     const nowMs = deps.now();
     const exchanged = { codeHash, replayUntil: secondsAfter(nowMs, codeReplaySeconds(deps.config) * 1000), exchangedAtMs: nowMs };
-    const { reply } = await startSession(deps, wechat, { exchanged });
+    const { reply } = await startSession(deps, app, wechat, { exchanged });
     return reply;
   } catch (err) {
     // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
@@ -97,9 +135,9 @@ async function exchange(deps: LoginDeps, code: string, codeHash: string, claimId
 }
 
 /** Another session from a code exchanged already, within its window and cap, unless the user has logged out everywhere since. */
-async function replay(deps: LoginDeps, codeHash: string, done: DoneCode): Promise<LoginReply> {
+async function replay(deps: LoginDeps, app: App, codeHash: string, done: DoneCode): Promise<LoginReply> {
   const replayed = { codeHash, exchangedAtMs: done.exchangedAtMs, maxReplays: CODE_MAX_REPLAYS };
-  const { reply, outcome } = await startSession(deps, done, { replayed });
+  const { reply, outcome } = await startSession(deps, app, done, { replayed });
   if (outcome === 'created') return withLogFields(reply, { replay: 'served' });
   // The record was live when read: past its end now, it expired under us; otherwise its cap was reached.
   const why = outcome === 'logged out everywhere' ? 'revoked' : epochSeconds(deps.now) >= done.expiresAt ? 'expired' : 'capped';
@@ -107,11 +145,20 @@ async function replay(deps: LoginDeps, codeHash: string, done: DoneCode): Promis
 }
 
 /** A new session, and the user if new, in one transaction; only the token's hash is stored. */
-async function startSession(deps: LoginDeps, wechat: WeChatSession, source: SessionSource) {
-  const token = newSessionToken();
+async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, source: SessionSource) {
+  const uid = userId(app.appId, wechat.openid);
+  const token = newSessionToken(uid);
   const createdAt = epochSeconds(deps.now);
   const ttl = deps.config.sessionTtlSeconds;
-  const session = { tokenHash: hashSessionToken(token), openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt, expiresAt: createdAt + ttl };
+  const session = {
+    uid,
+    appid: app.appId,
+    tokenHash: hashSessionToken(token),
+    openid: wechat.openid,
+    sessionKey: wechat.sessionKey,
+    createdAt,
+    expiresAt: createdAt + ttl,
+  };
   if (wechat.unionid) Object.assign(session, { unionid: wechat.unionid });
   const outcome = await deps.sessions.create(session, deps.config.initialCredit, source);
   const reply: LoginReply = { token, expires_in: ttl };

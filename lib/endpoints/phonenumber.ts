@@ -10,11 +10,16 @@ import { oneTimeCode } from '#lib/wechat/code';
 export const PhoneNumberBody = v.object({ code: oneTimeCode('e.detail.code from <button open-type="getPhoneNumber">') });
 
 /** POST /phonenumber: the code from <button open-type="getPhoneNumber"> -> the user's phone number, saved on the user. */
-export async function phoneNumber(deps: WeChatApiDeps, token: string | undefined, body: v.InferOutput<typeof PhoneNumberBody>): Promise<PhoneNumber> {
-  const session = await requireSession(deps, token);
-  const phone = await deps.getPhoneNumber(body.code, session.openid);
+export async function phoneNumber(
+  deps: WeChatApiDeps,
+  token: string | undefined,
+  body: v.InferOutput<typeof PhoneNumberBody>,
+  appHint?: string,
+): Promise<PhoneNumber> {
+  const session = await requireSession(deps, token, appHint);
+  const phone = await deps.getPhoneNumber(session.appid, body.code, session.openid);
   try {
-    if (!(await deps.users.savePhoneNumber(session.openid, phone, epochSeconds(deps.now)))) throw noUserForSession();
+    if (!(await deps.users.savePhoneNumber(session.uid, phone, epochSeconds(deps.now)))) throw noUserForSession();
   } catch (err) {
     throw codeSpent(err);
   }

@@ -37,12 +37,13 @@ export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   request: UserInfoRequest,
+  appHint?: string,
 ): Promise<UserInfoReply> {
-  const session = await requireSession(deps, token);
+  const session = await requireSession(deps, token, appHint);
 
   let data: Record<string, unknown>;
   try {
-    data = decryptUserData(request.encryptedData, request.iv, session.sessionKey, deps.config.appId);
+    data = decryptUserData(request.encryptedData, request.iv, session.sessionKey, session.appid);
   } catch (err) {
     if (!(err instanceof DecryptError)) throw err;
     if (WRONG_KEY.has(err.reason) && (await sessionKeyRotated(deps, session))) {
@@ -77,7 +78,7 @@ export async function userInfo(
   }
 
   const { watermark: _watermark, ...decrypted } = data;
-  if (!(await deps.users.saveUserInfo(session.openid, decrypted, epochSeconds(deps.now)))) throw noUserForSession();
+  if (!(await deps.users.saveUserInfo(session.uid, decrypted, epochSeconds(deps.now)))) throw noUserForSession();
   return { pass: true, userInfo: decrypted };
 }
 
@@ -90,7 +91,7 @@ const WRONG_KEY = new Set<DecryptFailure>(['BAD_PADDING', 'NOT_JSON']);
  */
 async function sessionKeyRotated(deps: Pick<WeChatApiDeps, 'checkSessionKey'>, session: Session): Promise<boolean> {
   try {
-    return !(await deps.checkSessionKey(session.openid, session.sessionKey));
+    return !(await deps.checkSessionKey(session.appid, session.openid, session.sessionKey));
   } catch (err) {
     logger.warn('session_key check failed', {
       code: err instanceof AppError ? err.code : 'INTERNAL',

@@ -4,6 +4,7 @@
  * misconfigured function fails on its first cold start, not mid-request.
  */
 import { type AppSecretSource, appSecretSource } from '#lib/platform/app-secret';
+import { type AppSources, appSources } from '#lib/platform/apps';
 import { ConfigError } from '#lib/platform/errors';
 
 /** The four tables, by role; serverless.yml names them per stage. One shape everywhere (config, local tables, stores). */
@@ -20,6 +21,8 @@ export interface Config {
   appId: string;
   /** Where the AppSecret comes from (checked here, read on first use: lib/platform/app-secret.ts). */
   appSecret: AppSecretSource;
+  /** The default app (appId, appSecret) and the others: WECHAT_APPS, WECHAT_APPS_PARAM_PATH (lib/platform/apps.ts). */
+  apps: AppSources;
   wechatApiBase: string;
   /** Bound on each call to WeChat (one attempt). */
   wechatTimeoutMs: number;
@@ -37,9 +40,13 @@ const APPID = /^wx[0-9a-f]{16}$/i;
 export const MAX_WECHAT_TIMEOUT_MS = 4000;
 
 export function readConfig(env: Env): Config {
+  const appId = matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b');
+  const appSecret = appSecretSource(env);
   return {
-    appId: matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b'),
-    appSecret: appSecretSource(env),
+    appId,
+    appSecret,
+    // serverless-offline (npm start) sets IS_OFFLINE and the stage's SSM path with it: locally there is no SSM to ask.
+    apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env, { appId, secret: appSecret }),
     wechatApiBase: weChatApiBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),

@@ -1,11 +1,10 @@
+import type { App, AppRegistry } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import type { Clock } from '#lib/platform/time';
 import type { LoginCodeStore } from '#lib/store/login-codes';
 import type { SessionStore } from '#lib/store/sessions';
-import type { UserStore } from '#lib/store/users';
-import type { Code2Session } from '#lib/wechat/code2session';
-import type { GetPhoneNumber } from '#lib/wechat/phone-number';
-import type { CheckSessionKey } from '#lib/wechat/session-check';
+import type { PhoneNumber, UserStore } from '#lib/store/users';
+import type { WeChatSession } from '#lib/wechat/code2session';
 
 /** What every endpoint's logic depends on, handed in (lib/platform/wiring.ts builds them). */
 export interface Deps {
@@ -17,11 +16,14 @@ export interface Deps {
 
 export interface LoginDeps extends Deps {
   loginCodes: LoginCodeStore;
-  code2Session: Code2Session;
+  /** The mini-programs this deployment serves (lib/platform/apps.ts). */
+  apps: AppRegistry;
+  /** sns/jscode2session with that app's AppSecret. */
+  code2Session: (app: App, code: string) => Promise<WeChatSession>;
 }
 
-/** For endpoints that call WeChat's server APIs with the shared access_token. */
+/** For endpoints that call WeChat's server APIs, each with the access_token of the session's app. */
 export interface WeChatApiDeps extends Deps {
-  checkSessionKey: CheckSessionKey;
-  getPhoneNumber: GetPhoneNumber;
+  checkSessionKey: (appId: string, openid: string, sessionKey: string) => Promise<boolean>;
+  getPhoneNumber: (appId: string, code: string, openid: string) => Promise<PhoneNumber>;
 }

@@ -1,7 +1,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { appSecretProvider, type ReadParameter } from '#lib/platform/app-secret';
+import type { ReadParameter } from '#lib/platform/app-secret';
+import { createAppRegistry } from '#lib/platform/apps';
 import { type Config, readConfig } from '#lib/platform/config';
 import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import { AppError } from '#lib/platform/errors';
 import { createSsmParameterReader } from '#lib/platform/ssm';
 import type { Clock } from '#lib/platform/time';
 import { createAccessTokenStore } from '#lib/store/access-tokens';
@@ -9,7 +11,7 @@ import { createDocumentClient } from '#lib/store/client';
 import { createLoginCodeStore } from '#lib/store/login-codes';
 import { createSessionStore } from '#lib/store/sessions';
 import { createUserStore } from '#lib/store/users';
-import { createAccessTokens } from '#lib/wechat/access-token';
+import { type AccessTokens, createAccessTokens } from '#lib/wechat/access-token';
 import type { WeChatHttpOptions } from '#lib/wechat/api';
 import { createCode2Session } from '#lib/wechat/code2session';
 import { createGetPhoneNumber } from '#lib/wechat/phone-number';
@@ -49,7 +51,10 @@ export function commonDeps(config: Config = fromEnvironment(), options: WiringOp
  */
 export function loginDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): LoginDeps {
   const wired = wire(config, options);
-  wired.secret().catch(() => undefined);
+  wired.apps
+    .find(config.appId)
+    .then((app) => app?.secret())
+    .catch(() => undefined);
   return { ...wired.deps, ...loginParts(wired) };
 }
 
@@ -63,7 +68,7 @@ export function weChatApiDeps(config: Config = fromEnvironment(), options: Wirin
   return { ...wired.deps, ...weChatApiParts(wired) };
 }
 
-/** Every dependency any endpoint takes, on one client, one AppSecret and one access-token cache: for tests and the bench. */
+/** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
 export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps {
   const wired = wire(config, options);
   return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired) };
@@ -71,20 +76,38 @@ export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps 
 
 type Wired = ReturnType<typeof wire>;
 
-const loginParts = ({ config, db, http, secret }: Wired) => ({
+const loginParts = ({ config, db, http, apps }: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code2Session'> => ({
   loginCodes: createLoginCodeStore(db, config.tables.logins),
-  code2Session: createCode2Session({ ...http, appId: config.appId, secret }),
+  apps,
+  code2Session: (app, code) => createCode2Session({ ...http, appId: app.appId, secret: app.secret })(code),
 });
 
-function weChatApiParts({ config, db, http, secret, deps }: Wired) {
-  const tokens = createAccessTokens({
-    ...http,
-    appId: config.appId,
-    secret,
-    cache: createAccessTokenStore(db, config.tables.appCache),
-    now: deps.now,
-  });
-  return { checkSessionKey: createCheckSessionKey(http, tokens), getPhoneNumber: createGetPhoneNumber(http, tokens) };
+function weChatApiParts({ config, db, http, apps, deps }: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber'> {
+  // One access-token cache (item, lease and memory) per app, made when a session of that app first needs it.
+  const perApp = new Map<string, AccessTokens>();
+  const tokensOf = (appId: string): AccessTokens => {
+    let tokens = perApp.get(appId);
+    if (!tokens) {
+      tokens = createAccessTokens({
+        ...http,
+        appId,
+        // Only a refresh needs the AppSecret: an app whose registration was removed keeps its live sessions until a refresh.
+        secret: async () => {
+          const app = await apps.find(appId);
+          if (!app) throw new AppError('UNKNOWN_APP', "This session's mini-program is no longer registered with this deployment");
+          return app.secret();
+        },
+        cache: createAccessTokenStore(db, config.tables.appCache, appId),
+        now: deps.now,
+      });
+      perApp.set(appId, tokens);
+    }
+    return tokens;
+  };
+  return {
+    checkSessionKey: (appId, openid, sessionKey) => createCheckSessionKey(http, tokensOf(appId))(openid, sessionKey),
+    getPhoneNumber: (appId, code, openid) => createGetPhoneNumber(http, tokensOf(appId))(code, openid),
+  };
 }
 
 function wire(config: Config, options: WiringOptions) {
@@ -98,7 +121,14 @@ function wire(config: Config, options: WiringOptions) {
   // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/platform/ssm.ts).
   const readParameter = options.readParameter ?? createSsmParameterReader(db.config, options.fetch ? { fetch: options.fetch } : {});
   const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
-  return { config, deps, db, http, secret: appSecretProvider(config.appSecret, readParameter) };
+  // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
+  return {
+    config,
+    deps,
+    db,
+    http,
+    apps: createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now),
+  };
 }
 
 const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({

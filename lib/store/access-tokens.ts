@@ -4,8 +4,8 @@ import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/store/errors';
 import { parseItem } from '#lib/store/items';
 
-/** WeChat's access_token as shared by every Lambda instance: one item in the app-cache table. */
-export const accessTokenKey = () => ({ id: 'wechat-access-token' });
+/** One app's WeChat access_token as shared by every Lambda instance: one item (and lease) per app in the app-cache table. */
+export const accessTokenKey = (appId: string) => ({ id: `access-token#${appId}` });
 
 /** Epoch seconds. */
 export interface CachedAccessToken {
@@ -58,13 +58,13 @@ export interface AccessTokenStore {
 /** TTL cleans the item up a day after the token's life, never while it is in use. */
 const TTL_SLACK_SECONDS = 86_400;
 
-export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string): AccessTokenStore {
+export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string, appId: string): AccessTokenStore {
   const update = (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>) =>
-    conditionalWrite(db.send(new UpdateCommand({ TableName: table, Key: accessTokenKey(), ...input })));
+    conditionalWrite(db.send(new UpdateCommand({ TableName: table, Key: accessTokenKey(appId), ...input })));
 
   return {
     async read() {
-      const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: accessTokenKey(), ConsistentRead: true })));
+      const { Item } = await guard(db.send(new GetCommand({ TableName: table, Key: accessTokenKey(appId), ConsistentRead: true })));
       // The lease alone (taken before any token was ever saved) is no token yet.
       if (!Item || Item.accessToken === undefined) return undefined;
       const { forcedAt, forcedDay, forcedCount, ...token } = parseItem('access token', CachedAccessTokenItem, Item);

@@ -1,36 +1,45 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
+import type { SessionRef } from '#lib/auth/token';
 import type { TableNames } from '#lib/platform/config';
 import { remainingMs } from '#lib/platform/deadline';
+import { AppError } from '#lib/platform/errors';
 import { sleep } from '#lib/platform/time';
 import { errorName, guard, storageError } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
 import { type ExchangedCode, loginCodeDoneUpdate, loginCodeReplayUpdate, type ReplayedCode } from '#lib/store/login-codes';
-import { userLoginUpdate } from '#lib/store/users';
+import { CreditItem, userKey, userLoginUpdate } from '#lib/store/users';
 
-/** A session, keyed by the hash of its token (the token itself is never stored). */
-export const sessionKey = (tokenHash: string) => ({ tokenHash });
-/** The index that lists a user's sessions, for logging out everywhere. */
-const BY_OPENID = 'byOpenid';
+/**
+ * A session, under its user (the user's key is the partition, so one strongly consistent Query lists
+ * a user's sessions) and by the hash of its token (the token itself is never stored).
+ */
+export const sessionKey = ({ uid, tokenHash }: SessionRef) => ({ uid, tokenHash });
 
 export interface Session {
+  /** The user's key (lib/auth/token.ts userId): its app and openid, hashed. */
+  uid: string;
+  /** The mini-program the session was made in: every request in it works in that app's scope. */
+  appid: string;
   openid: string;
   sessionKey: string;
-  unionid?: string;
   /** Epoch seconds. */
   expiresAt: number;
 }
 
 export interface NewSession extends Session {
   tokenHash: string;
+  /** Kept on the user only (for finding one person's accounts across apps), never on the session. */
+  unionid?: string;
   /** Epoch seconds. */
   createdAt: number;
 }
 
 const SessionItem = v.object({
+  uid: v.string(),
+  appid: v.string(),
   openid: v.string(),
   sessionKey: v.string(),
-  unionid: v.optional(v.string()),
   expiresAt: v.number(),
 });
 
@@ -49,32 +58,33 @@ export interface SessionStore {
    * marks the code it came from as done (or counts its replay), in one transaction.
    */
   create(session: NewSession, initialCredit: number, source?: SessionSource): Promise<'created' | ReplayRefusal>;
-  /** The live session for a token hash; expired ones are absent even before TTL deletes them. */
-  find(tokenHash: string, nowSeconds: number): Promise<Session | undefined>;
+  /** The live session a token names; expired ones are absent even before TTL deletes them. */
+  find(ref: SessionRef, nowSeconds: number): Promise<Session | undefined>;
+  /** The live session and its user's credit (undefined without a user), read together in one round-trip. */
+  findWithCredit(ref: SessionRef, nowSeconds: number): Promise<{ session: Session; credit: number | undefined } | undefined>;
   /** Deletes one session, live or expired (tidy); true if it was live, so an ended one counts as 0. */
-  revoke(tokenHash: string, nowSeconds: number): Promise<boolean>;
-  /**
-   * Deletes every session of a user that its index lists (eventually consistent: one made a
-   * moment ago may be missing); how many live ones this call deleted.
-   */
-  revokeAll(openid: string, nowSeconds: number): Promise<number>;
+  revoke(ref: SessionRef, nowSeconds: number): Promise<boolean>;
+  /** Deletes every session of a user (one strongly consistent Query, paged); how many live ones this call deleted. */
+  revokeAll(uid: string, nowSeconds: number): Promise<number>;
 }
 
+/** Rounds of a BatchGetItem whose keys DynamoDB left unprocessed. */
+const UNPROCESSED_ATTEMPTS = 3;
 /** Attempts at a login transaction that lost a race with another login of the same user. */
 const TRANSACTION_ATTEMPTS = 6;
 
 export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
   /**
    * The deleted item, or undefined if there was none. Conditional, so that two deletes of one session at
-   * once (logout?all=1 ends the caller's own by its key and through the index) cannot both be handed the
-   * old item and count it twice; the one that finds it gone gets a failed condition instead.
+   * once cannot both be handed the old item and count it twice; the one that finds it gone gets a failed
+   * condition instead.
    */
-  const deleteSession = async (tokenHash: string): Promise<Record<string, unknown> | undefined> => {
+  const deleteSession = async (ref: SessionRef): Promise<Record<string, unknown> | undefined> => {
     try {
       const { Attributes } = await db.send(
         new DeleteCommand({
           TableName: tables.sessions,
-          Key: sessionKey(tokenHash),
+          Key: sessionKey(ref),
           ConditionExpression: 'attribute_exists(tokenHash)',
           ReturnValues: 'ALL_OLD',
         }),
@@ -85,6 +95,11 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       throw err;
     }
   };
+  const live = (item: Record<string, unknown> | undefined, nowSeconds: number): Session | undefined => {
+    if (!item) return undefined;
+    const session = parseItem('session', SessionItem, item);
+    return session.expiresAt > nowSeconds ? session : undefined;
+  };
   /** An expired item that TTL has not removed yet was already ended: deleting it is tidying, not revoking. */
   const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
@@ -92,6 +107,8 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
     async create(session, initialCredit, source) {
       const replayed = source && 'replayed' in source ? source.replayed : undefined;
       const user = userLoginUpdate(tables.users, {
+        uid: session.uid,
+        appid: session.appid,
         openid: session.openid,
         unionid: session.unionid,
         nowSeconds: session.createdAt,
@@ -123,19 +140,41 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       }
     },
 
-    async find(tokenHash, nowSeconds) {
+    async find(ref, nowSeconds) {
       // Strongly consistent: a client checks its login right after logging in.
-      const { Item } = await guard(db.send(new GetCommand({ TableName: tables.sessions, Key: sessionKey(tokenHash), ConsistentRead: true })));
-      if (!Item) return undefined;
-      const session = parseItem('session', SessionItem, Item);
-      return session.expiresAt > nowSeconds ? session : undefined;
+      const { Item } = await guard(db.send(new GetCommand({ TableName: tables.sessions, Key: sessionKey(ref), ConsistentRead: true })));
+      return live(Item, nowSeconds);
     },
 
-    async revoke(tokenHash, nowSeconds) {
-      return wasLive(await guard(deleteSession(tokenHash)), nowSeconds);
+    async findWithCredit(ref, nowSeconds) {
+      // The token names its user, so both items are read at once: one BatchGetItem, strongly consistent.
+      let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
+        [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
+        [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: 'credit' },
+      };
+      const found: Record<string, Record<string, unknown> | undefined> = {};
+      for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
+        // Keys DynamoDB left unprocessed (throttling) are asked again, a few times while time is left.
+        const backoffMs = 20 * 2 ** attempt;
+        if (attempt > UNPROCESSED_ATTEMPTS || (attempt > 1 && remainingMs() <= backoffMs)) {
+          throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
+        }
+        if (attempt > 1) await sleep(backoffMs);
+        const reply = await guard(db.send(new BatchGetCommand({ RequestItems: keys })));
+        for (const [table, items] of Object.entries(reply.Responses ?? {})) found[table] = items[0];
+        keys = reply.UnprocessedKeys as typeof keys;
+      }
+      const session = live(found[tables.sessions], nowSeconds);
+      if (!session) return undefined;
+      const user = found[tables.users];
+      return { session, credit: user ? parseItem('user', CreditItem, user).credit : undefined };
     },
 
-    async revokeAll(openid, nowSeconds) {
+    async revoke(ref, nowSeconds) {
+      return wasLive(await guard(deleteSession(ref)), nowSeconds);
+    },
+
+    async revokeAll(uid, nowSeconds) {
       let revoked = 0;
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
@@ -143,15 +182,17 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
           db.send(
             new QueryCommand({
               TableName: tables.sessions,
-              IndexName: BY_OPENID,
-              KeyConditionExpression: 'openid = :openid',
-              ExpressionAttributeValues: { ':openid': openid },
+              // The user's partition, read strongly consistent: a session made a moment ago is listed too.
+              KeyConditionExpression: 'uid = :uid',
+              ExpressionAttributeValues: { ':uid': uid },
+              ProjectionExpression: 'uid, tokenHash',
+              ConsistentRead: true,
               ExclusiveStartKey,
             }),
           ),
         );
         // A user has a handful of sessions: parallel deletes beat BatchWriteItem's extra permission and retry handling.
-        const deleted = await guard(Promise.all((page.Items ?? []).map((item) => deleteSession(String(item.tokenHash)))));
+        const deleted = await guard(Promise.all((page.Items ?? []).map((item) => deleteSession({ uid, tokenHash: String(item.tokenHash) }))));
         // Only what this call deleted: a session someone else deleted meanwhile is not counted twice.
         revoked += deleted.filter((old) => wasLive(old, nowSeconds)).length;
         ExclusiveStartKey = page.LastEvaluatedKey;
@@ -163,10 +204,10 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
 
 function sessionItem(session: NewSession): Record<string, unknown> {
   return definedOnly({
-    ...sessionKey(session.tokenHash),
+    ...sessionKey(session),
+    appid: session.appid,
     openid: session.openid,
     sessionKey: session.sessionKey,
-    unionid: session.unionid,
     createdAt: session.createdAt,
     expiresAt: session.expiresAt,
   });

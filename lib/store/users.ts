@@ -1,15 +1,20 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
 
-/** A user of the mini-program, keyed by openid; created by its first login (lib/store/sessions.ts). */
-export const userKey = (openid: string) => ({ openid });
+/**
+ * A user of one mini-program, keyed by uid (lib/auth/token.ts userId: its app and openid, hashed);
+ * created by its first login (lib/store/sessions.ts). The same person in two apps is two users.
+ */
+export const userKey = (uid: string) => ({ uid });
+/** The sparse index of users WeChat gave a unionid: one person's accounts across a team's apps. */
+const BY_UNIONID = 'byUnionid';
 
 /** Epoch milliseconds of the user's last log out everywhere: codes exchanged before it are not replayed. */
 const CODES_ENDED_AT = 'codeReplaysEndedAtMs';
 
-const CreditItem = v.object({ credit: v.pipe(v.number(), v.integer()) });
+export const CreditItem = v.object({ credit: v.pipe(v.number(), v.integer()) });
 
 export type UserInfo = Record<string, unknown>;
 export interface PhoneNumber {
@@ -18,15 +23,26 @@ export interface PhoneNumber {
   countryCode: string;
 }
 
+export interface LinkedAccount {
+  appid: string;
+  openid: string;
+  uid: string;
+}
+
+const LinkedItem = v.object({ appid: v.string(), openid: v.string(), uid: v.string() });
+
 export interface UserStore {
-  /** The user's credit, or undefined if there is no such user. */
-  findCredit(openid: string): Promise<number | undefined>;
   /** Saves the user's phone number; false if the user does not exist. */
-  savePhoneNumber(openid: string, phoneNumber: PhoneNumber, nowSeconds: number): Promise<boolean>;
+  savePhoneNumber(uid: string, phoneNumber: PhoneNumber, nowSeconds: number): Promise<boolean>;
   /** Saves the decrypted wx.getUserInfo() fields; false if the user does not exist. */
-  saveUserInfo(openid: string, userInfo: UserInfo, nowSeconds: number): Promise<boolean>;
+  saveUserInfo(uid: string, userInfo: UserInfo, nowSeconds: number): Promise<boolean>;
   /** Logging out everywhere: a code the user exchanged before `nowMs` gives no more sessions. */
-  endCodeReplays(openid: string, nowMs: number): Promise<void>;
+  endCodeReplays(uid: string, nowMs: number): Promise<void>;
+  /**
+   * One person's users across the team's apps (WeChat gives the same unionid in every app of one
+   * Open Platform account). For the team's own services: no endpoint serves it. Eventually consistent (a GSI).
+   */
+  findByUnionid(unionid: string): Promise<LinkedAccount[]>;
 }
 
 /**
@@ -36,20 +52,30 @@ export interface UserStore {
  */
 export function userLoginUpdate(
   table: string,
-  login: { openid: string; unionid?: string | undefined; nowSeconds: number; initialCredit: number; replayOfCodeExchangedAtMs?: number },
+  login: {
+    uid: string;
+    appid: string;
+    openid: string;
+    unionid?: string | undefined;
+    nowSeconds: number;
+    initialCredit: number;
+    replayOfCodeExchangedAtMs?: number;
+  },
 ) {
   const replay = login.replayOfCodeExchangedAtMs !== undefined;
   return {
     Update: {
       TableName: table,
-      Key: userKey(login.openid),
+      Key: userKey(login.uid),
       UpdateExpression:
-        'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now' +
+        'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now, appid = :appid, openid = :openid' +
         (login.unionid ? ', unionid = :unionid' : ''),
       ...(replay ? { ConditionExpression: `attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :exchangedAtMs` } : {}),
       ExpressionAttributeValues: definedOnly({
         ':initialCredit': login.initialCredit,
         ':now': login.nowSeconds,
+        ':appid': login.appid,
+        ':openid': login.openid,
         ':unionid': login.unionid,
         ':exchangedAtMs': login.replayOfCodeExchangedAtMs,
       }),
@@ -61,19 +87,19 @@ export function userLoginUpdate(
  * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo and
  * phonenumber roles may update only these (serverless.yml, checked by test/deploy), so neither can move credit.
  */
-export const profileWriteAttributes = (attribute: 'userInfo' | 'phoneNumber') => ['openid', attribute, `${attribute}UpdatedAt`];
+export const profileWriteAttributes = (attribute: 'userInfo' | 'phoneNumber') => ['uid', attribute, `${attribute}UpdatedAt`];
 
 export function createUserStore(db: DynamoDBDocumentClient, table: string): UserStore {
   /** Sets one attribute (and when it changed) on a user that must already exist. */
-  const updateExisting = (openid: string, attribute: 'userInfo' | 'phoneNumber', value: unknown, nowSeconds: number) => {
+  const updateExisting = (uid: string, attribute: 'userInfo' | 'phoneNumber', value: unknown, nowSeconds: number) => {
     const [, name, updatedAt] = profileWriteAttributes(attribute);
     return conditionalWrite(
       db.send(
         new UpdateCommand({
           TableName: table,
-          Key: userKey(openid),
+          Key: userKey(uid),
           UpdateExpression: `SET ${name} = :value, ${updatedAt} = :now`,
-          ConditionExpression: 'attribute_exists(openid)',
+          ConditionExpression: 'attribute_exists(uid)',
           ExpressionAttributeValues: { ':value': value, ':now': nowSeconds },
         }),
       ),
@@ -81,24 +107,39 @@ export function createUserStore(db: DynamoDBDocumentClient, table: string): User
   };
 
   return {
-    async findCredit(openid) {
-      const { Item } = await guard(
-        db.send(new GetCommand({ TableName: table, Key: userKey(openid), ProjectionExpression: 'credit', ConsistentRead: true })),
-      );
-      return Item ? parseItem('user', CreditItem, Item).credit : undefined;
-    },
-    savePhoneNumber: (openid, phoneNumber, nowSeconds) => updateExisting(openid, 'phoneNumber', { ...phoneNumber }, nowSeconds),
-    saveUserInfo: (openid, userInfo, nowSeconds) => updateExisting(openid, 'userInfo', userInfo, nowSeconds),
+    savePhoneNumber: (uid, phoneNumber, nowSeconds) => updateExisting(uid, 'phoneNumber', { ...phoneNumber }, nowSeconds),
+    saveUserInfo: (uid, userInfo, nowSeconds) => updateExisting(uid, 'userInfo', userInfo, nowSeconds),
 
-    async endCodeReplays(openid, nowMs) {
+    async findByUnionid(unionid) {
+      const accounts: LinkedAccount[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await guard(
+          db.send(
+            new QueryCommand({
+              TableName: table,
+              IndexName: BY_UNIONID,
+              KeyConditionExpression: 'unionid = :unionid',
+              ExpressionAttributeValues: { ':unionid': unionid },
+              ExclusiveStartKey,
+            }),
+          ),
+        );
+        for (const item of page.Items ?? []) accounts.push(parseItem('user', LinkedItem, item));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return accounts;
+    },
+
+    async endCodeReplays(uid, nowMs) {
       // Only forward, and only on a user that exists (a logout must not create one): a failed condition is no news.
       await conditionalWrite(
         db.send(
           new UpdateCommand({
             TableName: table,
-            Key: userKey(openid),
+            Key: userKey(uid),
             UpdateExpression: `SET ${CODES_ENDED_AT} = :now`,
-            ConditionExpression: `attribute_exists(openid) AND (attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :now)`,
+            ConditionExpression: `attribute_exists(uid) AND (attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :now)`,
             ExpressionAttributeValues: { ':now': nowMs },
           }),
         ),

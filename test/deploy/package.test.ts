@@ -59,7 +59,8 @@ const FUNCTIONS = {
     dynamodb: { SessionsTable: ['dynamodb:GetItem'], AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     ssm: true,
   },
-  Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:GetItem'] }, ssm: false },
+  // The session and its user in one BatchGetItem: the token names its user.
+  Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:BatchGetItem'], UsersTable: ['dynamodb:BatchGetItem'] }, ssm: false },
   Userinfo: {
     route: 'POST /userinfo',
     dynamodb: {
@@ -83,8 +84,8 @@ const FUNCTIONS = {
   Logout: {
     route: 'POST /logout',
     dynamodb: {
-      SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
-      'SessionsTable/index/byOpenid': ['dynamodb:Query'],
+      // A user's sessions are one partition of the table itself: no index.
+      SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       UsersTable: ['dynamodb:UpdateItem'],
     },
     ssm: false,
@@ -232,6 +233,35 @@ describe('serverless package (prod, offline, no credentials)', () => {
     expect(table.TableName).toBe(name);
   });
 
+  it("sessions live under their user: keyed by uid and the token's hash, no index (logout everywhere is one strongly consistent Query)", () => {
+    const sessions = template.Resources.SessionsTable!.Properties;
+    expect(sessions.KeySchema).toEqual([
+      { AttributeName: 'uid', KeyType: 'HASH' },
+      { AttributeName: 'tokenHash', KeyType: 'RANGE' },
+    ]);
+    expect(sessions.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
+  it('users are keyed by uid (app and openid), with a sparse unionid index that projects only appid and openid', () => {
+    const users = template.Resources.UsersTable!.Properties;
+    expect(users.KeySchema).toEqual([{ AttributeName: 'uid', KeyType: 'HASH' }]);
+    expect(users.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byUnionid',
+        KeySchema: [{ AttributeName: 'unionid', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['appid', 'openid'] },
+      },
+    ]);
+  });
+
+  it("every function knows where further apps are registered: the stage's SSM path", () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables.WECHAT_APPS_PARAM_PATH, name).toBe(
+        '/wechat-login/prod/apps/',
+      );
+    }
+  });
+
   it('users (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected', () => {
     const users = template.Resources.UsersTable!;
     expect(users.DeletionPolicy).toBe('Retain');
@@ -282,6 +312,9 @@ describe('serverless package (prod, offline, no credentials)', () => {
       }
       expect(ssm.flatMap((s) => s.Action)).toEqual(['ssm:GetParameter']);
       expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"');
+      // More apps' AppSecrets: GetParameter under the stage's apps path only (nothing above it, no other path).
+      expect(ssm[0]!.Resource, name).toHaveLength(2);
+      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/apps/*"');
     }
   });
 

@@ -43,7 +43,8 @@ const post = (url: string, body: unknown, token?: string) =>
 
 describe('npm start, end to end over HTTP through serverless-offline', () => {
   it('serves the whole API with the built-in fake WeChat, `npm run try` passes against it, and SIGTERM stops every child', async () => {
-    const stack = await startStack({});
+    // A second mini-program, registered with the handlers and the built-in fake alike.
+    const stack = await startStack({ WECHAT_APPS: 'wxfedcba0987654321=e2e-secret-of-app-b' });
     expect(stack.state.api).toBe(stack.api);
 
     const tried = spawnSync(process.execPath, ['--import', 'tsx', 'local/try.ts'], {
@@ -64,6 +65,18 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
       expect(odd.status, String(scalar)).toBe(400);
       expect(await odd.json(), String(scalar)).toMatchObject({ code: 'INVALID_REQUEST' });
     }
+
+    const second = await post(`${stack.api}/login`, { code: 'kim.1', appid: 'wxfedcba0987654321' });
+    expect(second.status).toBe(200);
+    const secondToken = ((await second.json()) as { token: string }).token;
+    const secondCredit = await fetch(`${stack.api}/credit`, {
+      headers: { authorization: `Bearer ${secondToken}`, 'x-wx-appid': 'wxfedcba0987654321' },
+    });
+    expect(await secondCredit.json()).toEqual({ credit: 100 });
+    // Locally there is no SSM: an app neither default nor in WECHAT_APPS is simply unknown.
+    const stranger = await post(`${stack.api}/login`, { code: 'kim.2', appid: 'wx0000000000000001' });
+    expect(await stranger.json()).toMatchObject({ code: 'UNKNOWN_APP' });
+    expect(stack.output()).not.toContain('e2e-secret-of-app-b');
 
     expect(await stack.stop()).toBe(0);
     expect(await isListening(stack.state.dynamodb)).toBe(false);

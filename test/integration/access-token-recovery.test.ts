@@ -23,7 +23,7 @@ afterAll(async () => {
   for (const TableName of extraTables) await stack.admin.send(new DeleteTableCommand({ TableName }));
 });
 
-const store = (table = stack.tables.appCache) => createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), table);
+const store = (table = stack.tables.appCache) => createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), table, APP_ID);
 
 /** What a fresh Lambda instance has: its own memory, a shared DynamoDB cache. */
 function instance(options: { table?: string; cache?: AccessTokenStore; secret?: () => Promise<string> } = {}) {

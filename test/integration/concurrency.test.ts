@@ -1,6 +1,8 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { userId } from '#lib/auth/token';
 import { scanAll } from '../support/invoke.ts';
+import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
 // This file is about simultaneous writes, not WeChat's speed: on a loaded 2-core CI machine, 20 logins at once
@@ -29,7 +31,7 @@ describe('simultaneous logins', () => {
     await stack.admin.send(
       new UpdateItemCommand({
         TableName: stack.tables.users,
-        Key: { openid: { S: openid } },
+        Key: { uid: { S: userId(APP_ID, openid) } },
         UpdateExpression: 'SET credit = :c',
         ExpressionAttributeValues: { ':c': { N: '42' } },
       }),

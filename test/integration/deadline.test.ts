@@ -36,7 +36,7 @@ beforeAll(async () => {
   await client.login('warmup.1');
 });
 // Each test starts without a shared access token or a refresh lease left by the one before.
-beforeEach(() => stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: 'wechat-access-token' } } })));
+beforeEach(() => stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: `access-token#${APP_ID}` } } })));
 afterAll(() => silentDynamo?.close());
 
 type Handler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -53,7 +53,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('a deadline on every request: DynamoDB that never answers', () => {
   const silent = () => allDeps({ ...stack.config, dynamodbEndpoint: silentDynamo.url });
-  const token = 'A'.repeat(43);
+  const token = `${'A'.repeat(22)}.${'A'.repeat(43)}`;
   it.each([
     ['login', () => login(silent()), apiEvent({ method: 'POST', path: '/login', body: { code: 'deadline.1' } })],
     ['checklogin', () => checklogin(silent()), apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token) })],
@@ -105,7 +105,7 @@ describe('a deadline on every request: WeChat that hangs', () => {
     const first = checklogin(hung())(event(), lambdaContext(REMAINING_MS));
     await vi.waitFor(async () => {
       const { Item } = await stack.admin.send(
-        new GetItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: 'wechat-access-token' } }, ConsistentRead: true }),
+        new GetItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: `access-token#${APP_ID}` } }, ConsistentRead: true }),
       );
       expect(Item?.leaseId, 'the first instance holds the refresh lease').toBeDefined();
     });

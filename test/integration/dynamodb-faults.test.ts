@@ -306,7 +306,7 @@ describe('DynamoDB stopped', () => {
   it('with DynamoDB stopped every endpoint answers 503 STORAGE_UNAVAILABLE quickly, and a login code never reaches WeChat', async () => {
     expect(dynamo.process.exitCode !== null || dynamo.process.signalCode !== null).toBe(true);
     const codes = stack.fake.codes.length;
-    const token = 'A'.repeat(43);
+    const token = `${'A'.repeat(22)}.${'A'.repeat(43)}`;
     const payload = userInfoPayload({ ...stack.fake.user('x'), appId: APP_ID, nickName: 'X' });
     for (const request of [
       () => client.login('offline.1'),

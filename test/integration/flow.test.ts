@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { userId } from '#lib/auth/token';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';
 import { APP_ID } from '../support/stack.ts';
@@ -8,10 +9,11 @@ import { useTestStack } from '../support/use-stack.ts';
 const { stack, client } = useTestStack();
 
 describe('a mini-program user logging in and using the API', () => {
-  it('login returns a long random token and the session lifetime', async () => {
+  it("login returns a long random token, which names its user's key, and the session lifetime", async () => {
     const reply = await client.login('alice.1');
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expires_in: 604800 });
+    expect(reply.body).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/), expires_in: 604800 });
+    expect(String(reply.body.token).split('.')[0]).toBe(userId(APP_ID, stack.fake.user('alice').openid));
   });
 
   it('stores only the hash of the token, never the token itself', async () => {
@@ -21,6 +23,7 @@ describe('a mini-program user logging in and using the API', () => {
     const hash = createHash('sha256').update(token).digest('base64url');
     expect(sessions.some((item) => item.tokenHash === hash)).toBe(true);
     expect(JSON.stringify(sessions)).not.toContain(token);
+    expect(JSON.stringify(sessions)).not.toContain(token.split('.')[1]);
   });
 
   it('checklogin is true for a live token, by header or by ?token=, and false otherwise', async () => {
@@ -32,6 +35,7 @@ describe('a mini-program user logging in and using the API', () => {
     expect(none).toMatchObject({ status: 200, body: { is_login: false } });
     expect((await client.checklogin('token_1700000000000')).body).toEqual({ is_login: false });
     expect((await client.checklogin('A'.repeat(43))).body).toEqual({ is_login: false });
+    expect((await client.checklogin(`${'A'.repeat(22)}.${'A'.repeat(43)}`)).body).toEqual({ is_login: false });
   });
 
   it('a new user starts with the initial credit', async () => {
@@ -46,7 +50,7 @@ describe('a mini-program user logging in and using the API', () => {
     await DynamoDBDocumentClient.from(stack.admin).send(
       new UpdateCommand({
         TableName: stack.tables.users,
-        Key: { openid },
+        Key: { uid: userId(APP_ID, openid) },
         UpdateExpression: 'SET credit = :c',
         ExpressionAttributeValues: { ':c': 42 },
       }),

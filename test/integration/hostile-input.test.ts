@@ -3,11 +3,12 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSessionToken } from '#lib/auth/token';
+import { hashSessionToken, userId } from '#lib/auth/token';
 import type { ErrorCode } from '#lib/platform/errors';
 import { MAX_BODY_BYTES } from '#lib/platform/http/request';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
 import { accessTokenKey } from '#lib/store/access-tokens';
+import { userKey } from '#lib/store/users';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import {
   allValue,
@@ -97,14 +98,21 @@ const { placement, livePlacement } = tokenArbitraries(known);
 const spareTokens = tokenArbitraries(spare);
 const userinfoBody = userinfoBodyOf(userData);
 
-/** An expired session's item: expired for the test clock, not for DynamoDB Local's own TTL sweeper. */
-async function putExpiredSession(token: string, user: string) {
+/**
+ * An expired session's item, under its user as the token names it: expired for the test clock, not for
+ * DynamoDB Local's own TTL sweeper. Returns its token.
+ */
+async function putExpiredSession(user: string, filler: string): Promise<string> {
   const nowSeconds = Math.floor(stack.clock.now() / 1000);
+  const uid = userId(APP_ID, stack.fake.user(user).openid);
+  const token = `${uid}.${filler.repeat(40)}xp1`;
   await DynamoDBDocumentClient.from(stack.admin).send(
     new PutCommand({
       TableName: stack.tables.sessions,
       Item: {
+        uid,
         tokenHash: hashSessionToken(token),
+        appid: APP_ID,
         openid: stack.fake.user(user).openid,
         sessionKey: stack.fake.user(user).sessionKey,
         createdAt: nowSeconds - 86_400,
@@ -112,6 +120,7 @@ async function putExpiredSession(token: string, user: string) {
       },
     }),
   );
+  return token;
 }
 
 beforeAll(async () => {
@@ -127,8 +136,7 @@ beforeAll(async () => {
   const client = api(stack.deps);
   known.live = String((await client.login('alice.hostile')).body.token);
   known.other = String((await client.login('bob.hostile')).body.token);
-  known.expired = 'E'.repeat(40) + 'xp1';
-  await putExpiredSession(known.expired, 'alice');
+  known.expired = await putExpiredSession('alice', 'E');
   userData.own = userInfoPayload({ ...stack.fake.user('alice'), appId: APP_ID, nickName: 'Alice' });
   userData.others = [
     userInfoPayload({ ...stack.fake.user('bob'), appId: APP_ID, nickName: 'Bob' }),
@@ -139,8 +147,7 @@ beforeAll(async () => {
   spare.live = String((await client.login('logout-carol-spare.1')).body.token);
   const carolsSecond = String((await client.login('logout-carol-spare.2')).body.token);
   spare.other = String((await client.login('logout-dave-spare.1')).body.token);
-  spare.expired = 'S'.repeat(40) + 'xp1';
-  await putExpiredSession(spare.expired, 'logout-carol-spare');
+  spare.expired = await putExpiredSession('logout-carol-spare', 'S');
   const sessions = await scanAll(stack.admin, stack.tables.sessions);
   for (const token of [spare.live, carolsSecond, spare.other, spare.expired]) {
     const item = sessions.find((s) => s.tokenHash === hashSessionToken(token))!;
@@ -202,7 +209,8 @@ function expectContractReply(endpoint: Endpoint, reply: RawReply, sent: Sent) {
   const body = reply.json as Record<string, unknown>;
 
   if (reply.status === 200) {
-    if (endpoint === 'login') expect(body, where).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expires_in: expect.any(Number) });
+    if (endpoint === 'login')
+      expect(body, where).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/), expires_in: expect.any(Number) });
     if (endpoint === 'checklogin') expect(body, where).toEqual({ is_login: expect.any(Boolean) });
     if (endpoint === 'credit') expect(body, where).toEqual({ credit: expect.any(Number) });
     if (endpoint === 'userinfo') expect(body.pass, where).toBeTypeOf('boolean');
@@ -448,7 +456,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
           expect(carriesLiveToken(tokens)).toBe(true);
           const owner = tokens.sent.some((t) => t.includes(known.live)) ? 'alice' : 'bob';
           const { Item } = await doc.send(
-            new GetCommand({ TableName: stack.tables.users, Key: { openid: stack.fake.user(owner).openid }, ConsistentRead: true }),
+            new GetCommand({ TableName: stack.tables.users, Key: userKey(userId(APP_ID, stack.fake.user(owner).openid)), ConsistentRead: true }),
           );
           expect(Item?.phoneNumber).toEqual(reply.json);
         }
@@ -456,7 +464,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
       options(300),
     );
     // Nor the access_token the requests were made with.
-    const { Item } = await doc.send(new GetCommand({ TableName: stack.tables.appCache, Key: accessTokenKey(), ConsistentRead: true }));
+    const { Item } = await doc.send(new GetCommand({ TableName: stack.tables.appCache, Key: accessTokenKey(APP_ID), ConsistentRead: true }));
     expect(Item?.accessToken).toBeTypeOf('string');
     for (const raw of replies) expect(raw.includes(String(Item?.accessToken)), raw).toBe(false);
   });

@@ -128,12 +128,12 @@ describe('storage failures', () => {
     const before = stack.fake.codes.length;
     expect(await down.login('outage.1')).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
     expect(stack.fake.codes.length - before).toBe(0);
-    expect(await down.credit('A'.repeat(43))).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+    expect(await down.credit(`${'A'.repeat(22)}.${'A'.repeat(43)}`)).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
   });
 
   it('a missing table is a 500 INTERNAL that names nothing internal', async () => {
     const tables = { sessions: 'no-such-table', users: 'no-such-table', logins: 'no-such-table', appCache: 'no-such-table' };
-    const reply = await api(allDeps({ ...stack.config, tables })).credit('A'.repeat(43));
+    const reply = await api(allDeps({ ...stack.config, tables })).credit(`${'A'.repeat(22)}.${'A'.repeat(43)}`);
     expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
     expect(reply.raw).not.toContain('no-such-table');
   });

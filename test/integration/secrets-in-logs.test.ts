@@ -139,14 +139,16 @@ describe('secrets never reach a log line or a reply', () => {
     stack.fake.script(undefined);
 
     // WeChat unreachable.
+    const freePortFor = await freePort();
     const offline = api({
       ...stack.deps,
-      code2Session: createCode2Session({
-        apiBase: `http://127.0.0.1:${await freePort()}`,
-        appId: APP_ID,
-        secret: async () => APP_SECRET,
-        timeoutMs: 500,
-      }),
+      code2Session: (_app, code) =>
+        createCode2Session({
+          apiBase: `http://127.0.0.1:${freePortFor}`,
+          appId: APP_ID,
+          secret: async () => APP_SECRET,
+          timeoutMs: 500,
+        })(code),
     });
     await login(userCode('frank', 1), offline);
 

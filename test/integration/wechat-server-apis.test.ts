@@ -12,7 +12,7 @@ const { stack, client } = useTestStack();
 
 /** What a fresh Lambda instance has: its own memory, the shared DynamoDB cache. */
 function instance(tableSuffix = '') {
-  const cache = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache + tableSuffix);
+  const cache = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache + tableSuffix, APP_ID);
   return createAccessTokens({
     apiBase: stack.config.wechatApiBase,
     timeoutMs: stack.config.wechatTimeoutMs,
@@ -49,7 +49,7 @@ describe("WeChat's access_token, shared by every instance", () => {
 
   it('while another instance holds the refresh lease, the others answer at once with the old, still valid token', async () => {
     const first = await instance().get();
-    const refresher = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache);
+    const refresher = createAccessTokenStore(DynamoDBDocumentClient.from(stack.admin), stack.tables.appCache, APP_ID);
     const cached = (await refresher.read())!;
     expect(cached.accessToken).toBe(first);
     // Just inside the refresh margin of the cached token, not yet expired.

@@ -11,6 +11,9 @@ import { createTables, type TableNames } from '../../local/tables.ts';
 
 export const APP_ID = 'wx1234567890abcdef';
 export const APP_SECRET = 'test-app-secret-0123456789';
+/** A second mini-program on the same deployment (WECHAT_APPS), for isolation tests. */
+export const APP_ID_B = 'wxfedcba0987654321';
+export const APP_SECRET_B = 'test-app-secret-b-9876543210';
 
 /**
  * A controllable clock: tests move time instead of sleeping. It starts a day ahead of the real time,
@@ -58,10 +61,11 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
 
   const clock = testClock();
   // One time for both sides, as in production: WeChat's token lifetimes and force_refresh limits follow the test clock.
-  const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET, now: clock.now });
+  const fake = await startFakeWeChat({ appId: APP_ID, secret: APP_SECRET, apps: [{ appId: APP_ID_B, secret: APP_SECRET_B }], now: clock.now });
   const config = readConfig({
     WECHAT_APPID: APP_ID,
     WECHAT_SECRET: APP_SECRET,
+    WECHAT_APPS: `${APP_ID_B}=${APP_SECRET_B}`,
     WECHAT_API_BASE: fake.url,
     WECHAT_TIMEOUT_MS: '500',
     SESSIONS_TABLE: tables.sessions,

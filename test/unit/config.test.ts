@@ -27,6 +27,13 @@ describe('readConfig', () => {
     expect(readConfig(minimal)).toEqual({
       appId: 'wx4f4bc4dec97d474b',
       appSecret: { parameter: '/wechat-login/prod/wechat-app-secret' },
+      // One app, as before: the default app is WECHAT_APPID, nothing else is registered.
+      apps: {
+        defaultApp: { appId: 'wx4f4bc4dec97d474b', secret: { parameter: '/wechat-login/prod/wechat-app-secret' } },
+        listed: new Map(),
+        parameterPath: undefined,
+        cacheSeconds: 60,
+      },
       wechatApiBase: 'https://api.weixin.qq.com',
       wechatTimeoutMs: 3000,
       sessionTtlSeconds: 604_800,
@@ -34,6 +41,18 @@ describe('readConfig', () => {
       tables: { sessions: 'sessions', users: 'users', logins: 'logins', appCache: 'app-cache' },
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
+    });
+  });
+
+  it('registers further apps from WECHAT_APPS and the SSM path, but not under serverless-offline (no SSM locally)', () => {
+    const env = { ...minimal, WECHAT_APPS: 'wxfedcba0987654321=secret-of-b-123', WECHAT_APPS_PARAM_PATH: '/wechat-login/prod/apps/' };
+    expect(readConfig(env).apps).toMatchObject({
+      listed: new Map([['wxfedcba0987654321', 'secret-of-b-123']]),
+      parameterPath: '/wechat-login/prod/apps/',
+    });
+    expect(readConfig({ ...env, IS_OFFLINE: 'true' }).apps).toMatchObject({
+      listed: new Map([['wxfedcba0987654321', 'secret-of-b-123']]),
+      parameterPath: undefined,
     });
   });
 

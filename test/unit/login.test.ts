@@ -33,6 +33,7 @@ describe('login code bounds', () => {
       config: { wechatTimeoutMs: 3000, sessionTtlSeconds: 60, initialCredit: 1 },
       now: () => nowMs,
       loginCodes: { claim, release: async () => undefined, spend: async () => undefined },
+      apps: { defaultAppId: 'wx1234567890abcdef', find: async (appId: string) => ({ appId, secret: async () => 's' }) },
       code2Session: async () => Promise.reject(new Error('not needed here')),
     } as unknown as LoginDeps;
     await expect(login(deps, { code: 'abc' })).rejects.toThrow();

@@ -1,33 +1,30 @@
 import { describe, expect, it, vi } from 'vitest';
-import { hashSessionToken, newSessionToken } from '#lib/auth/token';
+import { newSessionToken as newToken, sessionRef, userId } from '#lib/auth/token';
 import { logout } from '#lib/endpoints/logout';
 import type { Deps } from '#lib/platform/deps';
 import type { SessionStore } from '#lib/store/sessions';
 import type { UserStore } from '#lib/store/users';
 
-// The index behind revokeAll is eventually consistent. DynamoDB Local updates it at once,
-// so the lag is played by a store stub here; test/integration/logout.test.ts runs the real one.
+// The order of the store calls, played by a stub; test/integration/logout.test.ts runs the real store.
 function depsWith(sessions: Partial<SessionStore>, users: Partial<UserStore> = { endCodeReplays: async () => undefined }): Deps {
   return { config: {} as Deps['config'], now: () => 1_700_000_000_000, sessions: sessions as SessionStore, users: users as UserStore };
 }
 
-const live = { openid: 'o-user', sessionKey: 'k', expiresAt: 1_800_000_000 };
+const UID = userId('wx1234567890abcdef', 'o-user');
+const newSessionToken = () => newToken(UID);
+const live = { uid: UID, appid: 'wx1234567890abcdef', openid: 'o-user', sessionKey: 'k', expiresAt: 1_800_000_000 };
 
 describe('POST /logout?all=1', () => {
-  it("ends the caller's own session by its key even when the index does not list it yet", async () => {
+  it("lists the user's sessions by the key its token names (one strongly consistent Query includes the caller's own): counted once", async () => {
     const token = newSessionToken();
+    const find = vi.fn(async () => live);
     const revoke = vi.fn(async () => true);
-    const revokeAll = vi.fn(async () => 0);
-    const reply = await logout(depsWith({ find: async () => live, revoke, revokeAll }), token, true);
-    expect(revoke).toHaveBeenCalledWith(hashSessionToken(token), 1_700_000_000);
-    expect(revokeAll).toHaveBeenCalledWith('o-user', 1_700_000_000);
-    expect(reply).toEqual({ logged_out: true, sessions_revoked: 1 });
-  });
-
-  it('counts a session that both deletes reach once', async () => {
-    // The index listed the caller's session too and its delete got there first.
-    const deps = depsWith({ find: async () => live, revoke: async () => false, revokeAll: async () => 3 });
-    expect(await logout(deps, newSessionToken(), true)).toEqual({ logged_out: true, sessions_revoked: 3 });
+    const revokeAll = vi.fn(async () => 3);
+    const reply = await logout(depsWith({ find, revoke, revokeAll }), token, true);
+    expect(find).toHaveBeenCalledWith(sessionRef(token), 1_700_000_000);
+    expect(revokeAll).toHaveBeenCalledWith(UID, 1_700_000_000);
+    expect(revoke).not.toHaveBeenCalled();
+    expect(reply).toEqual({ logged_out: true, sessions_revoked: 3 });
   });
 
   it("ends the replay window of the user's codes before it lists the user's sessions", async () => {
@@ -39,7 +36,7 @@ describe('POST /logout?all=1', () => {
       revokeAll: async () => order.push('revokeAll') && 0,
     };
     await logout(depsWith(sessions, { endCodeReplays }), newSessionToken(), true);
-    expect(endCodeReplays).toHaveBeenCalledWith('o-user', 1_700_000_000_000);
+    expect(endCodeReplays).toHaveBeenCalledWith(UID, 1_700_000_000_000);
     expect(order.indexOf('end replays')).toBeGreaterThanOrEqual(0);
     expect(order.indexOf('end replays')).toBeLessThan(order.indexOf('revokeAll'));
   });

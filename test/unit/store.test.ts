@@ -28,7 +28,7 @@ function stubClient(outcomes: (Error | undefined)[]) {
   return { db, calls };
 }
 
-const session = { tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
+const session = { uid: 'u', appid: 'wx1234567890abcdef', tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
 
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
@@ -81,6 +81,8 @@ describe('login transaction', () => {
     expect(update.TableName).toBe('u');
     expect(update.UpdateExpression).toContain('credit = if_not_exists(credit, :initialCredit)');
     expect(update.UpdateExpression).toContain('unionid = :unionid');
+    // unionid is the user's (indexed, sparse), never the session's.
+    expect(input.TransactItems[0]?.Put.Item).not.toHaveProperty('unionid');
   });
 });
 
@@ -101,5 +103,49 @@ describe('cleanup writes after a failed login', () => {
       expect(elapsed).toBeGreaterThanOrEqual(DYNAMODB_CLEANUP_BOUND_MS - 50);
       expect(elapsed).toBeLessThan(DYNAMODB_CLEANUP_BOUND_MS + 500);
     }
+  });
+});
+
+describe('/credit read (BatchGetItem)', () => {
+  const ref = { uid: 'u', tokenHash: 'h' };
+  const sessionItem = { uid: 'u', tokenHash: 'h', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 };
+  const batchClient = (replies: Record<string, unknown>[]) => {
+    const calls: { RequestItems: Record<string, unknown> }[] = [];
+    const db = {
+      send: async (command: { input: { RequestItems: Record<string, unknown> } }) => {
+        calls.push(command.input);
+        return replies.shift() ?? {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { db, calls };
+  };
+  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' });
+
+  it('asks again for keys DynamoDB left unprocessed, only those, and joins the answers', async () => {
+    const { db, calls } = batchClient([
+      { Responses: { s: [sessionItem] }, UnprocessedKeys: { u: { Keys: [{ uid: 'u' }], ConsistentRead: true } } },
+      { Responses: { u: [{ credit: 9 }] } },
+    ]);
+    expect(await store(db).findWithCredit(ref, 50)).toEqual({
+      session: { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 },
+      credit: 9,
+    });
+    expect(calls).toHaveLength(2);
+    expect(Object.keys(calls[1]!.RequestItems)).toEqual(['u']);
+  });
+
+  it('gives up after 3 rounds that leave keys unprocessed, with 503 STORAGE_UNAVAILABLE', async () => {
+    const stuck = { UnprocessedKeys: { s: { Keys: [ref], ConsistentRead: true } } };
+    const { db, calls } = batchClient([stuck, stuck, stuck, stuck]);
+    const error = await store(db)
+      .findWithCredit(ref, 50)
+      .catch((err: unknown) => err);
+    expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('an expired session is absent, whatever its user', async () => {
+    const { db } = batchClient([{ Responses: { s: [sessionItem], u: [{ credit: 9 }] } }]);
+    expect(await store(db).findWithCredit(ref, 100)).toBeUndefined();
   });
 });

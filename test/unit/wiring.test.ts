@@ -36,7 +36,7 @@ describe('loginDeps: the AppSecret read starts at init', () => {
       expect(unhandled).not.toHaveBeenCalled();
       expect(String(ssm.mock.calls[0]![0])).toBe('https://ssm.us-east-1.amazonaws.com/');
 
-      const error = await deps.code2Session('a-code').then(
+      const error = await deps.code2Session((await deps.apps.find(env.WECHAT_APPID!))!, 'a-code').then(
         () => undefined,
         (err: unknown) => err,
       );

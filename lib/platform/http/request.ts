@@ -21,6 +21,12 @@ export function readToken(event: APIGatewayProxyEventV2): string | undefined {
 }
 
 /**
+ * The mini-program a request says it comes from (X-WX-AppId). After login only a check: a session
+ * works in its own app's scope, and a request naming another app is refused (lib/auth/session.ts).
+ */
+export const readAppId = (event: APIGatewayProxyEventV2): string | undefined => event.headers?.['x-wx-appid']?.trim() || undefined;
+
+/**
  * The JSON body (or, for older clients, a form-encoded one) validated against a
  * valibot schema. Every failure is a 4xx that names what is wrong.
  */
