@@ -28,7 +28,16 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      { test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], env, hookTimeout: 180_000 } },
+      {
+        test: {
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          env,
+          // The zipped bundles are also run against DynamoDB Local.
+          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          hookTimeout: 180_000,
+        },
+      },
       {
         test: {
           name: 'e2e',

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { type BuildOptions, build as esbuild, type Metafile } from 'esbuild';
-import { ROOT, type ServiceBuild } from './esbuild-options.ts';
+import { DEFAULT_CREDENTIAL_CHAIN, ROOT, type ServiceBuild, withFullCredentialChain } from './esbuild-options.ts';
 import { zipFiles } from './zip.ts';
 
 export const FLOOR_ENTRY = 'bench/floor/handler.ts';
@@ -47,9 +47,12 @@ export interface Floor extends Built {
   zipBytes: number;
 }
 
-/** The floor bundle, and its zip written like ours (what esbuild wrote, deflated at the detected level). */
+/**
+ * The floor bundle (the service's options, but the SDK's full default credential chain), and its zip written
+ * like ours (what esbuild wrote, deflated at the detected level).
+ */
 export async function buildFloor(service: ServiceBuild, outDir: string, deflateLevel: number): Promise<Floor> {
-  const built = await buildLikeService(service, FLOOR_ENTRY, join(outDir, 'floor'));
+  const built = await buildLikeService(withFullCredentialChain(service), FLOOR_ENTRY, join(outDir, 'floor'));
   const zip = zipFiles(
     built.files.map((f) => ({ name: `handlers/${f.name}`, data: readFileSync(f.path) })),
     deflateLevel,
@@ -58,6 +61,10 @@ export async function buildFloor(service: ServiceBuild, outDir: string, deflateL
   writeFileSync(zipPath, zip);
   return { ...built, zipPath, zipBytes: zip.length };
 }
+
+/** Whether a build bundled the SDK's default credential chain (@aws-sdk/credential-provider-node and what it loads). */
+export const carriesDefaultCredentialChain = (metafile: Metafile): boolean =>
+  Object.keys(metafile.inputs).some((path) => path.includes(`node_modules/${DEFAULT_CREDENTIAL_CHAIN}/`));
 
 export interface Contributor {
   name: string;

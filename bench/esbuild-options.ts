@@ -93,3 +93,21 @@ export function readServiceBuild(overrides: BuildOptions = {}): ServiceBuild {
 
 const asStrings = (value: unknown): string[] =>
   (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === 'string');
+
+/**
+ * The package that serverless.yml's custom.esbuild `alias` resolves to the
+ * environment-only credential provider (lib/aws/env-credentials.ts).
+ */
+export const DEFAULT_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node';
+
+/**
+ * The service's build with the SDK's full default credential chain: its options
+ * without the alias of DEFAULT_CREDENTIAL_CHAIN (any other alias stays). The
+ * floor is built this way: the least a DynamoDB-backed function is with the SDK
+ * as it comes.
+ */
+export function withFullCredentialChain(service: ServiceBuild): ServiceBuild {
+  const { alias, ...options } = service.options;
+  const { [DEFAULT_CREDENTIAL_CHAIN]: _replaced, ...otherAliases } = alias ?? {};
+  return { ...service, options: Object.keys(otherAliases).length > 0 ? { ...options, alias: otherAliases } : options };
+}

@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient } from '../client/tools/build.mts';
-import { buildFloor, buildLikeService, contributors, extraOverFloor } from './bundle.ts';
+import { buildFloor, buildLikeService, carriesDefaultCredentialChain, contributors, extraOverFloor } from './bundle.ts';
 import { cleanupAll, installSignalHandlers, onCleanup } from './children.ts';
 import { LOCAL_ENV, measureColdInit } from './cold.ts';
 import { ROOT, readServiceBuild } from './esbuild-options.ts';
@@ -54,6 +54,9 @@ try {
   step('floor bundle and zip; metafile re-builds of our handlers');
   const deflate = detectDeflateLevel(readFileSync(first.bundlePath), first.bundleCompressedBytes);
   const floor = await buildFloor(service, join(tmp, 'floor'), deflate.level);
+  // The floor is the SDK as it comes: without its default credential chain, every ratio to it would flatter ours.
+  if (!carriesDefaultCredentialChain(floor.metafile))
+    throw new Error('the floor bundle lacks the SDK default credential chain (@aws-sdk/credential-provider-node)');
   const floorContributors = contributors(floor.metafile);
   const rebuilt = [];
   for (const fn of packaged) {
@@ -66,6 +69,7 @@ try {
     rebuilt.push({
       name: fn.name,
       identical,
+      fullCredentialChain: carriesDefaultCredentialChain(built.metafile),
       rezipDiff: rezipped - fn.zipBytes,
       contributors: contributors(built.metafile),
       extra: extraOverFloor(built.metafile, floorContributors),

@@ -24,7 +24,7 @@ import type { BuildOptions } from 'esbuild';
 import { buildLikeService, FLOOR_ENTRY } from './bundle.ts';
 import { cleanupAll, installSignalHandlers, onCleanup } from './children.ts';
 import { LOCAL_ENV, measureColdInit } from './cold.ts';
-import { ROOT, readServiceBuild } from './esbuild-options.ts';
+import { ROOT, readServiceBuild, withFullCredentialChain } from './esbuild-options.ts';
 import { packageService } from './package.ts';
 import { machineInfo } from './report.ts';
 import { kib, ms, ratio, summarize } from './stats.ts';
@@ -78,7 +78,8 @@ try {
   console.error(`building ${VARIANTS.length} variants…`);
   const built: (Variant & { id: string; bundlePath: string; bundleBytes: number; zipBytes: number })[] = [];
   for (const [i, v] of VARIANTS.entries()) {
-    const out = await buildLikeService(service, v.entry, join(tmp, String(i)), v.overrides);
+    // The floor keeps the SDK's full default credential chain, as in bench/run.ts.
+    const out = await buildLikeService(v.target === 'floor' ? withFullCredentialChain(service) : service, v.entry, join(tmp, String(i)), v.overrides);
     const zipBytes = zipFiles(
       out.files.map((f) => ({ name: `handlers/${f.name}`, data: readFileSync(f.path) })),
       LEVEL,
@@ -132,7 +133,7 @@ try {
   const markdown = `# Build variants (scratch measurements)
 
 Produced by \`npx tsx bench/variants.ts\` on ${new Date().toISOString()}: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average at start ${machine.loadAtStart.map((l) => l.toFixed(2)).join(' / ')}.
-Each variant is the service's esbuild options from serverless.yml (${JSON.stringify(service.options)}) with one change; zips hold what esbuild wrote, deflated at level ${LEVEL} (as detected from the packaged zips); cold init is ${RUNS} interleaved fresh-\`node\` imports per bundle, as in BENCHMARKS.md. An empty module imports in ${ms(e.p50)} ms (p50). "Same variant" compares with the floor built the same way.
+Each variant is the service's esbuild options from serverless.yml (${JSON.stringify(service.options)}) with one change (the floor without the \`alias\` of \`@aws-sdk/credential-provider-node\`: it keeps the SDK's full default credential chain); zips hold what esbuild wrote, deflated at level ${LEVEL} (as detected from the packaged zips); cold init is ${RUNS} interleaved fresh-\`node\` imports per bundle, as in BENCHMARKS.md. An empty module imports in ${ms(e.p50)} ms (p50). "Same variant" compares with the floor built the same way.
 
 ${line(head)}
 ${line(head.map(() => '---'))}

@@ -41,7 +41,11 @@ export function createDocumentClient({ region, endpoint }: DynamoClientOptions):
       // Without this, this SDK version only warns when requestTimeout passes and keeps waiting.
       throwOnRequestTimeout: true,
     },
-    ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    // DynamoDB Local takes any credentials: fixed ones, unless the environment has keys, which then sign as in Lambda.
+    ...(endpoint ? { endpoint } : {}),
+    ...(endpoint && !(process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY)
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
   });
   return withinRequestDeadline(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }));
 }

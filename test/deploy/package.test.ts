@@ -1,14 +1,23 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
 import { profileWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
+import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
+import { readServiceBuild, withFullCredentialChain } from '../../bench/esbuild-options.ts';
+import { localDynamoClient } from '../../local/dynamodb.ts';
+import { type FakeWeChat, startFakeWeChat } from '../../local/fake-wechat.ts';
 import { ROOT } from '../../local/state.ts';
+import { createTables } from '../../local/tables.ts';
+import { apiEvent } from '../support/event.ts';
+import { type ProxiedExchange, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
+import { resignedAuthorization } from '../support/sigv4.ts';
 import { readZip } from '../support/zip.ts';
 
 /**
@@ -361,5 +370,223 @@ describe('serverless package refuses deploy settings that break or leak, naming 
     expect(run.status, run.stdout).not.toBe(0);
     expect(`${run.stdout}${run.stderr}`).toContain(name);
     expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+/**
+ * Strings only the SDK's default credential chain puts in a bundle (package names and messages survive
+ * minification), at least one for each of its parts. A bundle built without the alias has every one of them.
+ */
+const CREDENTIAL_CHAIN_MARKERS = [
+  'defaultProvider::fromSSO', // @aws-sdk/credential-provider-node: the chain itself
+  '@aws-sdk/credential-provider-ini', // INI profiles (~/.aws/credentials, assume-role)
+  '@aws-sdk/credential-provider-sso', // SSO
+  '@aws-sdk/credential-provider-process', // credential_process
+  '@aws-sdk/credential-provider-web-identity', // web identity token files
+  '@aws-sdk/credential-provider-http', // container credentials
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI', // container and instance metadata
+  '@aws-sdk/token-providers', // SSO OIDC tokens
+  '@aws-sdk/nested-clients', // the STS, SSO and SSO-OIDC clients behind them
+  'AssumeRoleWithWebIdentity', // STS
+];
+const chainMarkersIn = (bundle: string) => CREDENTIAL_CHAIN_MARKERS.filter((marker) => bundle.includes(marker));
+
+describe('credentials: the environment, as Lambda hands them over, and nothing else', () => {
+  it("no zipped bundle carries the SDK's default credential chain (SSO, INI, process, web identity, container, STS), only the environment provider", () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const [bundle] = readZip(readFileSync(join(dir, `${name.toLowerCase()}.zip`)));
+      const text = bundle!.data.toString('utf8');
+      expect(chainMarkersIn(text), name).toEqual([]);
+      // @aws-sdk/credential-provider-env's fromEnv, which reads the session token
+      expect(text, name).toContain('AWS_SESSION_TOKEN');
+    }
+  });
+
+  it.each([
+    ['the floor (bench/floor/handler.ts, built as the bench builds it)', FLOOR_ENTRY],
+    ['handlers/credit.ts', 'handlers/credit.ts'],
+  ])(
+    'finds every marker of that chain in %s, bundled with the same options but without the alias: the check above can fail',
+    async (_what, entry) => {
+      const out = mkdtempSync(join(tmpdir(), 'package-chain-'));
+      onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+      const built = await buildLikeService(withFullCredentialChain(readServiceBuild()), entry, out);
+      const text = readFileSync(built.bundlePath, 'utf8');
+      expect(CREDENTIAL_CHAIN_MARKERS.filter((marker) => !text.includes(marker))).toEqual([]);
+    },
+  );
+
+  describe('each zipped bundle, run as Lambda runs it, against DynamoDB Local through a recording proxy', () => {
+    const CREDENTIALS = {
+      accessKeyId: 'AKIDDEPLOYTESTONLY01',
+      secretAccessKey: 'deploy-test-secret-access-key/0123456789',
+      sessionToken: 'deploy-test-session-token-FwoGZXIvYXdzEBYaD',
+    };
+    const REGION = 'us-east-1';
+    const run = promisify(execFile);
+    let proxy: RecordingProxy;
+    let fake: FakeWeChat;
+    let bundles: string;
+
+    beforeAll(async () => {
+      const endpoint = inject('dynamodbEndpoint');
+      const variables = template.Resources.LoginLambdaFunction!.Properties.Environment.Variables;
+      const admin = localDynamoClient(endpoint);
+      try {
+        await createTables(admin, {
+          sessions: variables.SESSIONS_TABLE,
+          users: variables.USERS_TABLE,
+          logins: variables.LOGINS_TABLE,
+          appCache: variables.APP_CACHE_TABLE,
+        });
+      } finally {
+        admin.destroy();
+      }
+      proxy = await startRecordingProxy(endpoint);
+      fake = await startFakeWeChat({ appId: APPID, secret: SENTINEL_SECRET });
+      bundles = mkdtempSync(join(tmpdir(), 'package-run-'));
+      for (const name of Object.keys(FUNCTIONS)) {
+        for (const file of readZip(readFileSync(join(dir, `${name.toLowerCase()}.zip`)))) {
+          mkdirSync(join(bundles, name, 'handlers'), { recursive: true });
+          writeFileSync(join(bundles, name, file.name), file.data);
+        }
+      }
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      await fake?.close();
+      if (bundles) rmSync(bundles, { recursive: true, force: true });
+    });
+
+    /**
+     * A fresh node loads the function's bundle with require(), as Lambda does, and calls its handler with the
+     * event. Its environment is the function's own, the credentials Lambda would put there, and the local
+     * stand-ins: DynamoDB Local (through the proxy) and the fake WeChat. Returns the reply and what DynamoDB saw.
+     */
+    async function invoke(name: keyof typeof FUNCTIONS, event: object, options: { env?: Record<string, string | undefined>; node?: string[] } = {}) {
+      const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
+      const env: Record<string, string | undefined> = {
+        PATH: process.env.PATH,
+        ...fn.Environment.Variables,
+        WECHAT_SECRET: SENTINEL_SECRET,
+        WECHAT_API_BASE: fake.url,
+        DYNAMODB_ENDPOINT: proxy.url,
+        AWS_REGION: REGION,
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...options.env,
+      };
+      const file = join(bundles, name, `${String(fn.Handler).replace(/\.handler$/, '')}.cjs`);
+      const probe = `require(process.argv[1]).handler(JSON.parse(process.argv[2])).then((r) => process.stdout.write(JSON.stringify(r)))`;
+      const before = proxy.exchanges.length;
+      const { stdout } = await run(process.execPath, [...(options.node ?? []), '-e', probe, file, JSON.stringify(event)], {
+        env: Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      const reply = JSON.parse(stdout) as { statusCode: number; body: string };
+      return { status: reply.statusCode, body: JSON.parse(reply.body), dynamodb: proxy.exchanges.slice(before) };
+    }
+
+    /** Every call signed with the environment's key, secret and session token; every answer DynamoDB Local's own. */
+    async function expectSignedWithEnvironmentCredentials(name: string, calls: ProxiedExchange[]) {
+      expect(calls.length, `${name}: DynamoDB calls`).toBeGreaterThan(0);
+      for (const call of calls) {
+        const what = `${name} ${String(call.headers['x-amz-target'])}`;
+        const authorization = String(call.headers.authorization);
+        expect(authorization, what).toMatch(
+          new RegExp(
+            `^AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/\\d{8}/${REGION}/dynamodb/aws4_request, SignedHeaders=[^,]*x-amz-security-token[^,]*, Signature=[0-9a-f]{64}$`,
+          ),
+        );
+        expect(call.headers['x-amz-security-token'], what).toBe(CREDENTIALS.sessionToken);
+        // Signed with that secret: the request as it arrived signs the same again.
+        expect(await resignedAuthorization(call, { credentials: CREDENTIALS, region: REGION, service: 'dynamodb' }), what).toBe(authorization);
+        expect(call.headers['x-amz-target'], what).toMatch(/^DynamoDB_20120810\.\w+$/);
+        // DynamoDB Local's own answer: a result, or one of its errors (a write retried after a slow first attempt
+        // may find that attempt's item), never the proxy's.
+        const answer = JSON.parse(call.reply) as { __type?: string };
+        expect(
+          call.status === 200 || /^com\.amazonaws\.dynamodb\.v20120810#\w+$/.test(answer.__type ?? ''),
+          `${what}: ${call.status} ${call.reply}`,
+        ).toBe(true);
+      }
+      expect(calls.filter((call) => call.status === 200).length, `${name}: DynamoDB results`).toBeGreaterThan(0);
+    }
+
+    it("signs every DynamoDB call with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and works on DynamoDB's answers: login, checklogin, credit, userinfo, phonenumber, logout", {
+      timeout: 60_000,
+    }, async () => {
+      const login = await invoke('Login', apiEvent({ method: 'POST', path: '/login', body: { code: 'deployed.1' } }));
+      expect(login.status, JSON.stringify(login.body)).toBe(200);
+      expect(login.body).toEqual({ token: expect.stringMatching(/^[\w-]{22}\.[\w-]{43}$/), expires_in: 604800 });
+      await expectSignedWithEnvironmentCredentials('login', login.dynamodb);
+      const auth = { authorization: `Bearer ${login.body.token}` };
+
+      const checklogin = await invoke('Checklogin', apiEvent({ method: 'GET', path: '/checklogin', headers: auth }));
+      expect(checklogin.body).toEqual({ is_login: true });
+      await expectSignedWithEnvironmentCredentials('checklogin', checklogin.dynamodb);
+
+      const credit = await invoke('Credit', apiEvent({ method: 'GET', path: '/credit', headers: auth }));
+      expect(credit.body).toEqual({ credit: 100 });
+      await expectSignedWithEnvironmentCredentials('credit', credit.dynamodb);
+
+      const data = (await (await fetch(`${fake.url}/__fake/userinfo?user=deployed`)).json()) as object;
+      const userinfo = await invoke('Userinfo', apiEvent({ method: 'POST', path: '/userinfo', headers: auth, body: data }));
+      expect(userinfo.body, JSON.stringify(userinfo.body)).toMatchObject({ pass: true, userInfo: expect.any(Object) });
+      await expectSignedWithEnvironmentCredentials('userinfo', userinfo.dynamodb);
+
+      const phone = await invoke(
+        'Phonenumber',
+        apiEvent({ method: 'POST', path: '/phonenumber', headers: auth, body: { code: 'phone-13800138000' } }),
+      );
+      expect(phone.body, JSON.stringify(phone.body)).toEqual({ phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' });
+      await expectSignedWithEnvironmentCredentials('phonenumber', phone.dynamodb);
+
+      const logout = await invoke('Logout', apiEvent({ method: 'POST', path: '/logout', headers: auth }));
+      expect(logout.body).toEqual({ logged_out: true, sessions_revoked: 1 });
+      await expectSignedWithEnvironmentCredentials('logout', logout.dynamodb);
+    });
+
+    it('the login bundle signs its SSM read of the AppSecret with the same environment credentials, session token included', {
+      timeout: 30_000,
+    }, async () => {
+      // SSM is AWS itself: the child's fetch answers for ssm.<region>.amazonaws.com and writes down what it was sent.
+      const record = join(bundles, 'ssm-request.json');
+      const stub = join(bundles, 'ssm-stub.cjs');
+      writeFileSync(
+        stub,
+        `const { writeFileSync } = require('node:fs');
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init = {}) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (!url.hostname.startsWith('ssm.')) return realFetch(input, init);
+  writeFileSync(${JSON.stringify(record)}, JSON.stringify({ url: url.href, method: init.method, headers: init.headers, body: init.body }));
+  return new Response(JSON.stringify({ Parameter: { Value: ${JSON.stringify(SENTINEL_SECRET)} } }), { headers: { 'content-type': 'application/x-amz-json-1.1' } });
+};
+`,
+      );
+      const login = await invoke('Login', apiEvent({ method: 'POST', path: '/login', body: { code: 'deployed.2' } }), {
+        env: { WECHAT_SECRET: undefined },
+        node: ['--require', stub],
+      });
+      // The AppSecret it read is what the fake WeChat checks.
+      expect(login.status, JSON.stringify(login.body)).toBe(200);
+      const ssm = JSON.parse(readFileSync(record, 'utf8')) as { url: string; method: string; headers: Record<string, string>; body: string };
+      expect(ssm.url).toBe(`https://ssm.${REGION}.amazonaws.com/`);
+      expect(JSON.parse(ssm.body)).toEqual({ Name: '/wechat-login/prod/wechat-app-secret', WithDecryption: true });
+      expect(ssm.headers.authorization).toMatch(
+        new RegExp(
+          `^AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/\\d{8}/${REGION}/ssm/aws4_request, SignedHeaders=[^,]*x-amz-security-token[^,]*, Signature=[0-9a-f]{64}$`,
+        ),
+      );
+      expect(ssm.headers['x-amz-security-token']).toBe(CREDENTIALS.sessionToken);
+      const received = { method: ssm.method, path: new URL(ssm.url).pathname, headers: ssm.headers, body: ssm.body };
+      expect(await resignedAuthorization(received, { credentials: CREDENTIALS, region: REGION, service: 'ssm' })).toBe(ssm.headers.authorization);
+      await expectSignedWithEnvironmentCredentials('login (AppSecret from SSM)', login.dynamodb);
+    });
   });
 });

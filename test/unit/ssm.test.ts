@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { createDocumentClient } from '#lib/store/client';
+import { resignedAuthorization } from '../support/sigv4.ts';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).
 const Sha256 = createDocumentClient({ region: 'ap-east-1' }).config.sha256;
@@ -44,23 +44,6 @@ async function fakeSsmAnswering(answers: Array<[number, unknown] | 'hang'>) {
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, seen };
 }
 
-/** The SigV4 authorization for the request as the server received it, signed again at its own x-amz-date. */
-async function resign(request: Seen): Promise<string> {
-  const auth = String(request.headers.authorization);
-  const signed = /SignedHeaders=([^,]+)/.exec(auth)![1]!.split(';');
-  // Not the payload hash the client claims: the signer hashes the body that arrived.
-  const headers = Object.fromEntries(signed.filter((name) => name !== 'x-amz-content-sha256').map((name) => [name, String(request.headers[name])]));
-  const stamp = String(request.headers['x-amz-date']); // 20261124T115501Z
-  const signingDate = new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
-  const host = String(request.headers.host);
-  const signer = new SignatureV4({ credentials: aws.credentials, region: aws.region, service: 'ssm', sha256: aws.sha256, uriEscapePath: true });
-  const again = await signer.sign(
-    { method: request.method, protocol: 'http:', hostname: host.split(':')[0]!, path: request.path, query: {}, headers, body: request.body },
-    { signingDate },
-  );
-  return String(again.headers.authorization);
-}
-
 const aws = {
   credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' },
   region: 'ap-east-1',
@@ -85,7 +68,7 @@ describe("SSM GetParameter, signed with the DynamoDB client's signer", () => {
     );
     expect(authorization).toMatch(/SignedHeaders=[^,]*host/);
     // What was sent is what was signed: the request as received (method, path, signed headers, body) signs the same.
-    expect(await resign(request!)).toBe(authorization);
+    expect(await resignedAuthorization(request!, { credentials: aws.credentials, region: aws.region, service: 'ssm' })).toBe(authorization);
   });
 
   it.each([
