@@ -8,6 +8,7 @@ const env = {
   USERS_TABLE: 'test-users',
   LOGINS_TABLE: 'test-logins',
   APP_CACHE_TABLE: 'test-app-cache',
+  LEDGER_TABLE: 'test-ledger',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   AWS_REGION: 'us-east-1',
   // The SDK nags about Node 20 (this machine's); Lambda runs Node 22.

@@ -12,6 +12,8 @@ import type { Endpoint, EndpointResult, WarmResult } from './warm.ts';
 
 /** bench/warm.ts LOGOUT_ALL (a type-only import keeps warm.ts and its DynamoDB Local out of the report's load). */
 const LOGOUT_ALL = 'logout?all=1';
+/** bench/warm.ts CHECKIN_FIRST. */
+const CHECKIN_FIRST = 'checkin (first today)';
 
 /** The budgets, as agreed. */
 export const BUDGETS = {
@@ -179,6 +181,41 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
       figure: `${range(o.calls)} call(s)/request: ${o.commandList}`,
       limit: '1 Query (+ session check, replay mark, deletes)',
       pass: queries.every((n) => n === 1) && others.every(Boolean) && warm.endpoints[LOGOUT_ALL].non200 === 0,
+    });
+  }
+  // A move of credit: the session and the balance in one read, then one transaction (the balance and the entry): README, Points.
+  const move = (name: string, route: string) => {
+    const r = warm.endpoints[name];
+    if (!r) return;
+    const m = perRequest(name);
+    const asIntended = r.meters.every(
+      (meter) => meter.commands.map((c) => c.command.replace(/Command$/, '')).join(' → ') === 'BatchGetItem → TransactWriteItems',
+    );
+    budgets.push({
+      budget: `\`${route}\` = 2 DynamoDB round-trips (no lost race)`,
+      figure: `${m.commandList}; ${range(m.rcu)} RCU + ${range(m.wcu)} WCU/request`,
+      limit: 'BatchGetItem → TransactWriteItems',
+      pass: asIntended && r.non200 === 0,
+    });
+  };
+  if (benched('spend')) move('spend', 'POST /credit/spend');
+  move(CHECKIN_FIRST, 'POST /credit/checkin (first today)');
+  if (benched('checkin')) {
+    const c = perRequest('checkin');
+    budgets.push({
+      budget: '`POST /credit/checkin` again the same day = 1 DynamoDB read',
+      figure: `${c.commandList}; ${range(c.rcu)} RCU/request`,
+      limit: '= 1 read, no write',
+      pass: c.calls.max === 1 && c.writes.max === 0 && warm.endpoints.checkin!.non200 === 0,
+    });
+  }
+  if (benched('history')) {
+    const h = perRequest('history');
+    budgets.push({
+      budget: '`GET /credit/history` = 2 reads at once, no write',
+      figure: `${h.commandList}; ${range(h.rcu)} RCU/request`,
+      limit: 'GetItem ∥ Query',
+      pass: h.calls.max === 2 && h.writes.max === 0 && warm.endpoints.history!.non200 === 0,
     });
   }
   if (benched('login')) {

@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parse } from 'yaml';
 import { readConfig } from '#lib/platform/config';
-import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { startLocalDynamo } from '../local/dynamodb.ts';
@@ -37,11 +37,17 @@ import { ROOT } from './esbuild-options.ts';
  *   - login: a fresh code of the round's user (the fake accepts each code once);
  *   - checklogin, credit, userinfo: that user's latest token;
  *   - logout: a spare session (a pool filled by the setup logins and topped up
- *     by every measured login), so the read endpoints keep a live token.
+ *     by every measured login), so the read endpoints keep a live token;
+ *   - spend: 1 point under a fresh idempotency key (users start with 100);
+ *   - checkin: a repeat of today's check-in (granted 0: one read); the first of
+ *     the day, which moves credit, is measured apart (CHECKIN_FIRST);
+ *   - history: the newest 20 entries.
  */
-export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout'] as const;
+export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout', 'spend', 'checkin', 'history'] as const;
 /** Measured apart from the rounds (see runWarm), reported as a budget only. */
 export const LOGOUT_ALL = 'logout?all=1';
+/** Each user's first check-in of the day (a grant), measured once per user before the rounds. */
+export const CHECKIN_FIRST = 'checkin (first today)';
 export type Endpoint = string;
 
 const APP_ID = 'wx0000000000000000';
@@ -242,7 +248,7 @@ export async function runWarm(options: {
   const handlers: Record<Endpoint, Handler> = {};
   for (const name of order) {
     const module = (await import(pathToFileURL(join(ROOT, options.functions[name]!.entry)).href)) as {
-      createHandler?: (deps: LoginDeps & WeChatApiDeps) => Handler;
+      createHandler?: (deps: LoginDeps & WeChatApiDeps & LedgerDeps) => Handler;
     };
     if (typeof module.createHandler !== 'function') throw new Error(`${options.functions[name]!.entry} exports no createHandler(deps)`);
     handlers[name] = module.createHandler(deps);
@@ -269,7 +275,36 @@ export async function runWarm(options: {
       ]),
     ) as Record<Endpoint, EndpointResult>;
 
+    const measureApart = async (name: string, handler: Handler, eventOf: (user: (typeof users)[number]) => APIGatewayProxyEventV2) => {
+      const apart: EndpointResult = { endpoint: name, totalMs: [], dynamoMs: [], wechatMs: [], ownMs: [], meters: [], non200: 0 };
+      for (const user of users) {
+        const meter = newMeter();
+        current = meter;
+        const started = performance.now();
+        const reply = await handler(eventOf(user));
+        const totalMs = performance.now() - started;
+        current = undefined;
+        if (reply.statusCode !== 200) {
+          apart.non200++;
+          apart.firstError ??= `${reply.statusCode} ${String(reply.body).slice(0, 200)}`;
+        }
+        apart.totalMs.push(totalMs);
+        apart.dynamoMs.push(meter.dynamoMs);
+        apart.wechatMs.push(meter.wechatMs);
+        apart.ownMs.push(totalMs - meter.dynamoMs - meter.wechatMs);
+        apart.meters.push(meter);
+      }
+      results[name] = apart;
+    };
+    // The first check-in of the day moves credit (a transaction); every later one today is a read.
+    if (order.includes('checkin')) {
+      await measureApart(CHECKIN_FIRST, handlers.checkin!, (user) =>
+        apiEvent({ method: 'POST', path: '/credit/checkin', headers: { authorization: `Bearer ${user.token}` } }),
+      );
+    }
+
     let loginSeq = 0;
+    let spendSeq = 0;
     const eventFor = (endpoint: Endpoint, user: (typeof users)[number]): APIGatewayProxyEventV2 => {
       const auth = { authorization: `Bearer ${user.token}` };
       switch (endpoint) {
@@ -286,6 +321,12 @@ export async function runWarm(options: {
           if (!spare) throw new Error('no spare session left for /logout');
           return apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${spare}` } });
         }
+        case 'spend':
+          return apiEvent({ method: 'POST', path: '/credit/spend', headers: auth, body: { amount: 1, key: `bench-spend-${++spendSeq}` } });
+        case 'checkin':
+          return apiEvent({ method: 'POST', path: '/credit/checkin', headers: auth });
+        case 'history':
+          return apiEvent({ method: 'GET', path: '/credit/history', headers: auth, query: { limit: '20' } });
         default:
           throw new Error(`no recipe for ${endpoint}`);
       }
@@ -324,27 +365,9 @@ export async function runWarm(options: {
     }
     // Logging out everywhere (#12), once per user after the rounds: it ends all of the user's sessions, so never inside them.
     if (order.includes('logout')) {
-      const all: EndpointResult = { endpoint: LOGOUT_ALL, totalMs: [], dynamoMs: [], wechatMs: [], ownMs: [], meters: [], non200: 0 };
-      for (const user of users) {
-        const meter = newMeter();
-        current = meter;
-        const started = performance.now();
-        const reply = await handlers.logout!(
-          apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${user.token}` }, query: { all: '1' } }),
-        );
-        const totalMs = performance.now() - started;
-        current = undefined;
-        if (reply.statusCode !== 200) {
-          all.non200++;
-          all.firstError ??= `${reply.statusCode} ${String(reply.body).slice(0, 200)}`;
-        }
-        all.totalMs.push(totalMs);
-        all.dynamoMs.push(meter.dynamoMs);
-        all.wechatMs.push(meter.wechatMs);
-        all.ownMs.push(totalMs - meter.dynamoMs - meter.wechatMs);
-        all.meters.push(meter);
-      }
-      results[LOGOUT_ALL] = all;
+      await measureApart(LOGOUT_ALL, handlers.logout!, (user) =>
+        apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${user.token}` }, query: { all: '1' } }),
+      );
     }
     const commandMs: Record<string, number[]> = {};
     for (const r of Object.values(results)) {

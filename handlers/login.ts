@@ -7,7 +7,11 @@ import { loginDeps } from '#lib/platform/wiring';
 /** POST /login {"code", "appid"?} (or X-WX-AppId) -> {"token", "expires_in"} */
 export const createHandler = (deps: LoginDeps) =>
   httpHandler('login', (event) =>
-    login(deps, readBody(event, LoginBody), { header: event.headers?.['x-wx-appid'], referer: event.headers?.referer }),
+    login(deps, readBody(event, LoginBody), {
+      header: event.headers?.['x-wx-appid'],
+      referer: event.headers?.referer,
+      clientIp: event.requestContext?.http?.sourceIp,
+    }),
   );
 
 export const handler = createHandler(loginDeps());

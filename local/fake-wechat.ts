@@ -28,8 +28,11 @@ import { userInfoPayload } from './wechat-data.ts';
  *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (anyone's, once each), "phone-<digits>.<user>"
  *                                               (minted for that user: a request whose openid is another user's gets
  *                                               40029, as a code WeChat does not accept), "fail-<errcode>"
+ *   POST /wxa/getuserriskrank                  -> risk_rank 0, or N for a user named risk<N>… (e.g. "risk3", "risk4-farm");
+ *                                               47001 without a scene of 0/1 or a client_ip; scriptRisk() for the rest
  * An unknown or expired access_token gets 40001 / 42001.
  * GET /__fake/rotate-session-key?user=alice does what a later wx.login() does to Alice's session_key.
+ * GET /__fake/user?user=alice[&appid=wx…] gives Alice's openid and unionid there (for `npm run admin`).
  */
 export interface FakeApp {
   appId: string;
@@ -78,6 +81,10 @@ export interface FakeWeChat {
   refuseForceRefresh(errcode?: number, appId?: string): void;
   /** Answers jscode2session with `script(code)` whenever it returns one; default behaviour otherwise. */
   script(script?: (code: string, callIndex: number) => FakeAnswer | undefined): void;
+  /** getuserriskrank requests received (what was asked; the fake's own record, never logged). */
+  readonly riskRequests: { appid: string; openid: string; scene: unknown; clientIp: unknown }[];
+  /** Answers getuserriskrank with `script(openid)` whenever it returns one (a failure, a late or hanging answer). */
+  scriptRisk(script?: (openid: string) => FakeAnswer | undefined): void;
   /** The user `name` as the given app (default: the first) sees them. */
   user(name: string, appId?: string): FakeUser;
   close(): Promise<void>;
@@ -129,6 +136,8 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
   const clock = options.now ?? Date.now;
   const seconds = () => Math.floor(clock() / 1000);
   let scripted: ((code: string, callIndex: number) => FakeAnswer | undefined) | undefined;
+  let scriptedRisk: ((openid: string) => FakeAnswer | undefined) | undefined;
+  const riskRequests: FakeWeChat['riskRequests'] = [];
 
   const user = (name: string, appId?: string): FakeUser => {
     const app = appOf(appId);
@@ -213,6 +222,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
         .digest('hex');
       return query.get('signature') === expected ? { json: { errcode: 0, errmsg: 'ok' } } : errorAnswer(87009, 'invalid signature');
     }
+    if (path === '/wxa/getuserriskrank') return riskRank(app, body);
     const code = typeof body.code === 'string' ? body.code : '';
     const failure = /^fail-(-?\d+)$/.exec(code);
     if (failure) return errorAnswer(Number(failure[1]), 'scripted failure');
@@ -238,6 +248,19 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
         },
       },
     };
+  };
+
+  const riskRank = (app: AppState, body: Record<string, unknown>): FakeAnswer => {
+    const openid = String(body.openid ?? '');
+    riskRequests.push({ appid: String(body.appid), openid, scene: body.scene, clientIp: body.client_ip });
+    if (body.appid !== app.appId) return errorAnswer(40013, 'invalid appid');
+    if ((body.scene !== 0 && body.scene !== 1) || typeof body.client_ip !== 'string' || !body.client_ip)
+      return errorAnswer(47001, 'data format error');
+    const scriptedAnswer = scriptedRisk?.(openid);
+    if (scriptedAnswer) return scriptedAnswer;
+    const name = namesByOpenid.get(`${app.appId}:${openid}`) ?? '';
+    const rank = Number(/^risk([0-4])/.exec(name)?.[1] ?? 0);
+    return { json: { errcode: 0, errmsg: 'getuserriskrank succ', risk_rank: rank, unoin_id: Math.floor(Math.random() * 1e9) } };
   };
 
   const jscode2session = (query: URLSearchParams): FakeAnswer => {
@@ -280,7 +303,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       return send(res, answer);
     }
     if (url.pathname === '/cgi-bin/stable_token') return send(res, stableToken(await jsonBody(req)));
-    if (url.pathname === '/wxa/checksession' || url.pathname === '/wxa/business/getuserphonenumber') {
+    if (url.pathname === '/wxa/checksession' || url.pathname === '/wxa/business/getuserphonenumber' || url.pathname === '/wxa/getuserriskrank') {
       return send(res, serverApi(url.pathname, url.searchParams, req.method === 'POST' ? await jsonBody(req) : {}));
     }
     if (url.pathname === '/__fake/userinfo') {
@@ -292,6 +315,15 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       return send(res, {
         json: userInfoPayload({ openid, unionid, sessionKey, appId, nickName: url.searchParams.get('nickName') ?? name }),
       });
+    }
+    if (url.pathname === '/__fake/user') {
+      // A user's openid and unionid in an app (never its session_key): for tools that name a user, like `npm run admin`.
+      const name = url.searchParams.get('user') ?? '';
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) return send(res, { status: 400, json: { error: 'pass ?user=<name>' } });
+      const appId = url.searchParams.get('appid') ?? options.appId;
+      if (!apps.has(appId)) return send(res, { status: 400, json: { error: 'no such app' } });
+      const { openid, unionid } = user(name, appId);
+      return send(res, { json: { openid, unionid } });
     }
     if (url.pathname === '/__fake/rotate-session-key') {
       const name = url.searchParams.get('user') ?? '';
@@ -312,6 +344,10 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     stableTokenCalls,
     stableTokenAppIds,
     apiCalls,
+    riskRequests,
+    scriptRisk(next) {
+      scriptedRisk = next;
+    },
     rotateSessionKey(name) {
       rotations.set(name, (rotations.get(name) ?? 0) + 1);
     },

@@ -10,6 +10,8 @@ export interface StackProcess {
   api: string;
   /** What `npm start` wrote to its state file: where DynamoDB Local and WeChat are. */
   state: { api: string; wechat: string; dynamodb: string; fakeWeChat: boolean; appId: string };
+  /** Where the stack wrote its state (LOCAL_STACK_FILE): `npm run try` and `npm run admin` find it there. */
+  stateFile: string;
   output(): string;
   /** SIGTERM, as Ctrl-C would; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -51,6 +53,7 @@ async function spawnOnce(env: Record<string, string>): Promise<StackProcess> {
     child,
     api: `http://127.0.0.1:${port}`,
     state: JSON.parse(readFileSync(stateFile, 'utf8')),
+    stateFile,
     output: () => output,
     stop() {
       if (child.exitCode !== null) return Promise.resolve(child.exitCode);

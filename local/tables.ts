@@ -20,6 +20,7 @@ interface TableResource {
     KeySchema: CreateTableCommandInput['KeySchema'];
     TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
     GlobalSecondaryIndexes?: CreateTableCommandInput['GlobalSecondaryIndexes'];
+    LocalSecondaryIndexes?: CreateTableCommandInput['LocalSecondaryIndexes'];
   };
 }
 
@@ -35,8 +36,14 @@ export function tableNamesForStage(stage: string): TableNames {
     custom: { tableNames: Record<keyof TableNames, string> };
   };
   const resolve = (template: string) => template.replaceAll('${self:service}', config.service).replaceAll('${sls:stage}', stage);
-  const { sessions, users, logins, appCache } = config.custom.tableNames;
-  return { sessions: resolve(sessions), users: resolve(users), logins: resolve(logins), appCache: resolve(appCache) };
+  const { sessions, users, logins, appCache, ledger } = config.custom.tableNames;
+  return {
+    sessions: resolve(sessions),
+    users: resolve(users),
+    logins: resolve(logins),
+    appCache: resolve(appCache),
+    ledger: resolve(ledger),
+  };
 }
 
 /**
@@ -52,6 +59,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
     '${self:custom.tableNames.users}': names.users,
     '${self:custom.tableNames.logins}': names.logins,
     '${self:custom.tableNames.appCache}': names.appCache,
+    '${self:custom.tableNames.ledger}': names.ledger,
   };
   for (const [logicalId, resource] of Object.entries(Resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table') continue;
@@ -65,6 +73,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
           AttributeDefinitions: props.AttributeDefinitions,
           KeySchema: props.KeySchema,
           GlobalSecondaryIndexes: props.GlobalSecondaryIndexes,
+          LocalSecondaryIndexes: props.LocalSecondaryIndexes,
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );

@@ -2,7 +2,8 @@
  * `npm run try`: plays a mini-program against the API that `npm start` runs,
  * through the mini-program client (client/src) with a Node `wx`
  * (local/node-wx.ts): login, checklogin, credit, userinfo (with data encrypted
- * like WeChat's client does), the phone number, a rotated session_key, a
+ * like WeChat's client does), the phone number, spending points, the daily
+ * check-in and the credit history, a rotated session_key, a
  * second login of the same user, logging out everywhere. Prints each step
  * with the request it made; exits non-zero if any reply is not what the
  * contract says.
@@ -109,6 +110,37 @@ if (wechat) {
   );
 }
 await step(
+  'spend 30 points, with an idempotency key',
+  () => client.spend(30, { key: `${user}-order-1`, reason: 'coupon' }),
+  (r) => r.credit === credit - 30 && r.entry.amount === -30 && r.entry.reason === 'coupon',
+);
+await step(
+  'the same spend again (a retry): the same reply, spent once',
+  () => client.spend(30, { key: `${user}-order-1`, reason: 'coupon' }),
+  (r) => r.credit === credit - 30,
+);
+await step(
+  'spending more than the balance is a 409, nothing spent',
+  () => client.spend(1_000_000),
+  (r) => isError(r, 409, 'INSUFFICIENT_CREDIT'),
+);
+const { granted } = await step(
+  "today's check-in",
+  () => client.checkin(),
+  (r) => r.granted > 0 && r.streak === 1 && r.credit === credit - 30 + r.granted,
+);
+await step(
+  'a second check-in today grants nothing',
+  () => client.checkin(),
+  (r) => r.granted === 0,
+);
+await step(
+  'the history, newest first: check-in, spend, sign-up grant',
+  () => client.history({ limit: 10 }),
+  (r) => r.entries.map((e: { reason: string }) => e.reason).join() === 'checkin,coupon,signup' && r.next_cursor === undefined,
+);
+const balance = credit - 30 + granted;
+await step(
   'the same user logs in again',
   () => client.login(),
   (r) => typeof r.token === 'string' && r.token !== token,
@@ -116,7 +148,7 @@ await step(
 await step(
   'credit is kept across logins',
   () => client.credit(),
-  (r) => r.credit === credit,
+  (r) => r.credit === balance,
 );
 await step(
   'credit without a token is a 401',

@@ -26,7 +26,18 @@ function checked(read) {
  * flood on one route cannot take the others'. The defaults assume the default account quota of 1,000 and leave more
  * than Lambda's minimum of 100 unreserved (README, Deploy).
  */
-const RESERVED_CONCURRENCY = { login: 300, checklogin: 150, credit: 150, userinfo: 100, phonenumber: 50, logout: 50 };
+const RESERVED_CONCURRENCY = {
+  login: 250,
+  checklogin: 150,
+  credit: 150,
+  userinfo: 100,
+  phonenumber: 50,
+  logout: 50,
+  spend: 40,
+  checkin: 30,
+  history: 20,
+  grant: 10,
+};
 /** Lambda keeps at least this much of the account's concurrency unreserved. */
 const MIN_UNRESERVED = 100;
 

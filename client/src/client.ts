@@ -54,6 +54,44 @@ export interface PhoneNumberReply {
   purePhoneNumber: string;
   countryCode: string;
 }
+/** One move of the user's credit, as the history shows it. */
+export interface CreditEntry {
+  id: string;
+  /** Positive earned, negative spent. */
+  amount: number;
+  /** The balance after it. */
+  balance: number;
+  reason: string;
+  /** ISO 8601, UTC. */
+  at: string;
+}
+export interface SpendReply {
+  credit: number;
+  entry: CreditEntry;
+}
+export interface SpendOptions {
+  /**
+   * The idempotency key (8-64 of A-Z a-z 0-9 _ -): the same key is spent once, however often it is sent.
+   * Default: a new one per call (the client's own retry after a new login sends the same). Pass your own
+   * to retry a spend across app restarts, e.g. an order number.
+   */
+  key?: string;
+  /** Shown in the history (at most 64 characters). */
+  reason?: string;
+}
+export interface CheckinReply {
+  credit: number;
+  /** 0 when already checked in today. */
+  granted: number;
+  streak: number;
+  /** YYYY-MM-DD in the backend's check-in time zone. */
+  day: string;
+}
+export interface HistoryReply {
+  entries: CreditEntry[];
+  /** Pass as `cursor` for the next (older) page; absent on the last. */
+  next_cursor?: string;
+}
 export interface LogoutReply {
   logged_out: boolean;
   sessions_revoked: number;
@@ -77,7 +115,16 @@ export interface Client {
   phoneNumber(code: string): Promise<PhoneNumberReply>;
   /** Forgets the token and ends its session (`all`: every session of the user). Never logs in. */
   logout(options?: { all?: boolean }): Promise<LogoutReply>;
+  /** Spends `amount` points once (409 INSUFFICIENT_CREDIT when there are not enough; nothing is spent). */
+  spend(amount: number, options?: SpendOptions): Promise<SpendReply>;
+  /** Today's check-in; `granted` is 0 if the user checked in today already. */
+  checkin(): Promise<CheckinReply>;
+  /** The user's credit history, newest first. */
+  history(options?: { limit?: number; cursor?: string }): Promise<HistoryReply>;
 }
+
+/** A fresh idempotency key: unique per call on this device (not a secret: keys are per user). */
+const newKey = (): string => Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
 
 /** 401s that a new session cures; SESSION_KEY_EXPIRED is one too, but the data must be fetched again. */
 const SESSION_REFUSED = ['SESSION_INVALID', 'UNAUTHENTICATED'];
@@ -194,6 +241,19 @@ export function createClient(options: ClientOptions): Client {
       // Forgotten first: whatever the server answers, this device is logged out.
       tokens.forget(token);
       return (await send(ROUTES.logout, all ? '?all=1' : '', undefined, token)) as LogoutReply;
+    },
+
+    spend(amount, { key, reason } = {}) {
+      const body: Record<string, unknown> = { amount, key: key || newKey() };
+      if (reason !== undefined) body.reason = reason;
+      return authed(ROUTES.spend, '', body) as Promise<SpendReply>;
+    },
+
+    checkin: () => authed(ROUTES.checkin, '', undefined) as Promise<CheckinReply>,
+
+    history({ limit, cursor } = {}) {
+      const query = [limit !== undefined ? 'limit=' + limit : '', cursor ? 'cursor=' + encodeURIComponent(cursor) : ''].filter(Boolean).join('&');
+      return authed(ROUTES.history, query ? '?' + query : '', undefined) as Promise<HistoryReply>;
     },
   };
   return client;

@@ -5,15 +5,20 @@
  */
 export { ApiError, type ClientErrorCode, isApiError } from './api-error';
 export {
+  type CheckinReply,
   type CheckLoginReply,
   type Client,
   type ClientOptions,
+  type CreditEntry,
   type CreditReply,
   createClient,
+  type HistoryReply,
   type LoginReply,
   type LogoutReply,
   type PhoneNumberReply,
   type RequestOptions,
+  type SpendOptions,
+  type SpendReply,
   type UserData,
   type UserInfoReply,
 } from './client';

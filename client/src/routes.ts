@@ -10,6 +10,9 @@ export const ROUTES = {
   userInfo: 'POST /userinfo',
   phoneNumber: 'POST /phonenumber',
   logout: 'POST /logout',
+  spend: 'POST /credit/spend',
+  checkin: 'POST /credit/checkin',
+  history: 'GET /credit/history',
 } as const;
 
 export type Route = (typeof ROUTES)[keyof typeof ROUTES];

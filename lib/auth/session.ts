@@ -3,6 +3,7 @@ import type { Deps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { epochSeconds } from '#lib/platform/time';
 import type { Session } from '#lib/store/sessions';
+import type { Balance } from '#lib/store/users';
 
 /** The live session a token names, or undefined (no token, junk, unknown, expired, or another app's than `appHint` names). */
 export async function findLiveSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session | undefined> {
@@ -38,3 +39,17 @@ export const sessionInvalid = (): AppError => new AppError('SESSION_INVALID', 'T
 
 /** Login writes the user with the session, so a session without one means the user was deleted since. */
 export const noUserForSession = (): AppError => new AppError('SESSION_INVALID', 'No user for this session: log in again');
+
+/** The live session a token names and its user's balance, read together in one round-trip (one BatchGetItem). */
+export async function requireSessionWithBalance(
+  deps: Deps,
+  token: string | undefined,
+  appHint?: string,
+): Promise<{ session: Session; balance: Balance }> {
+  const ref = requireRef(token);
+  const found = ref && (await deps.sessions.findWithBalance(ref, epochSeconds(deps.now)));
+  if (!found) throw sessionInvalid();
+  if (!inScope(found.session, appHint)) throw otherApp();
+  if (!found.balance) throw noUserForSession();
+  return { session: found.session, balance: found.balance };
+}

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { hashSessionToken, newSessionToken, userId } from '#lib/auth/token';
+import { decideSignupGrant, type SignupDecision } from '#lib/credit/signup';
 import { APPID, type App } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
-import { withLogFields } from '#lib/platform/log';
+import { type LogFields, withLogFields } from '#lib/platform/log';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { epochSeconds, pollUntil } from '#lib/platform/time';
 import type { LoginCode } from '#lib/store/login-codes';
@@ -30,6 +31,8 @@ export interface LoginHints {
   header?: string | undefined;
   /** wx.request's Referer, https://servicewechat.com/<appid>/<version>/page-frame.html: a fallback, never proof. */
   referer?: string | undefined;
+  /** The client's IP (API Gateway's requestContext.http.sourceIp), for WeChat's risk check of a new user. */
+  clientIp?: string | undefined;
 }
 
 const REFERER = /^https:\/\/servicewechat\.com\/(wx[0-9a-f]{16})\//i;
@@ -65,8 +68,12 @@ export const exchangeBoundMs = (config: Pick<Config, 'wechatTimeoutMs'>): number
   SSM_TIMEOUT_MS + busyRetryBoundMs({ timeoutMs: config.wechatTimeoutMs });
 /** What a claim adds to the exchange: the claim's write and the login transaction at DynamoDB's usual speed, and clock skew. */
 const CLAIM_SLACK_MS = 1000;
-/** A claim outlives its exchange by this much at most, so one left by a request that died is soon free. */
-export const claimLifetimeMs = (config: Pick<Config, 'wechatTimeoutMs'>): number => exchangeBoundMs(config) + CLAIM_SLACK_MS;
+/**
+ * A claim covers its exchange, a new user's risk check (SIGNUP_RISK_TIMEOUT_MS, before the login transaction)
+ * and the slack, and no more, so one left by a request that died is soon free.
+ */
+export const claimLifetimeMs = (config: Pick<Config, 'wechatTimeoutMs' | 'signupRisk'>): number =>
+  exchangeBoundMs(config) + config.signupRisk.timeoutMs + CLAIM_SLACK_MS;
 /**
  * How long after a login its code still gets a session: a double tap or a retry after a lost
  * reply comes within an exchange's time, not a minute. A stolen code is good for no longer.
@@ -96,7 +103,7 @@ export async function login(deps: LoginDeps, { code, appid }: v.InferOutput<type
   for (let round = 1; ; round++) {
     const nowMs = deps.now();
     const claim = await deps.loginCodes.claim(codeHash, Math.floor(nowMs / 1000), secondsAfter(nowMs, lifetimeMs));
-    if (claim.claimed) return exchange(deps, app, code, codeHash, claim.claimId);
+    if (claim.claimed) return exchange(deps, app, code, codeHash, claim.claimId, hints.clientIp);
     if (claim.current.state === 'spent') throw spentCode('spent');
     if (claim.current.state === 'done') return replay(deps, app, codeHash, claim.current);
 
@@ -113,7 +120,14 @@ export async function login(deps: LoginDeps, { code, appid }: v.InferOutput<type
 }
 
 /** Ours to exchange: ask WeChat, keep the session, and leave the claim in a state a retry understands. */
-async function exchange(deps: LoginDeps, app: App, code: string, codeHash: string, claimId: string): Promise<LoginReply> {
+async function exchange(
+  deps: LoginDeps,
+  app: App,
+  code: string,
+  codeHash: string,
+  claimId: string,
+  clientIp: string | undefined,
+): Promise<LoginReply> {
   let wechat: WeChatSession;
   try {
     wechat = await withDeadline(Math.max(0, remainingMs() - CLEANUP_RESERVE_MS), () => deps.code2Session(app, code));
@@ -125,7 +139,7 @@ async function exchange(deps: LoginDeps, app: App, code: string, codeHash: strin
   try {
     const nowMs = deps.now();
     const exchanged = { codeHash, replayUntil: secondsAfter(nowMs, codeReplaySeconds(deps.config) * 1000), exchangedAtMs: nowMs };
-    const { reply } = await startSession(deps, app, wechat, { exchanged });
+    const { reply } = await startSession(deps, app, wechat, { exchanged }, clientIp);
     return reply;
   } catch (err) {
     // WeChat took the code but we could not keep the session: a retry is refused at once, not after a wait.
@@ -137,15 +151,18 @@ async function exchange(deps: LoginDeps, app: App, code: string, codeHash: strin
 /** Another session from a code exchanged already, within its window and cap, unless the user has logged out everywhere since. */
 async function replay(deps: LoginDeps, app: App, codeHash: string, done: DoneCode): Promise<LoginReply> {
   const replayed = { codeHash, exchangedAtMs: done.exchangedAtMs, maxReplays: CODE_MAX_REPLAYS };
-  const { reply, outcome } = await startSession(deps, app, done, { replayed });
+  const { reply, outcome } = await startSession(deps, app, done, { replayed }, undefined);
   if (outcome === 'created') return withLogFields(reply, { replay: 'served' });
   // The record was live when read: past its end now, it expired under us; otherwise its cap was reached.
   const why = outcome === 'logged out everywhere' ? 'revoked' : epochSeconds(deps.now) >= done.expiresAt ? 'expired' : 'capped';
   throw new AppError('CODE_ALREADY_USED', 'This login code was already used: get a fresh one from wx.login()', { replay: why });
 }
 
-/** A new session, and the user if new, in one transaction; only the token's hash is stored. */
-async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, source: SessionSource) {
+/**
+ * A new session, and the user if new (with its sign-up grant, decided by WeChat's risk check), in one
+ * transaction; only the token's hash is stored.
+ */
+async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, source: SessionSource, clientIp: string | undefined) {
   const uid = userId(app.appId, wechat.openid);
   const token = newSessionToken(uid);
   const createdAt = epochSeconds(deps.now);
@@ -160,9 +177,23 @@ async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, so
     expiresAt: createdAt + ttl,
   };
   if (wechat.unionid) Object.assign(session, { unionid: wechat.unionid });
-  const outcome = await deps.sessions.create(session, deps.config.initialCredit, source);
+  let signup: SignupDecision | undefined;
+  const outcome = await deps.sessions.create(session, source, async () => {
+    signup = await decideSignupGrant(deps.config, (ip) => deps.userRiskRank(app.appId, wechat.openid, ip), clientIp);
+    return signup;
+  });
   const reply: LoginReply = { token, expires_in: ttl };
-  return { reply, outcome };
+  return { reply: signup ? withLogFields(reply, signupLogFields(signup)) : reply, outcome };
+}
+
+/** The risk rank as a number, and what came of the grant; the openid is never logged. */
+function signupLogFields(signup: SignupDecision): LogFields {
+  return {
+    signupGrant: signup.grant,
+    riskCheck: signup.riskCheck,
+    ...(signup.riskRank !== undefined ? { riskRank: signup.riskRank } : {}),
+    ...(signup.riskError ? { riskError: signup.riskError } : {}),
+  };
 }
 
 /**

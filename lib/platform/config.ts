@@ -15,6 +15,29 @@ export interface TableNames {
   logins: string;
   /** WeChat's access_token, shared by every instance. */
   appCache: string;
+  /** Every move of a user's credit, append-only, keyed by its idempotency key (lib/store/ledger.ts). */
+  ledger: string;
+}
+
+/** The daily check-in (POST /credit/checkin). */
+export interface CheckinConfig {
+  /** Credit for a check-in. */
+  credit: number;
+  /** An IANA time zone: its calendar day is the check-in day. */
+  timeZone: string;
+  /** Every this-many consecutive days (0: never) a check-in earns `bonusCredit` more. */
+  bonusEvery: number;
+  bonusCredit: number;
+}
+
+/** The sign-up grant's fake-account check (WeChat's wxa/getuserriskrank, scene 0, on a user's first login). */
+export interface SignupRiskConfig {
+  /** Above this risk rank (0-4) the grant is held back; 4 never holds it back, and then WeChat is not asked. */
+  maxRank: number;
+  /** Bound on the risk call: a login waits no longer for it. */
+  timeoutMs: number;
+  /** When WeChat cannot say (slow, failing): give the grant or hold it back. */
+  whenUnknown: 'grant' | 'hold';
 }
 
 export interface Config {
@@ -27,7 +50,10 @@ export interface Config {
   /** Bound on each call to WeChat (one attempt). */
   wechatTimeoutMs: number;
   sessionTtlSeconds: number;
+  /** The sign-up grant: the first entry of every new user's ledger. */
   initialCredit: number;
+  signupRisk: SignupRiskConfig;
+  checkin: CheckinConfig;
   tables: TableNames;
   /** Set only for DynamoDB Local; unset in AWS. */
   dynamodbEndpoint: string | undefined;
@@ -52,11 +78,23 @@ export function readConfig(env: Env): Config {
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
+    signupRisk: {
+      maxRank: integer(env, 'SIGNUP_MAX_RISK_RANK', 2, 0, 4),
+      timeoutMs: integer(env, 'SIGNUP_RISK_TIMEOUT_MS', 1000, 100, MAX_WECHAT_TIMEOUT_MS),
+      whenUnknown: oneOf(env, 'SIGNUP_RISK_UNKNOWN', ['grant', 'hold'], 'grant'),
+    },
+    checkin: {
+      credit: integer(env, 'CHECKIN_CREDIT', 10, 1, 1_000_000),
+      timeZone: timeZone(env, 'CHECKIN_TIME_ZONE', 'Asia/Shanghai'),
+      bonusEvery: integer(env, 'CHECKIN_BONUS_EVERY', 7, 0, 366),
+      bonusCredit: integer(env, 'CHECKIN_BONUS_CREDIT', 20, 0, 1_000_000),
+    },
     tables: {
       sessions: required(env, 'SESSIONS_TABLE'),
       users: required(env, 'USERS_TABLE'),
       logins: required(env, 'LOGINS_TABLE'),
       appCache: required(env, 'APP_CACHE_TABLE'),
+      ledger: required(env, 'LEDGER_TABLE'),
     },
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
@@ -101,6 +139,24 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function oneOf<const T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+/** An IANA zone name the runtime knows (Intl has the full tz database in Node's official builds). */
+function timeZone(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: raw });
+  } catch {
+    throw new ConfigError(`${name} must be an IANA time zone such as Asia/Shanghai, got "${raw}"`);
+  }
+  return raw;
 }
 
 function httpUrl(env: Env, name: string, fallback: string): string {

@@ -1,6 +1,7 @@
 import type { App, AppRegistry } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import type { Clock } from '#lib/platform/time';
+import type { LedgerStore } from '#lib/store/ledger';
 import type { LoginCodeStore } from '#lib/store/login-codes';
 import type { SessionStore } from '#lib/store/sessions';
 import type { PhoneNumber, UserStore } from '#lib/store/users';
@@ -20,6 +21,13 @@ export interface LoginDeps extends Deps {
   apps: AppRegistry;
   /** sns/jscode2session with that app's AppSecret. */
   code2Session: (app: App, code: string) => Promise<WeChatSession>;
+  /** wxa/getuserriskrank (scene 0, registration) for a new user: its rank, 0 to 4. */
+  userRiskRank: (appId: string, openid: string, clientIp: string) => Promise<number>;
+}
+
+/** For the endpoints that move credit. */
+export interface LedgerDeps extends Deps {
+  ledger: LedgerStore;
 }
 
 /** For endpoints that call WeChat's server APIs, each with the access_token of the session's app. */

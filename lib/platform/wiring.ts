@@ -2,12 +2,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadParameter } from '#lib/platform/app-secret';
 import { createAppRegistry } from '#lib/platform/apps';
 import { type Config, readConfig } from '#lib/platform/config';
-import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { Deps, LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { createSsmParameterReader } from '#lib/platform/ssm';
 import type { Clock } from '#lib/platform/time';
 import { createAccessTokenStore } from '#lib/store/access-tokens';
 import { createDocumentClient } from '#lib/store/client';
+import { createLedgerStore } from '#lib/store/ledger';
 import { createLoginCodeStore } from '#lib/store/login-codes';
 import { createSessionStore } from '#lib/store/sessions';
 import { createUserStore } from '#lib/store/users';
@@ -15,6 +16,7 @@ import { type AccessTokens, createAccessTokens } from '#lib/wechat/access-token'
 import type { WeChatHttpOptions } from '#lib/wechat/api';
 import { createCode2Session } from '#lib/wechat/code2session';
 import { createGetPhoneNumber } from '#lib/wechat/phone-number';
+import { createUserRiskRank } from '#lib/wechat/risk-rank';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 
 /**
@@ -68,22 +70,54 @@ export function weChatApiDeps(config: Config = fromEnvironment(), options: Wirin
   return { ...wired.deps, ...weChatApiParts(wired) };
 }
 
-/** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
-export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps {
+/** For the endpoints that move credit (spend, check-in, history, the server-side grant). */
+export function ledgerDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): LedgerDeps {
   const wired = wire(config, options);
-  return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired) };
+  return { ...wired.deps, ...ledgerParts(wired) };
+}
+
+/** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
+export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps & LedgerDeps {
+  const wired = wire(config, options);
+  return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired), ...ledgerParts(wired) };
 }
 
 type Wired = ReturnType<typeof wire>;
 
-const loginParts = ({ config, db, http, apps }: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code2Session'> => ({
-  loginCodes: createLoginCodeStore(db, config.tables.logins),
-  apps,
-  code2Session: (app, code) => createCode2Session({ ...http, appId: app.appId, secret: app.secret })(code),
+function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code2Session' | 'userRiskRank'> {
+  const { config, db, http, apps } = wired;
+  const tokensOf = accessTokensOf(wired);
+  return {
+    loginCodes: createLoginCodeStore(db, config.tables.logins),
+    apps,
+    code2Session: (app, code) => createCode2Session({ ...http, appId: app.appId, secret: app.secret })(code),
+    userRiskRank: (appId, openid, clientIp) => createUserRiskRank(http, tokensOf(appId), appId)(openid, clientIp),
+  };
+}
+
+const ledgerParts = ({ config, db, deps }: Wired): Pick<LedgerDeps, 'ledger'> => ({
+  ledger: createLedgerStore(db, config.tables, deps.users),
 });
 
-function weChatApiParts({ config, db, http, apps, deps }: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber'> {
-  // One access-token cache (item, lease and memory) per app, made when a session of that app first needs it.
+function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber'> {
+  const { http } = wired;
+  const tokensOf = accessTokensOf(wired);
+  return {
+    checkSessionKey: (appId, openid, sessionKey) => createCheckSessionKey(http, tokensOf(appId))(openid, sessionKey),
+    getPhoneNumber: (appId, code, openid) => createGetPhoneNumber(http, tokensOf(appId))(code, openid),
+  };
+}
+
+/**
+ * One access-token cache (item, lease and memory) per app, made when a session of that app first needs it; one
+ * set per wiring, shared by its parts (login's risk check, the server-API endpoints). Made here, not in wire(),
+ * so that a function that calls no WeChat server API does not bundle the machinery.
+ */
+const tokenCaches = new WeakMap<Wired, (appId: string) => AccessTokens>();
+function accessTokensOf(wired: Wired): (appId: string) => AccessTokens {
+  const known = tokenCaches.get(wired);
+  if (known) return known;
+  const { config, db, http, apps, deps } = wired;
   const perApp = new Map<string, AccessTokens>();
   const tokensOf = (appId: string): AccessTokens => {
     let tokens = perApp.get(appId);
@@ -104,10 +138,8 @@ function weChatApiParts({ config, db, http, apps, deps }: Wired): Pick<WeChatApi
     }
     return tokens;
   };
-  return {
-    checkSessionKey: (appId, openid, sessionKey) => createCheckSessionKey(http, tokensOf(appId))(openid, sessionKey),
-    getPhoneNumber: (appId, code, openid) => createGetPhoneNumber(http, tokensOf(appId))(code, openid),
-  };
+  tokenCaches.set(wired, tokensOf);
+  return tokensOf;
 }
 
 function wire(config: Config, options: WiringOptions) {
@@ -122,13 +154,8 @@ function wire(config: Config, options: WiringOptions) {
   const readParameter = options.readParameter ?? createSsmParameterReader(db.config, options.fetch ? { fetch: options.fetch } : {});
   const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
   // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
-  return {
-    config,
-    deps,
-    db,
-    http,
-    apps: createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now),
-  };
+  const apps = createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now);
+  return { config, deps, db, http, apps };
 }
 
 const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({

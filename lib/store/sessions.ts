@@ -7,8 +7,10 @@ import { AppError } from '#lib/platform/errors';
 import { sleep } from '#lib/platform/time';
 import { errorName, guard, storageError } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
+import { signupEntryPut } from '#lib/store/ledger';
 import { type ExchangedCode, loginCodeDoneUpdate, loginCodeReplayUpdate, type ReplayedCode } from '#lib/store/login-codes';
-import { CreditItem, userKey, userLoginUpdate } from '#lib/store/users';
+import { failedConditions, isTransactionConflict } from '#lib/store/transactions';
+import { BALANCE_ATTRIBUTES, type Balance, balanceOf, newUserLoginUpdate, returningUserLoginUpdate, type UserLogin, userKey } from '#lib/store/users';
 
 /**
  * A session, under its user (the user's key is the partition, so one strongly consistent Query lists
@@ -52,16 +54,23 @@ export type SessionSource = { exchanged: ExchangedCode } | { replayed: ReplayedC
  */
 export type ReplayRefusal = 'code used up' | 'logged out everywhere';
 
+/** The sign-up grant a new user gets (0 when held back) and the risk rank WeChat gave it, if asked. */
+export interface SignupGrant {
+  amount: number;
+  riskRank?: number | undefined;
+}
+
 export interface SessionStore {
   /**
-   * Writes the session, creates its user (with the initial credit) if new, and
-   * marks the code it came from as done (or counts its replay), in one transaction.
+   * Writes the session, marks the code it came from as done (or counts its replay), and updates its
+   * user, in one transaction. A user that does not exist yet is created instead, with the sign-up grant
+   * (`signup()` decides it, once) as its balance and first ledger entry, in the same transaction.
    */
-  create(session: NewSession, initialCredit: number, source?: SessionSource): Promise<'created' | ReplayRefusal>;
+  create(session: NewSession, source: SessionSource | undefined, signup: () => Promise<SignupGrant>): Promise<'created' | ReplayRefusal>;
   /** The live session a token names; expired ones are absent even before TTL deletes them. */
   find(ref: SessionRef, nowSeconds: number): Promise<Session | undefined>;
-  /** The live session and its user's credit (undefined without a user), read together in one round-trip. */
-  findWithCredit(ref: SessionRef, nowSeconds: number): Promise<{ session: Session; credit: number | undefined } | undefined>;
+  /** The live session and its user's balance (undefined without a user), read together in one round-trip. */
+  findWithBalance(ref: SessionRef, nowSeconds: number): Promise<{ session: Session; balance: Balance | undefined } | undefined>;
   /** Deletes one session, live or expired (tidy); true if it was live, so an ended one counts as 0. */
   revoke(ref: SessionRef, nowSeconds: number): Promise<boolean>;
   /** Deletes every session of a user (one strongly consistent Query, paged); how many live ones this call deleted. */
@@ -73,7 +82,7 @@ const UNPROCESSED_ATTEMPTS = 3;
 /** Attempts at a login transaction that lost a race with another login of the same user. */
 const TRANSACTION_ATTEMPTS = 6;
 
-export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
+export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins' | 'ledger'>): SessionStore {
   /**
    * The deleted item, or undefined if there was none. Conditional, so that two deletes of one session at
    * once cannot both be handed the old item and count it twice; the one that finds it gone gets a failed
@@ -104,34 +113,50 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
   const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
   return {
-    async create(session, initialCredit, source) {
+    async create(session, source, signup) {
       const replayed = source && 'replayed' in source ? source.replayed : undefined;
-      const user = userLoginUpdate(tables.users, {
+      const login: UserLogin = {
         uid: session.uid,
         appid: session.appid,
         openid: session.openid,
         unionid: session.unionid,
         nowSeconds: session.createdAt,
-        initialCredit,
         ...(replayed ? { replayOfCodeExchangedAtMs: replayed.exchangedAtMs } : {}),
-      });
+      };
       const code =
         source &&
         ('exchanged' in source
           ? loginCodeDoneUpdate(tables.logins, source.exchanged, session)
           : loginCodeReplayUpdate(tables.logins, source.replayed, session.createdAt));
-      // The code's part first and the user's last: a replay's refusal is told by the position of the failed condition.
-      const write = new TransactWriteCommand({
-        TransactItems: [...(code ? [code] : []), { Put: { TableName: tables.sessions, Item: sessionItem(session) } }, user],
-      });
+      // The code's part first and the user's after the session: a refusal is told by the position of the failed condition.
+      const head = [...(code ? [code] : []), { Put: { TableName: tables.sessions, Item: sessionItem(session) } }];
+      const userIndex = head.length;
+      // Most logins are a returning user's: tried first, that costs one transaction; a new user's costs two, once.
+      let grant: SignupGrant | undefined;
+      let asNew = false;
       for (let attempt = 1; ; attempt++) {
+        const items =
+          asNew && grant
+            ? [
+                ...head,
+                newUserLoginUpdate(tables.users, login, grant),
+                signupEntryPut(tables.ledger, session.uid, grant.amount, session.createdAt * 1000),
+              ]
+            : [...head, returningUserLoginUpdate(tables.users, login)];
         try {
-          await db.send(write);
+          await db.send(new TransactWriteCommand({ TransactItems: items }));
           return 'created';
         } catch (err) {
-          const failed = replayed ? failedConditions(err) : [];
-          if (failed[0]) return 'code used up';
-          if (failed[2]) return 'logged out everywhere';
+          const failed = failedConditions(err);
+          if (replayed && failed[0]) return 'code used up';
+          // A replayed code's user exists (its first login made it): a failed user condition is a log out everywhere since.
+          if (replayed && failed[userIndex]) return 'logged out everywhere';
+          if (!replayed && failed[userIndex] && attempt < TRANSACTION_ATTEMPTS) {
+            // No such user yet (or, for a new one, another login created it a moment ago): the other way round.
+            asNew = !asNew;
+            grant ??= asNew ? await signup() : undefined;
+            continue;
+          }
           // Another login of the same user holds the item: back off with jitter and go again, while time is left.
           const backoffMs = Math.random() * 20 * 2 ** attempt;
           if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS || remainingMs() <= backoffMs) throw storageError(err);
@@ -146,11 +171,11 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       return live(Item, nowSeconds);
     },
 
-    async findWithCredit(ref, nowSeconds) {
+    async findWithBalance(ref, nowSeconds) {
       // The token names its user, so both items are read at once: one BatchGetItem, strongly consistent.
       let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
         [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
-        [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: 'credit' },
+        [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: BALANCE_ATTRIBUTES.join(', ') },
       };
       const found: Record<string, Record<string, unknown> | undefined> = {};
       for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
@@ -167,7 +192,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       const session = live(found[tables.sessions], nowSeconds);
       if (!session) return undefined;
       const user = found[tables.users];
-      return { session, credit: user ? parseItem('user', CreditItem, user).credit : undefined };
+      return { session, balance: user ? balanceOf(user) : undefined };
     },
 
     async revoke(ref, nowSeconds) {
@@ -212,13 +237,3 @@ function sessionItem(session: NewSession): Record<string, unknown> {
     expiresAt: session.expiresAt,
   });
 }
-
-const cancellationReasons = (err: unknown): { Code?: string }[] =>
-  errorName(err) === 'TransactionCanceledException' ? ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []) : [];
-
-function isTransactionConflict(err: unknown): boolean {
-  return cancellationReasons(err).some((reason) => reason.Code === 'TransactionConflict');
-}
-
-/** Per item of a cancelled transaction, whether its condition failed. */
-const failedConditions = (err: unknown): boolean[] => cancellationReasons(err).map((reason) => reason.Code === 'ConditionalCheckFailed');

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/store/errors';
 import { definedOnly, parseItem } from '#lib/store/items';
@@ -13,8 +13,6 @@ const BY_UNIONID = 'byUnionid';
 
 /** Epoch milliseconds of the user's last log out everywhere: codes exchanged before it are not replayed. */
 const CODES_ENDED_AT = 'codeReplaysEndedAtMs';
-
-export const CreditItem = v.object({ credit: v.pipe(v.number(), v.integer()) });
 
 export type UserInfo = Record<string, unknown>;
 export interface PhoneNumber {
@@ -43,36 +41,38 @@ export interface UserStore {
    * Open Platform account). For the team's own services: no endpoint serves it. Eventually consistent (a GSI).
    */
   findByUnionid(unionid: string): Promise<LinkedAccount[]>;
+  /** The user's balance, strongly consistent; undefined if there is no such user. */
+  findBalance(uid: string): Promise<Balance | undefined>;
 }
 
+/** Who logs in: what the login transaction writes on the user either way. */
+export interface UserLogin {
+  uid: string;
+  appid: string;
+  openid: string;
+  unionid?: string | undefined;
+  nowSeconds: number;
+  /** Set for a replay of a code: it holds only if the user has not logged out everywhere since the code's exchange. */
+  replayOfCodeExchangedAtMs?: number;
+}
+
+const loginFields = (login: UserLogin) => 'lastLoginAt = :now, appid = :appid, openid = :openid' + (login.unionid ? ', unionid = :unionid' : '');
+
 /**
- * The login transaction's part for the user: creates it with the initial credit
- * if new (if_not_exists), and never touches the credit of an existing one. A
+ * The login transaction's part for a returning user: it must exist, and its balance is not touched. A
  * replay of a code holds only if the user has not logged out everywhere since the code's exchange.
  */
-export function userLoginUpdate(
-  table: string,
-  login: {
-    uid: string;
-    appid: string;
-    openid: string;
-    unionid?: string | undefined;
-    nowSeconds: number;
-    initialCredit: number;
-    replayOfCodeExchangedAtMs?: number;
-  },
-) {
+export function returningUserLoginUpdate(table: string, login: UserLogin) {
   const replay = login.replayOfCodeExchangedAtMs !== undefined;
   return {
     Update: {
       TableName: table,
       Key: userKey(login.uid),
-      UpdateExpression:
-        'SET credit = if_not_exists(credit, :initialCredit), createdAt = if_not_exists(createdAt, :now), lastLoginAt = :now, appid = :appid, openid = :openid' +
-        (login.unionid ? ', unionid = :unionid' : ''),
-      ...(replay ? { ConditionExpression: `attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :exchangedAtMs` } : {}),
+      UpdateExpression: `SET ${loginFields(login)}`,
+      ConditionExpression: replay
+        ? `attribute_exists(uid) AND (attribute_not_exists(${CODES_ENDED_AT}) OR ${CODES_ENDED_AT} < :exchangedAtMs)`
+        : 'attribute_exists(uid)',
       ExpressionAttributeValues: definedOnly({
-        ':initialCredit': login.initialCredit,
         ':now': login.nowSeconds,
         ':appid': login.appid,
         ':openid': login.openid,
@@ -82,6 +82,98 @@ export function userLoginUpdate(
     },
   };
 }
+
+/**
+ * The login transaction's part for a new user: created only if absent, with the sign-up grant as its
+ * balance and its ledger's first entry (lib/store/ledger.ts signupEntryPut, in the same transaction).
+ */
+export function newUserLoginUpdate(table: string, login: UserLogin, grant: { amount: number; riskRank?: number | undefined }) {
+  return {
+    Update: {
+      TableName: table,
+      Key: userKey(login.uid),
+      UpdateExpression: `SET ${loginFields(login)}, createdAt = :now, credit = :grant, ledgerSeq = :seq${grant.riskRank === undefined ? '' : ', signupRiskRank = :rank'}`,
+      ConditionExpression: 'attribute_not_exists(uid)',
+      ExpressionAttributeValues: definedOnly({
+        ':now': login.nowSeconds,
+        ':appid': login.appid,
+        ':openid': login.openid,
+        ':unionid': login.unionid,
+        ':grant': grant.amount,
+        ':seq': 1,
+        ':rank': grant.riskRank,
+      }),
+    },
+  };
+}
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/** What moves a user's credit: the balance, the ledger's last sequence number and the check-in streak. */
+export const BalanceItem = v.object({
+  credit: count,
+  /** Absent on a user from before the ledger: its first move writes an opening entry for the credit it has. */
+  ledgerSeq: v.optional(count),
+  checkinDay: v.optional(v.string()),
+  checkinStreak: v.optional(count),
+});
+
+/** Read with a session (lib/store/sessions.ts findWithBalance) or alone: never the whole user. */
+export const BALANCE_ATTRIBUTES = ['credit', 'ledgerSeq', 'checkinDay', 'checkinStreak'] as const;
+
+export interface Balance {
+  credit: number;
+  /** The sequence number of the user's last ledger entry: 0 before the first. */
+  seq: number;
+  /** A user from before the ledger: its credit has no entries yet. */
+  unopened: boolean;
+  /** The last check-in's day (YYYY-MM-DD in the check-in time zone) and the streak it made. */
+  checkin?: { day: string; streak: number };
+}
+
+export function balanceOf(item: Record<string, unknown>): Balance {
+  const { credit, ledgerSeq, checkinDay, checkinStreak } = parseItem('user', BalanceItem, item);
+  return {
+    credit,
+    seq: ledgerSeq ?? 0,
+    unopened: ledgerSeq === undefined,
+    ...(checkinDay !== undefined ? { checkin: { day: checkinDay, streak: checkinStreak ?? 1 } } : {}),
+  };
+}
+
+/**
+ * A ledger move's part for the user: the new balance and sequence number (and check-in), conditioned on
+ * the balance being the one the move was computed from. Never read-modify-write: a user moved meanwhile
+ * fails the condition, and the move is computed again from what the failure hands back.
+ */
+export function userBalanceUpdate(
+  table: string,
+  uid: string,
+  from: Balance,
+  to: { credit: number; seq: number; checkin?: { day: string; streak: number } },
+) {
+  return {
+    Update: {
+      TableName: table,
+      Key: userKey(uid),
+      UpdateExpression: `SET credit = :credit, ledgerSeq = :seq${to.checkin ? ', checkinDay = :day, checkinStreak = :streak' : ''}`,
+      ConditionExpression: from.unopened ? 'attribute_not_exists(ledgerSeq) AND credit = :fromCredit' : 'ledgerSeq = :fromSeq',
+      ExpressionAttributeValues: definedOnly({
+        ':credit': to.credit,
+        ':seq': to.seq,
+        ':day': to.checkin?.day,
+        ':streak': to.checkin?.streak,
+        ':fromCredit': from.unopened ? from.credit : undefined,
+        ':fromSeq': from.unopened ? undefined : from.seq,
+      }),
+      // The user as it is now, when it moved meanwhile: the move is computed again without another read.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    },
+  };
+}
+
+/** The attributes a ledger move writes on the user: the spend and check-in roles may update only these (serverless.yml). */
+export const balanceWriteAttributes = (checkin: boolean) => ['uid', 'credit', 'ledgerSeq', ...(checkin ? ['checkinDay', 'checkinStreak'] : [])];
 
 /**
  * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo and
@@ -129,6 +221,13 @@ export function createUserStore(db: DynamoDBDocumentClient, table: string): User
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return accounts;
+    },
+
+    async findBalance(uid) {
+      const { Item } = await guard(
+        db.send(new GetCommand({ TableName: table, Key: userKey(uid), ConsistentRead: true, ProjectionExpression: BALANCE_ATTRIBUTES.join(', ') })),
+      );
+      return Item ? balanceOf(Item) : undefined;
     },
 
     async endCodeReplays(uid, nowMs) {

@@ -11,7 +11,7 @@ export const ERRCODE = {
 } as const;
 
 /** The WeChat server APIs we call; each may mean something of its own by an errcode. */
-export type WeChatApiName = 'jscode2session' | 'stable_token' | 'getuserphonenumber' | 'checksession';
+export type WeChatApiName = 'jscode2session' | 'stable_token' | 'getuserphonenumber' | 'checksession' | 'getuserriskrank';
 
 type Outcome = readonly [ErrorCode, string];
 
@@ -62,6 +62,8 @@ const PER_API: Readonly<Record<WeChatApiName, { errors: Readonly<Record<number, 
   // Without an access token no server API can be called: say so, whatever WeChat's reason.
   stable_token: { errors: {}, otherwise: ['WECHAT_BUSY', 'Could not get an access token from WeChat: retry in a moment'] },
   checksession: { errors: {}, otherwise: ['WECHAT_BAD_RESPONSE', 'WeChat could not check the session'] },
+  // Never a client's error: a login goes on without the rank (lib/credit/signup.ts); this is what the log says.
+  getuserriskrank: { errors: {}, otherwise: ['WECHAT_BAD_RESPONSE', "WeChat could not rate the user's risk"] },
 };
 
 /** The one mapping from a WeChat errcode to the error a client is told (and what the log says). */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
-import { profileWriteAttributes } from '#lib/store/users';
+import { balanceWriteAttributes, profileWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
 import { readServiceBuild, withFullCredentialChain } from '../../bench/esbuild-options.ts';
@@ -43,13 +43,27 @@ interface Resource {
 }
 
 /** Reserved concurrency by default: the account's default quota (1,000) less Lambda's 100 unreserved, at most. */
-const RESERVED = { Login: 300, Checklogin: 150, Credit: 150, Userinfo: 100, Phonenumber: 50, Logout: 50 };
+const RESERVED = {
+  Login: 250,
+  Checklogin: 150,
+  Credit: 150,
+  Userinfo: 100,
+  Phonenumber: 50,
+  Logout: 50,
+  Spend: 40,
+  Checkin: 30,
+  History: 20,
+  Grant: 10,
+};
 const ACCOUNT_CONCURRENCY = 1000;
 const MIN_UNRESERVED = 100;
 
 /** The IAM fence AWS documents for a role that may write only some attributes. */
-const onlyAttributes = (attribute: 'userInfo' | 'phoneNumber') => ({
-  'ForAllValues:StringEquals': { 'dynamodb:Attributes': profileWriteAttributes(attribute) },
+const onlyAttributes = (attribute: 'userInfo' | 'phoneNumber' | 'balance' | 'checkin') => ({
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes':
+      attribute === 'balance' || attribute === 'checkin' ? balanceWriteAttributes(attribute === 'checkin') : profileWriteAttributes(attribute),
+  },
   StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
 });
 
@@ -60,6 +74,9 @@ const FUNCTIONS = {
       SessionsTable: ['dynamodb:PutItem'],
       UsersTable: ['dynamodb:UpdateItem'],
       LoginsTable: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      // The sign-up grant, the new user's first entry; the access_token, for its risk check.
+      LedgerTable: ['dynamodb:PutItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     ssm: true,
   },
@@ -97,6 +114,39 @@ const FUNCTIONS = {
       SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       UsersTable: ['dynamodb:UpdateItem'],
     },
+    ssm: false,
+  },
+  // Moves of credit: the balance fenced to its own attributes (never a profile), entries put and read, never changed.
+  Spend: {
+    route: 'POST /credit/spend',
+    dynamodb: {
+      SessionsTable: ['dynamodb:BatchGetItem'],
+      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+    usersFence: onlyAttributes('balance'),
+    ssm: false,
+  },
+  Checkin: {
+    route: 'POST /credit/checkin',
+    dynamodb: {
+      SessionsTable: ['dynamodb:BatchGetItem'],
+      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+    usersFence: onlyAttributes('checkin'),
+    ssm: false,
+  },
+  History: {
+    route: 'GET /credit/history',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], 'LedgerTable/index/bySeq': ['dynamodb:Query'] },
+    ssm: false,
+  },
+  // No route: invoked with the AWS SDK by the team's own services.
+  Grant: {
+    route: undefined,
+    dynamodb: { UsersTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'] },
+    usersFence: onlyAttributes('balance'),
     ssm: false,
   },
 } as const;
@@ -141,7 +191,12 @@ describe('serverless package (prod, offline, no credentials)', () => {
       readdirSync(dir)
         .filter((f) => f.endsWith('.zip'))
         .sort(),
-    ).toEqual(['checklogin.zip', 'credit.zip', 'login.zip', 'logout.zip', 'phonenumber.zip', 'userinfo.zip']);
+    ).toEqual(
+      Object.keys(FUNCTIONS)
+        .map((name) => `${name.toLowerCase()}.zip`)
+        .sort(),
+    );
+    expect(Object.keys(FUNCTIONS)).toHaveLength(10);
   });
 
   it('ships no plaintext AppSecret in the template, the state file or any file inside a zip', () => {
@@ -185,6 +240,11 @@ describe('serverless package (prod, offline, no credentials)', () => {
         encoding: 'utf8',
         timeout: 20_000,
       });
+      if (name === 'Grant') {
+        // Invoked, not routed: the reply is the JSON itself, with the status an HTTP reply would have had.
+        expect(JSON.parse(reply)).toEqual({ err: expect.stringContaining('openid'), code: 'INVALID_REQUEST', status: 400 });
+        continue;
+      }
       const { statusCode, body } = JSON.parse(reply) as { statusCode: number; body: string };
       if (name === 'Checklogin') {
         // Without a token the answer is simply "not logged in", as the original API gave it.
@@ -203,9 +263,13 @@ describe('serverless package (prod, offline, no credentials)', () => {
       .sort();
     expect(routes).toEqual(
       Object.values(FUNCTIONS)
-        .map((f) => f.route)
+        .flatMap((f) => (f.route ? [f.route] : []))
         .sort(),
     );
+    // The grant function has no route: only IAM principals allowed to invoke it can move points server-side.
+    expect(template.Resources.GrantLambdaFunction).toBeDefined();
+    expect(JSON.stringify(resources('AWS::ApiGatewayV2::Integration'))).not.toContain('GrantLambdaFunction');
+    expect(resources('AWS::Lambda::Permission').map(([id]) => id)).not.toContain('GrantLambdaPermissionHttpApi');
     expect(resources('AWS::ApiGatewayV2::Api')[0]?.[1].Properties.ProtocolType).toBe('HTTP');
   });
 
@@ -263,6 +327,25 @@ describe('serverless package (prod, offline, no credentials)', () => {
     ]);
   });
 
+  it('ledger entries live under their user by idempotency key, ordered by a local index on their sequence number, and never expire', () => {
+    const ledger = template.Resources.LedgerTable!.Properties;
+    expect(ledger.KeySchema).toEqual([
+      { AttributeName: 'uid', KeyType: 'HASH' },
+      { AttributeName: 'entryKey', KeyType: 'RANGE' },
+    ]);
+    expect(ledger.LocalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'bySeq',
+        KeySchema: [
+          { AttributeName: 'uid', KeyType: 'HASH' },
+          { AttributeName: 'seq', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(ledger.TimeToLiveSpecification).toBeUndefined();
+  });
+
   it("every function knows where further apps are registered: the stage's SSM path", () => {
     for (const name of Object.keys(FUNCTIONS)) {
       expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables.WECHAT_APPS_PARAM_PATH, name).toBe(
@@ -271,15 +354,18 @@ describe('serverless package (prod, offline, no credentials)', () => {
     }
   });
 
-  it('users (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected', () => {
-    const users = template.Resources.UsersTable!;
-    expect(users.DeletionPolicy).toBe('Retain');
-    expect(users.UpdateReplacePolicy).toBe('Retain');
-    expect(users.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(users.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    expect(users.Properties.SSESpecification).toEqual({ SSEEnabled: true });
-    expect(users.Properties.DeletionProtectionEnabled).toBe(true);
-  });
+  it.each(['UsersTable', 'LedgerTable'])(
+    '%s (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected',
+    (id) => {
+      const users = template.Resources[id]!;
+      expect(users.DeletionPolicy).toBe('Retain');
+      expect(users.UpdateReplacePolicy).toBe('Retain');
+      expect(users.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(users.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(users.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(users.Properties.DeletionProtectionEnabled).toBe(true);
+    },
+  );
 
   it('gives each function its own role with exactly the DynamoDB actions it calls on exactly its tables', () => {
     for (const [name, expected] of Object.entries(FUNCTIONS)) {
@@ -304,14 +390,17 @@ describe('serverless package (prod, offline, no credentials)', () => {
       }
       expect(granted, name).toEqual(expected.dynamodb);
 
-      // Only the login role may touch credit: the profile roles' updates on users are fenced to their own attributes.
+      // Only the login role is unfenced: the profile and credit roles' updates on users are fenced to their own attributes.
       const onUsers = statements.filter((s) => s.Action.includes('dynamodb:UpdateItem') && s.Resource.some((r) => tableOf(r) === 'UsersTable'));
       if ('usersFence' in expected) {
         expect(
           onUsers.map((s) => (s as { Condition?: unknown }).Condition),
           name,
         ).toEqual([expected.usersFence]);
-        expect(JSON.stringify(expected.usersFence), name).not.toContain('credit');
+        // A profile role cannot move credit; a credit role cannot write a profile.
+        const fenced = JSON.stringify(expected.usersFence);
+        if (fenced.includes('credit')) expect(fenced, name).not.toMatch(/userInfo|phoneNumber/);
+        else expect(fenced, name).not.toContain('credit');
       }
 
       const ssm = statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
@@ -438,6 +527,7 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
           users: variables.USERS_TABLE,
           logins: variables.LOGINS_TABLE,
           appCache: variables.APP_CACHE_TABLE,
+          ledger: variables.LEDGER_TABLE,
         });
       } finally {
         admin.destroy();
@@ -487,8 +577,11 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
         encoding: 'utf8',
         timeout: 20_000,
       });
-      const reply = JSON.parse(stdout) as { statusCode: number; body: string };
-      return { status: reply.statusCode, body: JSON.parse(reply.body), dynamodb: proxy.exchanges.slice(before) };
+      const reply = JSON.parse(stdout) as { statusCode?: number; body?: string; status?: number };
+      // An HTTP function's reply, or (the routeless grant) the JSON itself, with `status` on an error.
+      if (reply.statusCode === undefined)
+        return { status: reply.status ?? 200, body: reply as Record<string, any>, dynamodb: proxy.exchanges.slice(before) };
+      return { status: reply.statusCode, body: JSON.parse(String(reply.body)), dynamodb: proxy.exchanges.slice(before) };
     }
 
     /** Every call signed with the environment's key, secret and session token; every answer DynamoDB Local's own. */
@@ -517,7 +610,7 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       expect(calls.filter((call) => call.status === 200).length, `${name}: DynamoDB results`).toBeGreaterThan(0);
     }
 
-    it("signs every DynamoDB call with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and works on DynamoDB's answers: login, checklogin, credit, userinfo, phonenumber, logout", {
+    it("signs every DynamoDB call with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and works on DynamoDB's answers: every function", {
       timeout: 60_000,
     }, async () => {
       const login = await invoke('Login', apiEvent({ method: 'POST', path: '/login', body: { code: 'deployed.1' } }));
@@ -545,6 +638,25 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       );
       expect(phone.body, JSON.stringify(phone.body)).toEqual({ phoneNumber: '+8613800138000', purePhoneNumber: '13800138000', countryCode: '86' });
       await expectSignedWithEnvironmentCredentials('phonenumber', phone.dynamodb);
+
+      const spend = await invoke(
+        'Spend',
+        apiEvent({ method: 'POST', path: '/credit/spend', headers: auth, body: { amount: 5, key: 'deployed-spend-1' } }),
+      );
+      expect(spend.body, JSON.stringify(spend.body)).toMatchObject({ credit: 95, entry: { id: '2', amount: -5, balance: 95 } });
+      await expectSignedWithEnvironmentCredentials('spend', spend.dynamodb);
+
+      const checkin = await invoke('Checkin', apiEvent({ method: 'POST', path: '/credit/checkin', headers: auth }));
+      expect(checkin.body, JSON.stringify(checkin.body)).toMatchObject({ credit: 105, granted: 10, streak: 1 });
+      await expectSignedWithEnvironmentCredentials('checkin', checkin.dynamodb);
+
+      const grant = await invoke('Grant', { openid: fake.user('deployed').openid, amount: 20, key: 'deployed-grant-1', reason: 'prize' });
+      expect(grant.body, JSON.stringify(grant.body)).toMatchObject({ credit: 125, entry: { id: '4', amount: 20, reason: 'prize' } });
+      await expectSignedWithEnvironmentCredentials('grant', grant.dynamodb);
+
+      const history = await invoke('History', apiEvent({ method: 'GET', path: '/credit/history', headers: auth }));
+      expect((history.body.entries as { reason: string }[]).map((entry) => entry.reason)).toEqual(['prize', 'checkin', 'spend', 'signup']);
+      await expectSignedWithEnvironmentCredentials('history', history.dynamodb);
 
       const logout = await invoke('Logout', apiEvent({ method: 'POST', path: '/logout', headers: auth }));
       expect(logout.body).toEqual({ logged_out: true, sessions_revoked: 1 });

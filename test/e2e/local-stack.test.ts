@@ -73,6 +73,32 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
       headers: { authorization: `Bearer ${secondToken}`, 'x-wx-appid': 'wxfedcba0987654321' },
     });
     expect(await secondCredit.json()).toEqual({ credit: 100 });
+    // The operator's CLI against this running stack (found through its state file), on the same tables.
+    const { openid } = (await (await fetch(`${stack.state.wechat}/__fake/user?user=kim&appid=wxfedcba0987654321`)).json()) as { openid: string };
+    const admin = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'admin/cli.ts',
+        'grant',
+        '--appid',
+        'wxfedcba0987654321',
+        '--openid',
+        openid,
+        '--amount',
+        '50',
+        '--key',
+        'e2e-grant-0001',
+        '--reason',
+        'e2e',
+      ],
+      { cwd: ROOT, env: { ...process.env, LOCAL_STACK_FILE: stack.stateFile }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(admin.status, admin.stderr).toBe(0);
+    expect(JSON.parse(admin.stdout)).toMatchObject({ credit: 150, entry: { amount: 50, reason: 'e2e' } });
+    const granted = await fetch(`${stack.api}/credit`, { headers: { authorization: `Bearer ${secondToken}`, 'x-wx-appid': 'wxfedcba0987654321' } });
+    expect(await granted.json()).toEqual({ credit: 150 });
     // Locally there is no SSM: an app neither default nor in WECHAT_APPS is simply unknown.
     const stranger = await post(`${stack.api}/login`, { code: 'kim.2', appid: 'wx0000000000000001' });
     expect(await stranger.json()).toMatchObject({ code: 'UNKNOWN_APP' });

@@ -92,8 +92,10 @@ function faultyDeps(faultFor: (command: string, input: { TableName?: string }) =
           $metadata: { httpStatusCode: 400 },
         });
       }
-      // DynamoDB did the write; the reply is lost on the way back.
-      await next(args);
+      // DynamoDB did the write; the reply is lost on the way back. (At this step the reply is still raw HTTP: a
+      // write DynamoDB refused, e.g. a transaction whose condition failed, did nothing, and its answer arrives.)
+      const answer = await next(args);
+      if (((answer.response as { statusCode?: number }).statusCode ?? 200) >= 300) return answer;
       throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
     },
     { step: 'deserialize', name: 'injectedFault' },
@@ -277,6 +279,85 @@ describe('DynamoDB paused (SIGSTOP) and resumed (SIGCONT)', () => {
       stack.fake.script(undefined);
       resume();
     }
+  });
+});
+
+/** Every user's balance is the sum of its ledger entries: a move is all written or not at all. */
+async function expectBalancesAreSums() {
+  const entries = await scanAll(stack.admin, stack.tables.ledger);
+  for (const user of await scanAll(stack.admin, stack.tables.users)) {
+    const sum = entries.filter((entry) => entry.uid === user.uid).reduce((total, entry) => total + Number(entry.amount), 0);
+    expect(user.credit, String(user.openid)).toBe(sum);
+  }
+}
+
+const spendEntries = async (key: string) => (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => entry.entryKey === `spend:${key}`);
+
+describe('a spend when DynamoDB fails', () => {
+  it('a throttled spend transaction is 503 with nothing written, and its retry with the same key spends once', async () => {
+    const token = String((await client.login('spender-throttled.1')).body.token);
+    const faulty = faultyDeps((command) => (command === 'TransactWriteItemsCommand' ? 'throttle' : undefined));
+    try {
+      const before = await snapshotTables(stack.admin, stack.tables);
+      const reply = await api(faulty.deps).spend(token, { amount: 3, key: 'throttled-spend' });
+      expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+      expect(await snapshotTables(stack.admin, stack.tables)).toEqual(before);
+    } finally {
+      faulty.destroy();
+    }
+    const retry = await client.spend(token, { amount: 3, key: 'throttled-spend' });
+    expect(retry.body).toMatchObject({ credit: 97 });
+    expect(await spendEntries('throttled-spend')).toHaveLength(1);
+    await expectBalancesAreSums();
+  });
+
+  it('a spend whose transaction committed but whose reply was lost: the retry with its key gets the same spend, once', async () => {
+    const token = String((await client.login('spender-lost.1')).body.token);
+    let lost = 0;
+    const faulty = faultyDeps((command) => (command === 'TransactWriteItemsCommand' && lost++ === 0 ? 'commit-then-lose-reply' : undefined));
+    try {
+      const reply = await api(faulty.deps).spend(token, { amount: 4, key: 'lost-reply-spend' });
+      // The SDK's own retry of the lost reply finds the key used: the first entry is the answer.
+      expect(reply.status, reply.raw).toBe(200);
+      expect(reply.body).toMatchObject({ credit: 96, entry: { amount: -4, balance: 96 } });
+    } finally {
+      faulty.destroy();
+    }
+    expect((await client.spend(token, { amount: 4, key: 'lost-reply-spend' })).body).toMatchObject({ credit: 96 });
+    expect(await spendEntries('lost-reply-spend')).toHaveLength(1);
+    await expectBalancesAreSums();
+  });
+
+  it('DynamoDB frozen mid-spend: 503 within the bound, then the balance is still the sum of its entries, and the retry spends at most once', async () => {
+    const token = String((await client.login('spender-frozen.1')).body.token);
+    const db = createDocumentClient({ region: stack.config.region, endpoint: dynamo.endpoint });
+    // Freeze DynamoDB Local the moment the spend's transaction is sent.
+    db.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && !paused) pause();
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'freezeOnTransaction' },
+    );
+    const safety = setTimeout(resume, dynamoCallBoundMs() + SLACK_MS + 2000);
+    try {
+      const started = performance.now();
+      const reply = await api(allDeps(stack.config, { db, now: stack.clock.now })).spend(token, { amount: 5, key: 'frozen-spend' });
+      const elapsed = performance.now() - started;
+      expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+      expect(elapsed).toBeLessThan(dynamoCallBoundMs() + SLACK_MS);
+    } finally {
+      clearTimeout(safety);
+      resume();
+      db.destroy();
+    }
+    // Whatever DynamoDB did with the frozen request once it woke up, it did all of it or none.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expectBalancesAreSums();
+    const retry = await client.spend(token, { amount: 5, key: 'frozen-spend' });
+    expect(retry.body).toMatchObject({ credit: 95 });
+    expect(await spendEntries('frozen-spend')).toHaveLength(1);
+    await expectBalancesAreSums();
   });
 });
 

@@ -13,11 +13,13 @@ import { userInfoPayload } from '../../local/wechat-data.ts';
 import {
   allValue,
   anyString,
+  historyQuery,
   junkBody,
   type KnownTokens,
   type KnownUserData,
   loginBody,
   phonenumberBody,
+  spendBody,
   type TokenPlacement,
   tokenArbitraries,
   userinfoBody as userinfoBodyOf,
@@ -77,6 +79,21 @@ const CONTRACT: Record<Endpoint, { statuses: number[]; codes: ErrorCode[] }> = {
     ],
   },
   logout: { statuses: [200, 400, 401], codes: ['AMBIGUOUS_TOKEN', 'UNAUTHENTICATED'] },
+  spend: {
+    statuses: [200, 400, 401, 409, 413],
+    codes: [
+      'INVALID_JSON',
+      'INVALID_REQUEST',
+      'BODY_TOO_LARGE',
+      'AMBIGUOUS_TOKEN',
+      'UNAUTHENTICATED',
+      'SESSION_INVALID',
+      'INSUFFICIENT_CREDIT',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
+  },
+  checkin: { statuses: [200, 400, 401], codes: ['AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'] },
+  history: { statuses: [200, 400, 401], codes: ['INVALID_REQUEST', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'] },
 };
 
 let stack: TestStack;
@@ -158,6 +175,16 @@ afterAll(() => stack?.close());
 
 // ---------------------------------------------------------------- the properties
 
+/** Every user's balance is the sum of its ledger entries (the sign-up grant is the first). */
+async function expectBalancesAreSums() {
+  const entries = await scanAll(stack.admin, stack.tables.ledger);
+  for (const user of await scanAll(stack.admin, stack.tables.users)) {
+    const sum = entries.filter((entry) => entry.uid === user.uid).reduce((total, entry) => total + Number(entry.amount), 0);
+    expect(user.credit, String(user.uid)).toBe(sum);
+    expect(Number(user.credit)).toBeGreaterThanOrEqual(0);
+  }
+}
+
 /** Every session_key the fake WeChat has handed out (for the users it logged in). */
 function sessionKeysHandedOut(): string[] {
   const names = new Set<string>(['alice', 'bob']);
@@ -218,6 +245,23 @@ function expectContractReply(endpoint: Endpoint, reply: RawReply, sent: Sent) {
       expect(body, where).toEqual({ phoneNumber: expect.any(String), purePhoneNumber: expect.any(String), countryCode: expect.any(String) });
     }
     if (endpoint === 'logout') expect(body, where).toEqual({ logged_out: true, sessions_revoked: expect.any(Number) });
+    const entry = {
+      id: expect.stringMatching(/^\d+$/),
+      amount: expect.any(Number),
+      balance: expect.any(Number),
+      reason: expect.any(String),
+      at: expect.any(String),
+    };
+    if (endpoint === 'spend') expect(body, where).toEqual({ credit: expect.any(Number), entry });
+    if (endpoint === 'checkin')
+      expect(body, where).toEqual({ credit: expect.any(Number), granted: expect.any(Number), streak: expect.any(Number), day: expect.any(String) });
+    if (endpoint === 'history') {
+      expect(
+        Object.keys(body).filter((key) => key !== 'entries' && key !== 'next_cursor'),
+        where,
+      ).toEqual([]);
+      for (const item of body.entries as unknown[]) expect(item, where).toEqual(entry);
+    }
   } else {
     expect(Object.keys(body).sort(), where).toEqual(['code', 'err']);
     expect(body.err, where).toBeTypeOf('string');
@@ -332,7 +376,7 @@ async function send(endpoint: Endpoint, event: APIGatewayProxyEventV2, sent: Sen
   // 413 exactly when the body, as the function receives it (base64 decoded), is over 32 KiB: bytes, not characters.
   const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8').length;
   if (
-    (endpoint === 'login' || endpoint === 'userinfo' || endpoint === 'phonenumber') &&
+    (endpoint === 'login' || endpoint === 'userinfo' || endpoint === 'phonenumber' || endpoint === 'spend') &&
     (reply.json as { code?: string }).code !== 'AMBIGUOUS_TOKEN'
   ) {
     expect(reply.status === 413, `${endpoint}: ${bytes} bytes -> ${reply.status}`).toBe(bytes > MAX_BODY_BYTES);
@@ -496,6 +540,60 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
     );
   });
 
+  it("POST /credit/spend answers any body and token with 200, 400, 401, 409 or 413, spends only the caller's credit, never below zero, and every balance stays the sum of its entries", async () => {
+    await fc.assert(
+      fc.asyncProperty(spendBody, livePlacement, async (body, tokens) => {
+        const event = withTokens(apiEvent({ method: 'POST', path: '/credit/spend', body: body.text, headers: formHeaders(body.form) }), tokens);
+        const reply = await send('spend', event, { tokens: tokens.sent, body: body.text });
+        if (reply.status === 200) {
+          expect(carriesLiveToken(tokens)).toBe(true);
+          const { credit, entry } = reply.json as { credit: number; entry: { amount: number; balance: number } };
+          expect(credit).toBeGreaterThanOrEqual(0);
+          expect(entry.amount).toBeLessThan(0);
+          expect(entry.balance).toBe(credit);
+        }
+        await expectBalancesAreSums();
+      }),
+      options(400),
+    );
+  });
+
+  it('POST /credit/checkin answers any token with 200, 400 or 401, and grants at most once a day', async () => {
+    await fc.assert(
+      fc.asyncProperty(placement, fc.option(junkBody, { nil: undefined }), async (tokens, body) => {
+        const event = withTokens(apiEvent({ method: 'POST', path: '/credit/checkin', ...(body === undefined ? {} : { body }) }), tokens);
+        const reply = await send('checkin', event, { tokens: tokens.sent, body });
+        if (!carriesLiveToken(tokens)) expect(reply.status).not.toBe(200);
+      }),
+      options(200),
+    );
+    // Two users, one day: at most two check-in entries, whatever was sent.
+    const checkins = (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => String(entry.entryKey).startsWith('checkin:'));
+    expect(checkins.length).toBeLessThanOrEqual(2);
+    await expectBalancesAreSums();
+  });
+
+  it("GET /credit/history answers any limit, cursor and token with 200, 400 or 401, shows only the caller's entries, and never writes", async () => {
+    const client = api(stack.deps);
+    const realCursors: string[] = [];
+    const first = await client.history(known.live, { limit: '1' });
+    if (typeof first.body.next_cursor === 'string') realCursors.push(first.body.next_cursor);
+    const before = await snapshotTables(stack.admin, stack.tables);
+    await fc.assert(
+      fc.asyncProperty(
+        historyQuery(() => realCursors),
+        placement,
+        async (query, tokens) => {
+          const event = withTokens(apiEvent({ method: 'GET', path: '/credit/history', query }), tokens);
+          const reply = await send('history', event, { tokens: tokens.sent, body: JSON.stringify(query) });
+          if (!carriesLiveToken(tokens)) expect(reply.status).not.toBe(200);
+        },
+      ),
+      options(300),
+    );
+    expect(await snapshotTables(stack.admin, stack.tables)).toEqual(before);
+  });
+
   it('odd methods, content types, base64 bodies and header casing never produce a 5xx on any endpoint', async () => {
     const endpoint = fc.constantFrom<Endpoint>(...ENDPOINTS);
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'post', 'PURGE', '');
@@ -587,6 +685,9 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
       // Every code the contract allows /phonenumber, each one reached.
       phonenumber: ['200', ...CONTRACT.phonenumber.codes],
       logout: ['200 revoked:0', '200 revoked:1', '200 revoked:n', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED'],
+      spend: ['200', ...CONTRACT.spend.codes],
+      checkin: ['200', ...CONTRACT.checkin.codes],
+      history: ['200', ...CONTRACT.history.codes],
     };
     for (const [endpoint, outcomes] of Object.entries(expected)) {
       expect([...seen[endpoint as Endpoint]].sort(), endpoint).toEqual(expect.arrayContaining(outcomes));

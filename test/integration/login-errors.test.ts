@@ -132,7 +132,7 @@ describe('storage failures', () => {
   });
 
   it('a missing table is a 500 INTERNAL that names nothing internal', async () => {
-    const tables = { sessions: 'no-such-table', users: 'no-such-table', logins: 'no-such-table', appCache: 'no-such-table' };
+    const tables = { sessions: 'no-such-table', users: 'no-such-table', logins: 'no-such-table', appCache: 'no-such-table', ledger: 'no-such-table' };
     const reply = await api(allDeps({ ...stack.config, tables })).credit(`${'A'.repeat(22)}.${'A'.repeat(43)}`);
     expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
     expect(reply.raw).not.toContain('no-such-table');

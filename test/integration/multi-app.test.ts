@@ -246,6 +246,8 @@ describe('an app registered in SSM (WECHAT_APPS_PARAM_PATH)', () => {
     expect((await ssmClient.checklogin(token)).body).toEqual({ is_login: true });
     // A server API call needs the app's AppSecret only to refresh its access token: with none cached, it is refused.
     await stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.appCache, Key: { id: { S: `access-token#${APP_ID_B}` } } }));
+    // B's first login asked WeChat for the new user's risk rank, so this instance also holds a token in memory: WeChat expires it.
+    stack.fake.expireAccessToken(APP_ID_B);
     const verify = await ssmClient.invoke('checklogin', {
       method: 'GET',
       path: '/checklogin',

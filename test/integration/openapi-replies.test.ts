@@ -134,6 +134,27 @@ describe('replies match openapi.yaml', () => {
     expect((await call('POST /logout')).status).toBe(401);
   });
 
+  it('POST /credit/spend, POST /credit/checkin, GET /credit/history', async () => {
+    const token = await login('spec-h');
+    expect((await call('POST /credit/spend', { token, body: { amount: 10, key: 'spec-spend-1', reason: 'coupon' } })).body).toMatchObject({
+      credit: 90,
+    });
+    expect((await call('POST /credit/spend', { token, raw: '{' })).body.code).toBe('INVALID_JSON');
+    expect((await call('POST /credit/spend', { token, body: { amount: 0, key: 'spec-spend-2' } })).body.code).toBe('INVALID_REQUEST');
+    expect((await call('POST /credit/spend', { token, body: { amount: 1000, key: 'spec-spend-2' } })).body.code).toBe('INSUFFICIENT_CREDIT');
+    expect((await call('POST /credit/spend', { token, body: { amount: 11, key: 'spec-spend-1' } })).body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect((await call('POST /credit/spend', { token, raw: JSON.stringify({ amount: 1, key: 'spec-spend-3', reason: big }) })).status).toBe(413);
+    expect((await call('POST /credit/spend', { body: { amount: 1, key: 'spec-spend-3' } })).status).toBe(401);
+    expect((await call('POST /credit/checkin', { token })).body).toMatchObject({ granted: 10, streak: 1 });
+    expect((await call('POST /credit/checkin', { token, query: `?token=${await login('spec-h')}` })).status).toBe(400);
+    expect((await call('POST /credit/checkin')).status).toBe(401);
+    const page = await call('GET /credit/history', { token, query: '?limit=1' });
+    expect(page.body.next_cursor).toBeTypeOf('string');
+    expect((await call('GET /credit/history', { token, query: `?cursor=${page.body.next_cursor}` })).body.entries).toHaveLength(2);
+    expect((await call('GET /credit/history', { token, query: '?limit=0' })).status).toBe(400);
+    expect((await call('GET /credit/history')).status).toBe(401);
+  });
+
   it('reached every 200 and 4xx that openapi.yaml lists', () => {
     const listed = Object.entries(spec.paths).flatMap(([path, item]) =>
       Object.entries(item).flatMap(([method, operation]) =>

@@ -20,7 +20,7 @@ const chunks: string[] = [];
 let previousLevel: string;
 
 interface Exchange {
-  endpoint: 'login' | 'checklogin' | 'credit' | 'userinfo' | 'phonenumber' | 'logout';
+  endpoint: 'login' | 'checklogin' | 'credit' | 'userinfo' | 'phonenumber' | 'logout' | 'spend' | 'checkin' | 'history';
   reply: Reply;
   /** The log output written while the request ran. */
   lines: string[];
@@ -169,7 +169,7 @@ describe('secrets never reach a log line or a reply', () => {
     await login(userCode('grace', 1), down);
     await run('credit', () => down.credit(alice));
     const misconfigured = api(
-      allDeps({ ...stack.config, tables: { sessions: 'no-such', users: 'no-such', logins: 'no-such', appCache: 'no-such' } }),
+      allDeps({ ...stack.config, tables: { sessions: 'no-such', users: 'no-such', logins: 'no-such', appCache: 'no-such', ledger: 'no-such' } }),
     );
     await run('checklogin', () => misconfigured.checklogin(alice));
 
@@ -214,6 +214,22 @@ describe('secrets never reach a log line or a reply', () => {
     await rememberAccessToken();
     stack.fake.rotateSessionKey('bob');
     await run('userinfo', () => client.userinfo(bob, userInfoPayload({ ...stack.fake.user('bob'), appId: APP_ID, nickName: 'Bob' })));
+    // Points: spends (ok, retried, refused, reused key, bad input), a check-in, the history.
+    await run('spend', () => client.spend(alice, { amount: 30, key: `spend-${nonce}`, reason: 'coupon' }));
+    await run('spend', () => client.spend(alice, { amount: 30, key: `spend-${nonce}`, reason: 'coupon' }));
+    await run('spend', () => client.spend(alice, { amount: 31, key: `spend-${nonce}`, reason: 'coupon' }));
+    await run('spend', () => client.spend(alice, { amount: 1_000_000, key: `spend-${nonce}-2` }));
+    await run('spend', () => client.spend(alice, { amount: 1, key: APP_SECRET }));
+    await run('checkin', () => client.checkin(alice));
+    await run('checkin', () => client.checkin(alice));
+    await run('history', () => client.history(alice, { limit: '1' }));
+    await run('history', () => client.history(alice, { cursor: 'forged' }));
+    // A risky new user (the grant held back) and a risk check that fails: the rank is logged as a number only.
+    await login(userCode('risk4', 1));
+    stack.fake.scriptRisk(() => ({ json: { errcode: -1, errmsg: 'system error' } }));
+    await login(userCode('henry', 1));
+    stack.fake.scriptRisk(undefined);
+
     await run('logout', () => client.logout(alice2));
     await run('logout', () => client.logout(bob, true));
     expect(accessTokensSeen.size).toBe(2);

@@ -342,3 +342,70 @@ export function userinfoBody(data: KnownUserData): fc.Arbitrary<{ text: string; 
     },
   );
 }
+
+// ---------------------------------------------------------------- POST /credit/spend, GET /credit/history
+
+/** Amounts: valid ones (small, so a balance lasts a while, and huge), and every way of being wrong. */
+const spendAmount = fc.oneof(
+  fc.integer({ min: 1, max: 12 }),
+  fc.integer({ min: 90, max: 1_000_000 }),
+  fc.constantFrom(0, -1, -5, 1.5, 0.1, 1_000_001, 1e21, Number.MAX_SAFE_INTEGER + 2, '5', '1e2', null, true, [], {}),
+  wrongType,
+);
+/** Keys: a few that repeat on purpose (retries, and reuse with another amount), random valid ones, and near misses. */
+const spendKey = fc.oneof(
+  fc.constantFrom('order-00000001', 'order-00000002', 'retry_key_abc'),
+  fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/),
+  fc.stringMatching(/^[A-Za-z0-9_-]{0,7}$|^[A-Za-z0-9_-]{65,80}$/),
+  fc.constantFrom('key with space', 'clé-unique-01', 'key/../../x', 'key\u0000key00', '😀😀😀😀😀😀😀😀'),
+  wrongType,
+);
+const spendReason = fc.oneof(
+  fc.constantFrom(undefined, 'coupon', '兑换优惠券', 'a'.repeat(64), 'a'.repeat(65), '', 'line\nbreak', '😀'.repeat(64), '😀'.repeat(65)),
+  anyString(70),
+  wrongType,
+);
+
+/** A spend body: contract-shaped (with fields missing and extra), form-encoded, or junk. */
+export const spendBody = fc.oneof(
+  // Well-formed spends on a few keys, so that retries, reuse with another amount or reason, and running out all happen.
+  fc
+    .record({
+      amount: fc.integer({ min: 1, max: 6 }),
+      key: fc.constantFrom('fuzz-key-0001', 'fuzz-key-0002', 'fuzz-key-0003', 'fuzz-key-0004'),
+      reason: fc.constantFrom(undefined, 'a', 'b'),
+    })
+    .map(({ reason, ...fields }) => ({
+      text: JSON.stringify({ ...fields, ...(reason ? { reason } : {}) }),
+      form: false,
+      code: undefined as unknown,
+    })),
+  fc
+    .record({ amount: spendAmount, key: spendKey, reason: spendReason }, { requiredKeys: [] })
+    .map((fields) => ({ text: JSON.stringify(fields), form: false, code: undefined as unknown })),
+  fc.record({ amount: spendAmount, key: spendKey }).map(({ amount, key }) => ({
+    text: `amount=${encodeURIComponent(text(amount))}&key=${encodeURIComponent(text(key))}`,
+    form: true,
+    code: undefined as unknown,
+  })),
+  junkBody.map((body) => ({ text: body, form: false, code: undefined as unknown })),
+  sizedBody('reason').map((body) => ({ text: body, form: false, code: undefined as unknown })),
+);
+
+/** ?limit= and ?cursor= values: in range, out of range, malformed, and cursors of every shape (a real one is added by the test). */
+export const historyQuery = (cursors: () => string[]) =>
+  fc.record(
+    {
+      limit: fc.oneof(
+        fc.integer({ min: 1, max: 100 }).map(String),
+        fc.constantFrom('0', '101', '-1', '1.5', '1e1', ' 5', '5 ', '', 'abc', '00005', '99999999999999999999'),
+      ),
+      cursor: fc.oneof(
+        fc.constant('').map(() => cursors()[0] ?? 'none'),
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+        fc.constantFrom('', '====', 'MS4x', Buffer.from('1.aaaaaaaaaaaaaaaaaaaaaa').toString('base64url'), 'x'.repeat(200)),
+        anyString(40),
+      ),
+    },
+    { requiredKeys: [] },
+  );

@@ -1,9 +1,12 @@
 import type { HttpHandler } from '#lib/platform/http/handler';
+import { createHandler as checkin } from '../../handlers/checkin.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
 import { createHandler as credit } from '../../handlers/credit.ts';
+import { createHandler as history } from '../../handlers/history.ts';
 import { createHandler as login } from '../../handlers/login.ts';
 import { createHandler as logout } from '../../handlers/logout.ts';
 import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
+import { createHandler as spend } from '../../handlers/spend.ts';
 import { createHandler as userinfo } from '../../handlers/userinfo.ts';
 import type { TestDeps } from './stack.ts';
 
@@ -19,6 +22,9 @@ export const ROUTES = {
   userinfo: { method: 'POST', path: '/userinfo', create: userinfo },
   phonenumber: { method: 'POST', path: '/phonenumber', create: phonenumber },
   logout: { method: 'POST', path: '/logout', create: logout },
+  spend: { method: 'POST', path: '/credit/spend', create: spend },
+  checkin: { method: 'POST', path: '/credit/checkin', create: checkin },
+  history: { method: 'GET', path: '/credit/history', create: history },
 } as const satisfies Record<string, { method: string; path: string; create: (deps: TestDeps) => HttpHandler }>;
 
 export type Endpoint = keyof typeof ROUTES;

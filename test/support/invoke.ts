@@ -32,6 +32,11 @@ export function api(deps: TestDeps) {
       invoke('logout', { method: 'POST', path: '/logout', headers: bearer(token), ...(all ? { query: { all: '1' } } : {}) }),
     userinfo: (token: string, body: unknown) =>
       invoke('userinfo', { method: 'POST', path: '/userinfo', headers: bearer(token), body: JSON.stringify(body) }),
+    spend: (token: string, body: unknown) =>
+      invoke('spend', { method: 'POST', path: '/credit/spend', headers: bearer(token), body: JSON.stringify(body) }),
+    checkin: (token: string) => invoke('checkin', { method: 'POST', path: '/credit/checkin', headers: bearer(token) }),
+    history: (token: string, query: Record<string, string> = {}) =>
+      invoke('history', { method: 'GET', path: '/credit/history', headers: bearer(token), query }),
   };
 }
 

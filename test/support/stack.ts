@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { type Config, readConfig } from '#lib/platform/config';
-import type { LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { localDynamoClient } from '../../local/dynamodb.ts';
@@ -34,7 +34,7 @@ export function testClock(start = Date.now() + 86_400_000) {
 }
 
 /** Every dependency any handler takes. */
-export type TestDeps = LoginDeps & WeChatApiDeps;
+export type TestDeps = LoginDeps & WeChatApiDeps & LedgerDeps;
 
 export interface TestStack {
   deps: TestDeps;
@@ -55,7 +55,13 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   // A file that disturbs DynamoDB (test/integration/dynamodb-faults.test.ts) brings its own.
   const endpoint = overrides.DYNAMODB_ENDPOINT ?? inject('dynamodbEndpoint');
   const suffix = randomUUID().slice(0, 8);
-  const tables = { sessions: `sessions-${suffix}`, users: `users-${suffix}`, logins: `logins-${suffix}`, appCache: `app-cache-${suffix}` };
+  const tables = {
+    sessions: `sessions-${suffix}`,
+    users: `users-${suffix}`,
+    logins: `logins-${suffix}`,
+    appCache: `app-cache-${suffix}`,
+    ledger: `ledger-${suffix}`,
+  };
   const admin = localDynamoClient(endpoint);
   await createTables(admin, tables);
 
@@ -72,6 +78,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     USERS_TABLE: tables.users,
     LOGINS_TABLE: tables.logins,
     APP_CACHE_TABLE: tables.appCache,
+    LEDGER_TABLE: tables.ledger,
     DYNAMODB_ENDPOINT: endpoint,
     ...overrides,
   });

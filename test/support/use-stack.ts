@@ -10,14 +10,21 @@ export type TestClient = ReturnType<typeof api>;
  * stand for the stack and its client from the first test on (they are handed
  * out before `beforeAll` has run, so they forward to what it started).
  */
-export function useTestStack(overrides?: Parameters<typeof startTestStack>[0]): { stack: TestStack; client: TestClient } {
+export function useTestStack(overrides?: Parameters<typeof startTestStack>[0] | (() => Parameters<typeof startTestStack>[0])): {
+  stack: TestStack;
+  client: TestClient;
+} {
   let stack: TestStack | undefined;
   let client: TestClient | undefined;
   beforeAll(async () => {
-    stack = await startTestStack(overrides);
+    // A function is read when the stack starts: after the file's own earlier beforeAll (e.g. its own DynamoDB Local).
+    stack = await startTestStack(typeof overrides === 'function' ? overrides() : overrides);
     client = api(stack.deps);
   });
-  afterEach(() => stack?.fake.script(undefined));
+  afterEach(() => {
+    stack?.fake.script(undefined);
+    stack?.fake.scriptRisk(undefined);
+  });
   afterAll(() => stack?.close());
   return { stack: late('stack', () => stack), client: late('client', () => client) };
 }

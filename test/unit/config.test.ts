@@ -9,6 +9,7 @@ const minimal: Env = {
   USERS_TABLE: 'users',
   LOGINS_TABLE: 'logins',
   APP_CACHE_TABLE: 'app-cache',
+  LEDGER_TABLE: 'ledger',
 };
 
 /** Runs fn, expects a ConfigError, returns it. */
@@ -38,7 +39,9 @@ describe('readConfig', () => {
       wechatTimeoutMs: 3000,
       sessionTtlSeconds: 604_800,
       initialCredit: 100,
-      tables: { sessions: 'sessions', users: 'users', logins: 'logins', appCache: 'app-cache' },
+      signupRisk: { maxRank: 2, timeoutMs: 1000, whenUnknown: 'grant' },
+      checkin: { credit: 10, timeZone: 'Asia/Shanghai', bonusEvery: 7, bonusCredit: 20 },
+      tables: { sessions: 'sessions', users: 'users', logins: 'logins', appCache: 'app-cache', ledger: 'ledger' },
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
     });
@@ -97,6 +100,12 @@ describe('readConfig', () => {
     ['SESSIONS_TABLE missing', { SESSIONS_TABLE: undefined }, 'SESSIONS_TABLE'],
     ['USERS_TABLE missing', { USERS_TABLE: '' }, 'USERS_TABLE'],
     ['LOGINS_TABLE missing', { LOGINS_TABLE: '' }, 'LOGINS_TABLE'],
+    ['LEDGER_TABLE missing', { LEDGER_TABLE: '' }, 'LEDGER_TABLE'],
+    ['CHECKIN_TIME_ZONE not a zone', { CHECKIN_TIME_ZONE: 'Mars/Olympus' }, 'CHECKIN_TIME_ZONE'],
+    ['CHECKIN_CREDIT "0"', { CHECKIN_CREDIT: '0' }, 'CHECKIN_CREDIT'],
+    ['SIGNUP_MAX_RISK_RANK "5" (WeChat ranks 0-4)', { SIGNUP_MAX_RISK_RANK: '5' }, 'SIGNUP_MAX_RISK_RANK'],
+    ['SIGNUP_RISK_UNKNOWN "maybe"', { SIGNUP_RISK_UNKNOWN: 'maybe' }, 'SIGNUP_RISK_UNKNOWN'],
+    ['SIGNUP_RISK_TIMEOUT_MS above 4000', { SIGNUP_RISK_TIMEOUT_MS: '4001' }, 'SIGNUP_RISK_TIMEOUT_MS'],
     ['SESSION_TTL_SECONDS "0"', { SESSION_TTL_SECONDS: '0' }, 'SESSION_TTL_SECONDS'],
     ['SESSION_TTL_SECONDS "abc"', { SESSION_TTL_SECONDS: 'abc' }, 'SESSION_TTL_SECONDS'],
     ['SESSION_TTL_SECONDS "1.5"', { SESSION_TTL_SECONDS: '1.5' }, 'SESSION_TTL_SECONDS'],

@@ -28,9 +28,9 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     expect(settings.wechatApiBase()).toBe('http://127.0.0.1:9000');
   });
 
-  it('reserves 800 of the default 1,000 by default, leaving at least 100 unreserved', () => {
+  it('reserves 850 of the default 1,000 by default, leaving at least 100 unreserved', () => {
     const reserved = settings.reservedConcurrency();
-    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(800);
+    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(850);
   });
 
   it.each([
@@ -45,6 +45,6 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
 
   it('RESERVED_CONCURRENCY=off reserves nothing (an account whose quota is still low)', () => {
     vi.stubEnv('RESERVED_CONCURRENCY', 'off');
-    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(6).fill(null));
+    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(10).fill(null));
   });
 });

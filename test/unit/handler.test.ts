@@ -22,6 +22,9 @@ const ALL_CODES = Object.keys({
   INVALID_CODE: true,
   UNKNOWN_APP: true,
   CODE_ALREADY_USED: true,
+  INSUFFICIENT_CREDIT: true,
+  IDEMPOTENCY_KEY_REUSED: true,
+  USER_NOT_FOUND: true,
   USER_HIGH_RISK: true,
   WECHAT_RATE_LIMITED: true,
   WECHAT_BAD_RESPONSE: true,
@@ -48,6 +51,9 @@ const CLIENT_FAULTS: ErrorCode[] = [
   'BODY_TOO_LARGE',
   'CODE_ALREADY_USED',
   'USER_HIGH_RISK',
+  'INSUFFICIENT_CREDIT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'USER_NOT_FOUND',
 ];
 
 describe('httpHandler', () => {

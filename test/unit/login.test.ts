@@ -4,7 +4,7 @@ import type { LoginDeps } from '#lib/platform/deps';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import type { LoginCodeStore } from '#lib/store/login-codes';
 
-const config = (wechatTimeoutMs: number) => ({ wechatTimeoutMs });
+const config = (wechatTimeoutMs: number) => ({ wechatTimeoutMs, signupRisk: { maxRank: 2, timeoutMs: 1000, whenUnknown: 'grant' as const } });
 
 describe('login code bounds', () => {
   it('an exchange is bounded by the AppSecret read plus WeChat with its one busy retry', () => {
@@ -24,13 +24,13 @@ describe('login code bounds', () => {
     expect(CODE_MAX_REPLAYS).toBe(2);
   });
 
-  it('a claim lives from the precise moment, rounded up, for the whole exchange plus 1 s', async () => {
-    expect(claimLifetimeMs(config(3000))).toBe(exchangeBoundMs(config(3000)) + 1000);
+  it("a claim lives from the precise moment, rounded up, for the whole exchange, a new user's risk check and 1 s", async () => {
+    expect(claimLifetimeMs(config(3000))).toBe(exchangeBoundMs(config(3000)) + 1000 + 1000);
     // x.999 s: a claim counted from the whole second before would lose almost a second.
     const nowMs = 1_700_000_000_999;
     const claim = vi.fn<LoginCodeStore['claim']>(async () => ({ claimed: true, claimId: 'c' }));
     const deps = {
-      config: { wechatTimeoutMs: 3000, sessionTtlSeconds: 60, initialCredit: 1 },
+      config: { ...config(3000), sessionTtlSeconds: 60, initialCredit: 1 },
       now: () => nowMs,
       loginCodes: { claim, release: async () => undefined, spend: async () => undefined },
       apps: { defaultAppId: 'wx1234567890abcdef', find: async (appId: string) => ({ appId, secret: async () => 's' }) },
@@ -39,7 +39,7 @@ describe('login code bounds', () => {
     await expect(login(deps, { code: 'abc' })).rejects.toThrow();
     const [, nowSeconds, pendingUntil] = claim.mock.calls[0]!;
     expect(nowSeconds).toBe(1_700_000_000);
-    expect(pendingUntil * 1000).toBeGreaterThanOrEqual(nowMs + exchangeBoundMs(config(3000)) + 1000);
-    expect(pendingUntil * 1000 - nowMs).toBeLessThan(exchangeBoundMs(config(3000)) + 2000);
+    expect(pendingUntil * 1000).toBeGreaterThanOrEqual(nowMs + claimLifetimeMs(config(3000)));
+    expect(pendingUntil * 1000 - nowMs).toBeLessThan(claimLifetimeMs(config(3000)) + 1000);
   });
 });

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '#lib/platform/errors';
 import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
+import { createLedgerStore } from '#lib/store/ledger';
 import { createLoginCodeStore } from '#lib/store/login-codes';
 import { createSessionStore } from '#lib/store/sessions';
 
@@ -28,19 +29,21 @@ function stubClient(outcomes: (Error | undefined)[]) {
   return { db, calls };
 }
 
+const TABLES = { sessions: 's', users: 'u', logins: 'l', ledger: 'g' };
+const signup = async () => ({ amount: 100 });
 const session = { uid: 'u', appid: 'wx1234567890abcdef', tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
 
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
     const { db, calls } = stubClient([conflict(), conflict(), undefined]);
-    await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100);
+    await createSessionStore(db, TABLES).create(session, undefined, signup);
     expect(calls).toHaveLength(3);
   });
 
   it('gives up after 6 conflicting attempts with a 503-class error', async () => {
     const { db, calls } = stubClient(Array.from({ length: 6 }, conflict));
-    const error = await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' })
-      .create(session, 100)
+    const error = await createSessionStore(db, TABLES)
+      .create(session, undefined, signup)
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
@@ -54,7 +57,7 @@ describe('login transaction', () => {
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
     });
     const { db, calls } = stubClient([notConflict]);
-    await expect(createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100)).rejects.toBeInstanceOf(AppError);
+    await expect(createSessionStore(db, TABLES).create(session, undefined, signup)).rejects.toBeInstanceOf(AppError);
     expect(calls).toHaveLength(1);
   });
 
@@ -67,22 +70,44 @@ describe('login transaction', () => {
     const refused = new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: reasons });
     const { db, calls } = stubClient([refused]);
     const replayed = { codeHash: 'c', exchangedAtMs: 1, maxReplays: 2 };
-    expect(await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create(session, 100, { replayed })).toBe(outcome);
+    expect(await createSessionStore(db, TABLES).create(session, { replayed }, signup)).toBe(outcome);
     expect(calls).toHaveLength(1);
   });
 
-  it('writes the session and the create-if-new user update in one transaction, never setting credit outright', async () => {
+  it("writes a returning user's login with the session in one transaction, never touching its credit", async () => {
     const { db, calls } = stubClient([undefined]);
-    await createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' }).create({ ...session, unionid: 'u1' }, 100);
+    await createSessionStore(db, TABLES).create({ ...session, unionid: 'u1' }, undefined, signup);
     const input = (calls[0] as { input: { TransactItems: Record<string, any>[] } }).input;
     expect(input.TransactItems).toHaveLength(2);
     expect(input.TransactItems[0]?.Put.TableName).toBe('s');
     const update = input.TransactItems[1]?.Update;
     expect(update.TableName).toBe('u');
-    expect(update.UpdateExpression).toContain('credit = if_not_exists(credit, :initialCredit)');
+    expect(update.ConditionExpression).toBe('attribute_exists(uid)');
+    expect(update.UpdateExpression).not.toContain('credit');
     expect(update.UpdateExpression).toContain('unionid = :unionid');
     // unionid is the user's (indexed, sparse), never the session's.
     expect(input.TransactItems[0]?.Put.Item).not.toHaveProperty('unionid');
+  });
+
+  it('creates a user that is not there yet with the sign-up grant as its balance and first entry, deciding the grant once', async () => {
+    const absent = new TransactionCanceledException({
+      message: 'cancelled',
+      $metadata: {},
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+    });
+    const { db, calls } = stubClient([absent, undefined]);
+    let decided = 0;
+    const outcome = await createSessionStore(db, TABLES).create(session, undefined, async () => {
+      decided++;
+      return { amount: 0, riskRank: 4 };
+    });
+    expect(outcome).toBe('created');
+    expect(decided).toBe(1);
+    const items = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
+    expect(items).toHaveLength(3);
+    expect(items[1]?.Update.ConditionExpression).toBe('attribute_not_exists(uid)');
+    expect(items[1]?.Update.ExpressionAttributeValues).toMatchObject({ ':grant': 0, ':seq': 1, ':rank': 4 });
+    expect(items[2]?.Put).toMatchObject({ TableName: 'g', Item: { uid: 'u', entryKey: 'signup', seq: 1, amount: 0, balance: 0, reason: 'signup' } });
   });
 });
 
@@ -119,16 +144,16 @@ describe('/credit read (BatchGetItem)', () => {
     } as unknown as DynamoDBDocumentClient;
     return { db, calls };
   };
-  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, { sessions: 's', users: 'u', logins: 'l' });
+  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, TABLES);
 
   it('asks again for keys DynamoDB left unprocessed, only those, and joins the answers', async () => {
     const { db, calls } = batchClient([
       { Responses: { s: [sessionItem] }, UnprocessedKeys: { u: { Keys: [{ uid: 'u' }], ConsistentRead: true } } },
       { Responses: { u: [{ credit: 9 }] } },
     ]);
-    expect(await store(db).findWithCredit(ref, 50)).toEqual({
+    expect(await store(db).findWithBalance(ref, 50)).toEqual({
       session: { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 },
-      credit: 9,
+      balance: { credit: 9, seq: 0, unopened: true },
     });
     expect(calls).toHaveLength(2);
     expect(Object.keys(calls[1]!.RequestItems)).toEqual(['u']);
@@ -138,7 +163,7 @@ describe('/credit read (BatchGetItem)', () => {
     const stuck = { UnprocessedKeys: { s: { Keys: [ref], ConsistentRead: true } } };
     const { db, calls } = batchClient([stuck, stuck, stuck, stuck]);
     const error = await store(db)
-      .findWithCredit(ref, 50)
+      .findWithBalance(ref, 50)
       .catch((err: unknown) => err);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
     expect(calls).toHaveLength(3);
@@ -146,6 +171,48 @@ describe('/credit read (BatchGetItem)', () => {
 
   it('an expired session is absent, whatever its user', async () => {
     const { db } = batchClient([{ Responses: { s: [sessionItem], u: [{ credit: 9 }] } }]);
-    expect(await store(db).findWithCredit(ref, 100)).toBeUndefined();
+    expect(await store(db).findWithBalance(ref, 100)).toBeUndefined();
+  });
+});
+
+describe('ledger moves (TransactWriteItems)', () => {
+  const balance = { credit: 10, seq: 3, unopened: false };
+  const move = { entryKey: 'spend:k1', amount: -4, reason: 'spend', atMs: 1_000 };
+
+  it('a move that meets a TransactionConflict (real DynamoDB; DynamoDB Local never gives one) reads the balance again and goes again', async () => {
+    const { db, calls } = stubClient([conflict(), undefined]);
+    const reads: string[] = [];
+    const ledger = createLedgerStore(db, TABLES, {
+      findBalance: async (uid) => {
+        reads.push(uid);
+        return { credit: 8, seq: 4, unopened: false };
+      },
+    });
+    const applied = await ledger.apply('u', balance, () => move);
+    expect(reads).toEqual(['u']);
+    expect(applied).toMatchObject({ outcome: 'applied', entry: { seq: 5, amount: -4, balance: 4 }, balance: { credit: 4, seq: 5 } });
+    const second = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
+    expect(second[0]?.Update.ExpressionAttributeValues).toMatchObject({ ':fromSeq': 4, ':credit': 4, ':seq': 5 });
+  });
+
+  it("any other storage failure is the contract's storage error at once, and nothing is retried", async () => {
+    const throttled = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    const { db, calls } = stubClient([throttled]);
+    const error = await createLedgerStore(db, TABLES, { findBalance: async () => undefined })
+      .apply('u', balance, () => move)
+      .catch((err: unknown) => err);
+    expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a move below zero is refused without a write, unless its key was used already', async () => {
+    const { db, calls } = stubClient([]);
+    await expect(
+      createLedgerStore(db, TABLES, { findBalance: async () => undefined }).apply('u', balance, () => ({ ...move, amount: -11 })),
+    ).rejects.toMatchObject({
+      code: 'INSUFFICIENT_CREDIT',
+    });
+    // One read (is the key used?), no write.
+    expect(calls.map((command) => (command as object).constructor.name)).toEqual(['GetCommand']);
   });
 });

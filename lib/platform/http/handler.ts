@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { REPLY_MARGIN_MS, withDeadline } from '#lib/platform/deadline';
 import { AppError, type ErrorCode, isAppError } from '#lib/platform/errors';
 import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { type LogFields, logFieldsOf, logger } from '#lib/platform/log';
+import { logFieldsOf, logger } from '#lib/platform/log';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -14,13 +14,6 @@ export const jsonReply = (statusCode: number, body: unknown): APIGatewayProxyStr
   body: JSON.stringify(body),
 });
 
-/** What the client sees for an error: our message for AppErrors, nothing internal for the rest. */
-export function errorReply(err: unknown): APIGatewayProxyStructuredResultV2 {
-  const code: ErrorCode = isAppError(err) ? err.code : 'INTERNAL';
-  const message = isAppError(err) ? err.message : 'Something went wrong on our side';
-  return jsonReply(STATUS_BY_CODE[code], { err: message, code });
-}
-
 /**
  * Wraps an endpoint: runs it under the request's deadline (Lambda's remaining
  * time less a margin for the reply), turns its result into a 200 and any error
@@ -28,31 +21,40 @@ export function errorReply(err: unknown): APIGatewayProxyStructuredResultV2 {
  */
 export function httpHandler(endpoint: string, run: (event: APIGatewayProxyEventV2) => Promise<unknown>): HttpHandler {
   return async (event, context) => {
-    const started = performance.now();
-    if (context) logger.addContext(context);
-    let reply: APIGatewayProxyStructuredResultV2;
-    let added: LogFields;
-    try {
-      const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
-      const result = await (budgetMs === undefined ? run(event) : beforeDeadline(budgetMs, () => run(event)));
-      added = logFieldsOf(result);
-      reply = jsonReply(200, result);
-    } catch (err) {
-      reply = errorReply(err);
-      const fields = {
-        endpoint,
-        status: reply.statusCode,
-        code: isAppError(err) ? err.code : 'INTERNAL',
-        ...(isAppError(err) ? err.detail : {}),
-        durationMs: Math.round(performance.now() - started),
-      };
-      if ((reply.statusCode ?? 500) >= 500) logger.error('request failed', fields, isAppError(err) ? {} : { error: err });
-      else logger.info('request refused', fields);
-      return reply;
-    }
-    logger.info('request ok', { ...added, endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
-    return reply;
+    const { status, body } = await runLogged(endpoint, context, () => run(event));
+    return jsonReply(status, body);
   };
+}
+
+/** One run of an endpoint, HTTP or invoked: its status and JSON body (the result, or the contract's error), and its log line. */
+export async function runLogged(
+  endpoint: string,
+  context: Context | undefined,
+  run: () => Promise<unknown>,
+): Promise<{ status: number; body: unknown }> {
+  const started = performance.now();
+  if (context) logger.addContext(context);
+  let result: unknown;
+  try {
+    const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
+    result = await (budgetMs === undefined ? run() : beforeDeadline(budgetMs, run));
+  } catch (err) {
+    const code: ErrorCode = isAppError(err) ? err.code : 'INTERNAL';
+    const status = STATUS_BY_CODE[code];
+    const fields = {
+      endpoint,
+      status,
+      code,
+      ...(isAppError(err) ? err.detail : {}),
+      durationMs: Math.round(performance.now() - started),
+    };
+    if (status >= 500) logger.error('request failed', fields, isAppError(err) ? {} : { error: err });
+    else logger.info('request refused', fields);
+    // Our message for AppErrors, nothing internal for the rest.
+    return { status, body: { err: isAppError(err) ? err.message : 'Something went wrong on our side', code } };
+  }
+  logger.info('request ok', { ...logFieldsOf(result), endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
+  return { status: 200, body: result };
 }
 
 /**

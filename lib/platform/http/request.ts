@@ -53,6 +53,11 @@ export function readBody<const TSchema extends v.GenericSchema>(event: APIGatewa
     }
   }
 
+  return validated(schema, value);
+}
+
+/** A value checked against a valibot schema: a failure is a 400 that names the field and never echoes the input. */
+export function validated<const TSchema extends v.GenericSchema>(schema: TSchema, value: unknown): v.InferOutput<TSchema> {
   const result = v.safeParse(schema, value);
   if (!result.success) {
     const issue = result.issues[0];

@@ -1,0 +1,12 @@
+import { grant, readGrantRequest } from '#lib/endpoints/grant';
+import type { LedgerDeps } from '#lib/platform/deps';
+import { invokeHandler } from '#lib/platform/invoke-handler';
+import { ledgerDeps } from '#lib/platform/wiring';
+
+/**
+ * Invoked, not routed: {"appid"?, "openid", "amount", "key", "reason"} -> {"credit", "entry"},
+ * or {"err", "code", "status"}. Only principals allowed lambda:InvokeFunction on it can call it.
+ */
+export const createHandler = (deps: LedgerDeps) => invokeHandler('grant', (event) => grant(deps, readGrantRequest(event)));
+
+export const handler = createHandler(ledgerDeps());
