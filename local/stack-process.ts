@@ -8,8 +8,8 @@ import { ROOT } from './state.ts';
 export interface StackProcess {
   child: ChildProcess;
   api: string;
-  /** What `npm start` wrote to its state file: where DynamoDB Local and WeChat are. */
-  state: { api: string; wechat: string; dynamodb: string; fakeWeChat: boolean; appId: string };
+  /** What `npm start` wrote to its state file: where DynamoDB Local, s3rver (and its bucket) and WeChat are. */
+  state: { api: string; wechat: string; dynamodb: string; s3: string; bucket: string; fakeWeChat: boolean; appId: string };
   output(): string;
   /** SIGTERM, as Ctrl-C would; resolves with the exit code. */
   stop(): Promise<number | null>;

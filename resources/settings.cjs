@@ -7,7 +7,16 @@
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase } = tsRequire('../lib/platform/config.ts', __filename);
+const { weChatApiBase, readConfig } = tsRequire('../lib/platform/config.ts', __filename);
+/** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
+const REQUIRED_PLACEHOLDERS = {
+  WECHAT_APPID: 'wx0000000000000000',
+  WECHAT_SECRET: 'placeholder',
+  SESSIONS_TABLE: 's',
+  USERS_TABLE: 'u',
+  LOGINS_TABLE: 'l',
+  APP_CACHE_TABLE: 'a',
+};
 const { secretParameterName } = tsRequire('../lib/platform/app-secret.ts', __filename);
 
 /** The ConfigError's message alone: osls prints the stack of what a resolver throws. */
@@ -26,7 +35,17 @@ function checked(read) {
  * flood on one route cannot take the others'. The defaults assume the default account quota of 1,000 and leave more
  * than Lambda's minimum of 100 unreserved (README, Deploy).
  */
-const RESERVED_CONCURRENCY = { login: 300, checklogin: 150, credit: 150, userinfo: 100, phonenumber: 50, logout: 50 };
+const RESERVED_CONCURRENCY = {
+  login: 300,
+  checklogin: 150,
+  credit: 150,
+  userinfo: 100,
+  phonenumber: 50,
+  logout: 50,
+  profile: 40,
+  nickname: 20,
+  avatar: 20,
+};
 /** Lambda keeps at least this much of the account's concurrency unreserved. */
 const MIN_UNRESERVED = 100;
 
@@ -61,4 +80,9 @@ module.exports = {
     return checked(() => secretParameterName(process.env.WECHAT_SECRET_PARAM?.trim() || fallback));
   },
   wechatApiBase: () => checked(() => weChatApiBase(process.env)),
+  /** AVATARS_BUCKET or <service>-<stage>-avatars (S3 names are global: set AVATARS_BUCKET when that one is taken), checked as at cold start. */
+  async avatarsBucket({ resolveVariable }) {
+    const fallback = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}-avatars`;
+    return checked(() => readConfig({ ...REQUIRED_PLACEHOLDERS, AVATARS_BUCKET: process.env.AVATARS_BUCKET?.trim() || fallback }).avatars.bucket);
+  },
 };

@@ -5,6 +5,7 @@
  */
 export { ApiError, type ClientErrorCode, isApiError } from './api-error';
 export {
+  type AvatarReply,
   type CheckLoginReply,
   type Client,
   type ClientOptions,
@@ -13,9 +14,10 @@ export {
   type LoginReply,
   type LogoutReply,
   type PhoneNumberReply,
+  type ProfileReply,
   type RequestOptions,
   type UserData,
   type UserInfoReply,
 } from './client';
 export type { ServerErrorCode } from './error-codes';
-export type { HttpMethod, WxLike, WxRequestOptions } from './wx';
+export type { HttpMethod, WxLike, WxRequestOptions, WxUploadOptions } from './wx';

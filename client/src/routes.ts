@@ -10,6 +10,9 @@ export const ROUTES = {
   userInfo: 'POST /userinfo',
   phoneNumber: 'POST /phonenumber',
   logout: 'POST /logout',
+  getProfile: 'GET /profile',
+  setNickname: 'PUT /profile',
+  uploadAvatar: 'POST /profile/avatar',
 } as const;
 
 export type Route = (typeof ROUTES)[keyof typeof ROUTES];

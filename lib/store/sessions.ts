@@ -35,7 +35,7 @@ export interface NewSession extends Session {
   createdAt: number;
 }
 
-const SessionItem = v.object({
+export const SessionItem = v.object({
   uid: v.string(),
   appid: v.string(),
   openid: v.string(),

@@ -78,7 +78,24 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     expect(await stranger.json()).toMatchObject({ code: 'UNKNOWN_APP' });
     expect(stack.output()).not.toContain('e2e-secret-of-app-b');
 
+    // An avatar through serverless-offline (multipart, base64 to the handler, as API Gateway hands it over) to s3rver, and back.
+    const avatarToken = ((await (await post(`${stack.api}/login`, { code: 'ava-e2e.1' })).json()) as { token: string }).token;
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256))]);
+    const form = new FormData();
+    form.append('file', new Blob([jpeg]), 'tmp_e2e.jpg');
+    const uploaded = await fetch(`${stack.api}/profile/avatar`, { method: 'POST', headers: { authorization: `Bearer ${avatarToken}` }, body: form });
+    const { avatarUrl } = (await uploaded.json()) as { avatarUrl: string };
+    expect(uploaded.status, avatarUrl).toBe(200);
+    expect(avatarUrl.startsWith(`${stack.state.s3}/${stack.state.bucket}/avatars/`)).toBe(true);
+    const profile = (await (await fetch(`${stack.api}/profile`, { headers: { authorization: `Bearer ${avatarToken}` } })).json()) as {
+      avatarUrl: string;
+    };
+    const fetched = await fetch(profile.avatarUrl);
+    expect(fetched.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await fetched.arrayBuffer())).toEqual(jpeg);
+
     expect(await stack.stop()).toBe(0);
+    expect(await isListening(String(stack.state.s3))).toBe(false);
     expect(await isListening(stack.state.dynamodb)).toBe(false);
     expect(await isListening(stack.state.wechat)).toBe(false);
     expect(await isListening(stack.api)).toBe(false);

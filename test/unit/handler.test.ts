@@ -33,6 +33,11 @@ const ALL_CODES = Object.keys({
   DEADLINE_EXCEEDED: true,
   INTERNAL: true,
   SESSION_KEY_EXPIRED: true,
+  CONTENT_REJECTED: true,
+  PHONE_ALREADY_KNOWN: true,
+  PHONE_QUOTA_EXHAUSTED: true,
+  INVALID_IMAGE: true,
+  IMAGE_TOO_LARGE: true,
 } satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 const CLIENT_FAULTS: ErrorCode[] = [
@@ -48,6 +53,10 @@ const CLIENT_FAULTS: ErrorCode[] = [
   'BODY_TOO_LARGE',
   'CODE_ALREADY_USED',
   'USER_HIGH_RISK',
+  'CONTENT_REJECTED',
+  'PHONE_ALREADY_KNOWN',
+  'INVALID_IMAGE',
+  'IMAGE_TOO_LARGE',
 ];
 
 describe('httpHandler', () => {
@@ -150,12 +159,17 @@ describe('STATUS_BY_CODE', () => {
     expect(STATUS_BY_CODE[code]).toBeLessThan(500);
   });
 
-  it.each(['INTERNAL', 'STORAGE_UNAVAILABLE', 'WECHAT_BAD_RESPONSE', 'WECHAT_UNREACHABLE', 'WECHAT_BUSY', 'WECHAT_TIMEOUT'] as const)(
-    'maps the server-side failure %s to 5xx',
-    (code) => {
-      expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(500);
-    },
-  );
+  it.each([
+    'INTERNAL',
+    'STORAGE_UNAVAILABLE',
+    'WECHAT_BAD_RESPONSE',
+    'WECHAT_UNREACHABLE',
+    'WECHAT_BUSY',
+    'WECHAT_TIMEOUT',
+    'PHONE_QUOTA_EXHAUSTED',
+  ] as const)('maps the server-side failure %s to 5xx', (code) => {
+    expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(500);
+  });
 
   it('maps authentication failures to 401', () => {
     expect(STATUS_BY_CODE.UNAUTHENTICATED).toBe(401);

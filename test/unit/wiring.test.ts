@@ -10,6 +10,7 @@ const env = {
   USERS_TABLE: 'users',
   LOGINS_TABLE: 'logins',
   APP_CACHE_TABLE: 'app-cache',
+  AVATARS_BUCKET: 'avatars',
   AWS_REGION: 'us-east-1',
 };
 
