@@ -233,3 +233,49 @@ describe('POST /profile/avatar: the image wx.uploadFile sends', () => {
     expect((await client.avatar('junk', uploadFileBody(IMAGES.jpeg))).body).toMatchObject({ code: 'SESSION_INVALID' });
   });
 });
+
+describe('S3 failing: the contract error within a bound, and the profile as it was', () => {
+  it('S3 unreachable: an upload is 503 STORAGE_UNAVAILABLE and the user keeps the avatar they had; GET /profile still answers', async () => {
+    const t = await token('s3down.1');
+    await client.avatar(t, uploadFileBody(IMAGES.png));
+    const before = (await userItem('s3down'))?.avatarKey;
+    expect(before).toBeDefined();
+    // The same tables and users, but an S3 endpoint where nothing listens.
+    const { freePort } = await import('../../local/ports.ts');
+    const { allDeps } = await import('#lib/platform/wiring');
+    const { readConfig } = await import('#lib/platform/config');
+    const { api } = await import('../support/invoke.ts');
+    const deadS3 = readConfig({
+      WECHAT_APPID: APP_ID,
+      WECHAT_SECRET: 'unused-here',
+      SESSIONS_TABLE: stack.tables.sessions,
+      USERS_TABLE: stack.tables.users,
+      LOGINS_TABLE: stack.tables.logins,
+      APP_CACHE_TABLE: stack.tables.appCache,
+      DYNAMODB_ENDPOINT: stack.config.dynamodbEndpoint,
+      AVATARS_BUCKET: stack.bucket,
+      S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    });
+    const down = api(allDeps(deadS3, { now: stack.clock.now }));
+    const started = performance.now();
+    const reply = await down.avatar(t, uploadFileBody(IMAGES.jpeg));
+    expect(reply).toMatchObject({ status: 503, body: { code: 'STORAGE_UNAVAILABLE' } });
+    expect(performance.now() - started).toBeLessThan(2 * 3000);
+    expect((await userItem('s3down'))?.avatarKey).toBe(before);
+    // Presigning needs no S3: the profile is still served.
+    expect((await down.profile(t)).body).toMatchObject({ avatarUrl: expect.any(String) });
+  });
+
+  it('a bucket that does not exist is a misconfiguration: 500 INTERNAL, the avatar unchanged', async () => {
+    const other = await startTestStack({ AVATARS_BUCKET: 'no-such-bucket-here' });
+    try {
+      const { api } = await import('../support/invoke.ts');
+      const c = api(other.deps);
+      const t = String((await c.login('nobucket.1')).body.token);
+      expect(await c.avatar(t, uploadFileBody(IMAGES.jpeg))).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
+      expect((await c.profile(t)).body).toEqual({ phone: { known: false } });
+    } finally {
+      await other.close();
+    }
+  });
+});
