@@ -93,6 +93,15 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     const fetched = await fetch(profile.avatarUrl);
     expect(fetched.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await fetched.arrayBuffer())).toEqual(jpeg);
+    // The bound itself, through serverless-offline: exactly 1 MiB is taken, one byte more is our JSON 413.
+    const upload = async (size: number) => {
+      const body = new FormData();
+      body.append('file', new Blob([Buffer.concat([jpeg, Buffer.alloc(size - jpeg.length)])]), 'tmp_big.jpg');
+      const reply = await fetch(`${stack.api}/profile/avatar`, { method: 'POST', headers: { authorization: `Bearer ${avatarToken}` }, body });
+      return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
+    };
+    expect((await upload(1_048_576)).status).toBe(200);
+    expect(await upload(1_048_577)).toMatchObject({ status: 413, body: { code: 'IMAGE_TOO_LARGE' } });
 
     expect(await stack.stop()).toBe(0);
     expect(await isListening(String(stack.state.s3))).toBe(false);

@@ -279,3 +279,17 @@ describe('S3 failing: the contract error within a bound, and the profile as it w
     }
   });
 });
+
+describe('profiles are per app', () => {
+  it("a session of another mini-program has its own profile, and its avatar lives under that app's prefix", async () => {
+    const { APP_ID_B } = await import('../support/stack.ts');
+    const login = await client.invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code: 'twoapps.1', appid: APP_ID_B }) });
+    const inB = String(login.body.token);
+    const inA = await token('twoapps.2');
+    await client.setNickname(inA, { nickName: 'In A' });
+    expect((await client.profile(inB)).body).toEqual({ phone: { known: false } });
+    const reply = await client.avatar(inB, uploadFileBody(IMAGES.png));
+    expect(String(reply.body.avatarUrl)).toContain(`/avatars/${APP_ID_B}/`);
+    expect((await client.profile(inA)).body).toEqual({ nickName: 'In A', phone: { known: false } });
+  });
+});
