@@ -9,6 +9,7 @@ const env = {
   LOGINS_TABLE: 'test-logins',
   APP_CACHE_TABLE: 'test-app-cache',
   LEDGER_TABLE: 'test-ledger',
+  AVATARS_BUCKET: 'test-avatars',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   AWS_REGION: 'us-east-1',
   // The SDK nags about Node 20 (this machine's); Lambda runs Node 22.
@@ -24,7 +25,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           env,
-          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          globalSetup: ['test/support/dynamodb-global-setup.ts', 'test/support/s3-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
@@ -34,8 +35,8 @@ export default defineConfig({
           name: 'deploy',
           include: ['test/deploy/**/*.test.ts'],
           env,
-          // The zipped bundles are also run against DynamoDB Local.
-          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          // The zipped bundles are also run against DynamoDB Local and s3rver.
+          globalSetup: ['test/support/dynamodb-global-setup.ts', 'test/support/s3-global-setup.ts'],
           hookTimeout: 180_000,
         },
       },

@@ -70,6 +70,8 @@ function targetConfig(): Config {
     LOGINS_TABLE: tables.logins,
     APP_CACHE_TABLE: tables.appCache,
     LEDGER_TABLE: tables.ledger,
+    // Never used by these commands (no avatar is touched); a valid name, so that config validation is the API's own.
+    AVATARS_BUCKET: `wechat-login-${stage}-avatars`,
     DYNAMODB_ENDPOINT: values.endpoint ?? state.dynamodb,
     AWS_REGION: values.region ?? process.env.AWS_REGION ?? 'us-east-1',
   });

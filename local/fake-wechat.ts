@@ -25,6 +25,10 @@ import { userInfoPayload } from './wechat-data.ts';
  *                          (Beijing time; 45009 after that), and within 30 s of the last one it does not
  *                          refresh (answers like normal mode)
  *   GET  /wxa/checksession                   -> 0, or 87009 once the user's session_key was rotated
+ *   POST /wxa/msg_sec_check (version 2)       -> the verdict by the text: containing "risky" -> suggest risky, "review" ->
+ *                                               review, "fail-<errcode>" -> that errcode, anything else -> pass; the
+ *                                               openid must be a user of the token's app (else 40003), version 2 and
+ *                                               scene 1-4 (else 47001)
  *   POST /wxa/business/getuserphonenumber     -> codes "phone-<digits>" (anyone's, once each), "phone-<digits>.<user>"
  *                                               (minted for that user: a request whose openid is another user's gets
  *                                               40029, as a code WeChat does not accept), "fail-<errcode>"
@@ -71,6 +75,8 @@ export interface FakeWeChat {
   readonly stableTokenAppIds: string[];
   /** Server-API requests received, by path. */
   readonly apiCalls: string[];
+  /** The texts msg_sec_check was asked about, in order. */
+  readonly checkedTexts: string[];
   /** What a later wx.login() does: the user's session_key changes; the old one fails checksession. */
   rotateSessionKey(name: string): void;
   /** Makes WeChat stop accepting the current access_token (42001), as when it expires early; normal mode then issues a new one. */
@@ -207,6 +213,30 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     return { errcode: 40001 };
   };
 
+  const checkedTexts: string[] = [];
+  const msgSecCheck = (app: AppState, body: Record<string, unknown>): FakeAnswer => {
+    const content = typeof body.content === 'string' ? body.content : undefined;
+    if (content === undefined || body.version !== 2 || ![1, 2, 3, 4].includes(body.scene as number)) {
+      return errorAnswer(47001, 'data format error');
+    }
+    if (!namesByOpenid.has(`${app.appId}:${String(body.openid)}`)) return errorAnswer(40003, 'invalid openid');
+    checkedTexts.push(content);
+    const failure = /fail-(-?\d+)/.exec(content);
+    if (failure) return errorAnswer(Number(failure[1]), 'scripted failure');
+    const suggest = /risky/i.test(content) ? 'risky' : /review/i.test(content) ? 'review' : 'pass';
+    const label = suggest === 'pass' ? 100 : 20001;
+    const trace_id = randomUUID();
+    return {
+      json: {
+        errcode: 0,
+        errmsg: 'ok',
+        result: { suggest, label },
+        detail: [{ strategy: 'content_model', errcode: 0, suggest, label, prob: 90 }],
+        trace_id,
+      },
+    };
+  };
+
   const usedPhoneCodes = new Set<string>();
   const serverApi = (path: string, query: URLSearchParams, body: Record<string, unknown>): FakeAnswer => {
     apiCalls.push(path);
@@ -223,6 +253,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       return query.get('signature') === expected ? { json: { errcode: 0, errmsg: 'ok' } } : errorAnswer(87009, 'invalid signature');
     }
     if (path === '/wxa/getuserriskrank') return riskRank(app, body);
+    if (path === '/wxa/msg_sec_check') return msgSecCheck(app, body);
     const code = typeof body.code === 'string' ? body.code : '';
     const failure = /^fail-(-?\d+)$/.exec(code);
     if (failure) return errorAnswer(Number(failure[1]), 'scripted failure');
@@ -303,7 +334,12 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
       return send(res, answer);
     }
     if (url.pathname === '/cgi-bin/stable_token') return send(res, stableToken(await jsonBody(req)));
-    if (url.pathname === '/wxa/checksession' || url.pathname === '/wxa/business/getuserphonenumber' || url.pathname === '/wxa/getuserriskrank') {
+    if (
+      url.pathname === '/wxa/checksession' ||
+      url.pathname === '/wxa/business/getuserphonenumber' ||
+      url.pathname === '/wxa/getuserriskrank' ||
+      url.pathname === '/wxa/msg_sec_check'
+    ) {
       return send(res, serverApi(url.pathname, url.searchParams, req.method === 'POST' ? await jsonBody(req) : {}));
     }
     if (url.pathname === '/__fake/userinfo') {
@@ -348,6 +384,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions): Promise<FakeW
     scriptRisk(next) {
       scriptedRisk = next;
     },
+    checkedTexts,
     rotateSessionKey(name) {
       rotations.set(name, (rotations.get(name) ?? 0) + 1);
     },

@@ -1,4 +1,6 @@
-import type { WxLike, WxRequestOptions } from '../client/src/index.ts';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { WxLike, WxRequestOptions, WxUploadOptions } from '../client/src/index.ts';
 
 /**
  * A `wx` for Node that behaves like the mini-program's where the client
@@ -6,7 +8,8 @@ import type { WxLike, WxRequestOptions } from '../client/src/index.ts';
  * (any status is a success; the body parsed as JSON when it is JSON; no
  * reply at all is a fail with an errMsg), `login` hands out codes the fake
  * WeChat accepts, and storage is a Map that keeps what wx would (a JSON
- * copy). It counts what it was asked to do. `npm run try` and the tests use it.
+ * copy). `uploadFile` sends a file from disk as multipart/form-data (fetch's FormData), and hands the
+ * reply's body over as a string, as wx.uploadFile does. It counts what it was asked to do. `npm run try` and the tests use it.
  */
 export interface NodeWxOptions {
   /** The fake WeChat user the codes log in: `<user>.<n>`. */
@@ -87,8 +90,32 @@ export function nodeWx(options: NodeWxOptions): NodeWx {
     );
   };
 
+  /** As wx.uploadFile: the file at filePath as a multipart/form-data part `name`; the reply's body handed over as a string. */
+  const uploadFile = (req: WxUploadOptions) => {
+    const url = new URL(req.url);
+    void (async () => {
+      const form = new FormData();
+      const bytes = await readFile(req.filePath);
+      form.append(req.name, new Blob([bytes]), basename(req.filePath));
+      const response = await fetch(url, { method: 'POST', headers: req.header, body: form });
+      const text = await response.text();
+      const exchange = {
+        method: 'POST',
+        path: url.pathname,
+        auth: Object.keys(req.header).some((name) => name.toLowerCase() === 'authorization'),
+        data: undefined,
+        status: response.status,
+        body: text,
+      };
+      exchanges.push(exchange);
+      await options.onReply?.(exchange);
+      req.success({ statusCode: response.status, data: text });
+    })().catch((error: unknown) => req.fail({ errMsg: `uploadFile:fail ${error instanceof Error ? error.message : String(error)}` }));
+  };
+
   return {
     storage,
+    uploadFile,
     get logins() {
       return logins;
     },

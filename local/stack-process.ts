@@ -8,8 +8,8 @@ import { ROOT } from './state.ts';
 export interface StackProcess {
   child: ChildProcess;
   api: string;
-  /** What `npm start` wrote to its state file: where DynamoDB Local and WeChat are. */
-  state: { api: string; wechat: string; dynamodb: string; fakeWeChat: boolean; appId: string };
+  /** What `npm start` wrote to its state file: where DynamoDB Local, s3rver (and its bucket) and WeChat are. */
+  state: { api: string; wechat: string; dynamodb: string; s3: string; bucket: string; fakeWeChat: boolean; appId: string };
   /** Where the stack wrote its state (LOCAL_STACK_FILE): `npm run try` and `npm run admin` find it there. */
   stateFile: string;
   output(): string;

@@ -1,14 +1,15 @@
 /**
  * `npm start`: the whole API on http://127.0.0.1:$PORT (3000) with nothing
- * installed by hand: DynamoDB Local with the deployed tables, the built-in fake
- * WeChat (unless WECHAT_API_BASE is set), and serverless-offline running the
- * real handlers. Ctrl-C or SIGTERM stops everything it started.
+ * installed by hand: DynamoDB Local with the deployed tables, s3rver with the
+ * avatars' bucket, the built-in fake WeChat (unless WECHAT_API_BASE is set), and
+ * serverless-offline running the real handlers. Ctrl-C or SIGTERM stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type LocalDynamo, startLocalDynamo } from './dynamodb.ts';
 import { type FakeWeChat, startFakeWeChat } from './fake-wechat.ts';
 import { freePort } from './ports.ts';
+import { type LocalS3, startLocalS3 } from './s3.ts';
 import { LOCAL_APPID, LOCAL_SECRET, ROOT, STATE_FILE } from './state.ts';
 import { createTables, tableNamesForStage } from './tables.ts';
 
@@ -20,6 +21,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const env = process.env;
 const port = Number(env.PORT || 3000);
 let dynamo: LocalDynamo | undefined;
+let s3: LocalS3 | undefined;
 let fake: FakeWeChat | undefined;
 let offline: ChildProcess | undefined;
 let stopping = false;
@@ -34,6 +36,7 @@ async function stop(code: number): Promise<void> {
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
   await fake?.close();
+  await s3?.stop();
   await dynamo?.stop();
   rmSync(STATE_FILE, { force: true });
   rmSync(`${ROOT}${ESBUILD_WORK_FOLDER}`, { recursive: true, force: true });
@@ -52,6 +55,10 @@ try {
     console.error(`DynamoDB Local exited unexpectedly (code ${code}); stopping`);
     void stop(1);
   });
+
+  // The bucket serverless.yml names for this stage (AVATARS_BUCKET, else <service>-local-avatars), on s3rver.
+  const bucket = env.AVATARS_BUCKET?.trim() || `wechat-login-${STAGE}-avatars`;
+  s3 = await startLocalS3({ buckets: [bucket], ...(env.S3_PORT ? { port: Number(env.S3_PORT) } : {}) });
 
   let wechatApiBase = env.WECHAT_API_BASE;
   if (!wechatApiBase) {
@@ -77,6 +84,8 @@ try {
       WECHAT_SECRET: secret,
       WECHAT_API_BASE: wechatApiBase,
       DYNAMODB_ENDPOINT: dynamo.endpoint,
+      S3_ENDPOINT: s3.endpoint,
+      AVATARS_BUCKET: bucket,
       AWS_REGION: 'us-east-1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
@@ -99,10 +108,14 @@ try {
   });
 
   mkdirSync(`${ROOT}.local`, { recursive: true });
-  writeFileSync(STATE_FILE, JSON.stringify({ api, wechat: wechatApiBase, fakeWeChat: Boolean(fake), appId, dynamodb: dynamo.endpoint }, null, 2));
+  writeFileSync(
+    STATE_FILE,
+    JSON.stringify({ api, wechat: wechatApiBase, fakeWeChat: Boolean(fake), appId, dynamodb: dynamo.endpoint, s3: s3.endpoint, bucket }, null, 2),
+  );
   console.log(`
   WeChat login API ready on ${api}
     DynamoDB Local:  ${dynamo.endpoint}
+    S3 (s3rver):     ${s3.endpoint} (bucket ${bucket}; avatarUrls point here)
     WeChat API:      ${wechatApiBase}${fake ? ' (built-in fake: any code such as "alice.1" logs in the user "alice")' : ''}
   Try it:  npm run try
       or:  curl -s -X POST ${api}/login -H 'content-type: application/json' -d '{"code":"alice.1"}'

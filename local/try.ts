@@ -2,13 +2,16 @@
  * `npm run try`: plays a mini-program against the API that `npm start` runs,
  * through the mini-program client (client/src) with a Node `wx`
  * (local/node-wx.ts): login, checklogin, credit, userinfo (with data encrypted
- * like WeChat's client does), the phone number, spending points, the daily
- * check-in and the credit history, a rotated session_key, a
+ * like WeChat's client does), the profile (nickname, avatar upload and its URL),
+ * the phone number (asked once), spending points, the daily check-in and the
+ * credit history, a rotated session_key, a
  * second login of the same user, logging out everywhere. Prints each step
  * with the request it made; exits non-zero if any reply is not what the
  * contract says.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiError, createClient, type UserData } from '../client/src/index.ts';
 import { nodeWx } from './node-wx.ts';
 import { STATE_FILE } from './state.ts';
@@ -86,9 +89,46 @@ await step(
   (r) => r.purePhoneNumber === '13800138000',
 );
 await step(
-  'a wx.login() code sent to /phonenumber by mistake',
-  () => client.phoneNumber(`${user}.9`),
+  'the number is known now: asking again is refused without WeChat (it costs money)',
+  () => client.phoneNumber('phone-13900139000'),
+  (r) => isError(r, 409, 'PHONE_ALREADY_KNOWN'),
+);
+await step(
+  'a wx.login() code sent to /phonenumber by mistake (to replace the number)',
+  () => client.phoneNumber(`${user}.9`, { replace: true }),
   (r) => isError(r, 400, 'INVALID_CODE'),
+);
+if (wechat) {
+  await step(
+    'nickname from <input type="nickname">, checked by msg_sec_check',
+    () => client.setNickname(' Demo 小明 '),
+    (r) => r.nickName === 'Demo 小明' && r.phone?.known === true,
+  );
+  await step(
+    'a nickname WeChat finds risky is refused',
+    () => client.setNickname('risky words'),
+    (r) => isError(r, 422, 'CONTENT_REJECTED'),
+  );
+}
+const dir = mkdtempSync(join(tmpdir(), 'try-avatar-'));
+const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+writeFileSync(join(dir, 'tmp_avatar.png'), png);
+const { avatarUrl } = await step(
+  'avatar from <button open-type="chooseAvatar">, sent with wx.uploadFile',
+  () => client.uploadAvatar(join(dir, 'tmp_avatar.png')),
+  (r) => typeof r.avatarUrl === 'string',
+);
+rmSync(dir, { recursive: true, force: true });
+if (avatarUrl) {
+  const loaded = Buffer.from(await (await fetch(avatarUrl)).arrayBuffer());
+  const same = loaded.equals(png);
+  failed ||= !same;
+  console.log(`${same ? '✔' : '✘'} the avatarUrl loads the same image without any header (as <image src> does)`);
+}
+await step(
+  'the profile: nickname, avatar URL, phone known and masked',
+  () => client.getProfile(),
+  (r) => typeof r.avatarUrl === 'string' && r.phone?.known === true && r.phone.masked === '138****8000',
 );
 await step(
   'checklogin?verify=wechat asks WeChat about the session_key',

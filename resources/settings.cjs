@@ -7,7 +7,17 @@
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase } = tsRequire('../lib/platform/config.ts', __filename);
+const { weChatApiBase, readConfig } = tsRequire('../lib/platform/config.ts', __filename);
+/** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
+const REQUIRED_PLACEHOLDERS = {
+  WECHAT_APPID: 'wx0000000000000000',
+  WECHAT_SECRET: 'placeholder',
+  SESSIONS_TABLE: 's',
+  USERS_TABLE: 'u',
+  LOGINS_TABLE: 'l',
+  APP_CACHE_TABLE: 'a',
+  LEDGER_TABLE: 'g',
+};
 const { secretParameterName } = tsRequire('../lib/platform/app-secret.ts', __filename);
 
 /** The ConfigError's message alone: osls prints the stack of what a resolver throws. */
@@ -28,15 +38,19 @@ function checked(read) {
  */
 const RESERVED_CONCURRENCY = {
   login: 250,
-  checklogin: 150,
-  credit: 150,
-  userinfo: 100,
-  phonenumber: 50,
-  logout: 50,
+  checklogin: 130,
+  credit: 120,
+  // The legacy profile route (wx.getUserInfo's data): PUT /profile and the avatar upload replace it.
+  userinfo: 60,
+  phonenumber: 40,
+  logout: 40,
   spend: 40,
   checkin: 30,
   history: 20,
   grant: 10,
+  profile: 40,
+  nickname: 20,
+  avatar: 20,
 };
 /** Lambda keeps at least this much of the account's concurrency unreserved. */
 const MIN_UNRESERVED = 100;
@@ -72,4 +86,9 @@ module.exports = {
     return checked(() => secretParameterName(process.env.WECHAT_SECRET_PARAM?.trim() || fallback));
   },
   wechatApiBase: () => checked(() => weChatApiBase(process.env)),
+  /** AVATARS_BUCKET or <service>-<stage>-avatars (S3 names are global: set AVATARS_BUCKET when that one is taken), checked as at cold start. */
+  async avatarsBucket({ resolveVariable }) {
+    const fallback = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}-avatars`;
+    return checked(() => readConfig({ ...REQUIRED_PLACEHOLDERS, AVATARS_BUCKET: process.env.AVATARS_BUCKET?.trim() || fallback }).avatars.bucket);
+  },
 };

@@ -1,7 +1,7 @@
 import { ApiError } from './api-error';
 import { ROUTES } from './routes';
 import { tokenStore } from './token-store';
-import { globalWx, type HttpMethod, type WxLike, wxLogin, wxRequest } from './wx';
+import { globalWx, type HttpMethod, type WxLike, wxLogin, wxRequest, wxUpload } from './wx';
 
 export interface ClientOptions {
   /** The API's root, e.g. `https://api.example.com` (a domain listed in the mini-program's console). */
@@ -92,6 +92,17 @@ export interface HistoryReply {
   /** Pass as `cursor` for the next (older) page; absent on the last. */
   next_cursor?: string;
 }
+/** GET /profile (and PUT /profile's reply). */
+export interface ProfileReply {
+  nickName?: string;
+  /** Presigned, short-lived: for `<image src>` (its host must be in the downloadFile domains). */
+  avatarUrl?: string;
+  /** `known`: hide the getPhoneNumber button (each verification costs money). */
+  phone: { known: boolean; masked?: string };
+}
+export interface AvatarReply {
+  avatarUrl: string;
+}
 export interface LogoutReply {
   logged_out: boolean;
   sessions_revoked: number;
@@ -111,8 +122,17 @@ export interface Client {
    * and rejects with that code: ask WeChat for the data again, then call this again.
    */
   userInfo(data: UserData): Promise<UserInfoReply>;
-  /** `e.detail.code` of `<button open-type="getPhoneNumber">`. */
-  phoneNumber(code: string): Promise<PhoneNumberReply>;
+  /**
+   * `e.detail.code` of `<button open-type="getPhoneNumber">`. A number known already is 409
+   * PHONE_ALREADY_KNOWN (WeChat is not asked) unless `replace: true`.
+   */
+  phoneNumber(code: string, options?: { replace?: boolean }): Promise<PhoneNumberReply>;
+  /** The nickname, the avatar's URL and whether the phone number is known. */
+  getProfile(): Promise<ProfileReply>;
+  /** The value of `<input type="nickname">`; WeChat's content check may refuse it (422 CONTENT_REJECTED). */
+  setNickname(nickName: string): Promise<ProfileReply>;
+  /** `e.detail.avatarUrl` of `<button open-type="chooseAvatar">` (a temporary file), sent with wx.uploadFile. */
+  uploadAvatar(filePath: string): Promise<AvatarReply>;
   /** Forgets the token and ends its session (`all`: every session of the user). Never logs in. */
   logout(options?: { all?: boolean }): Promise<LogoutReply>;
   /** Spends `amount` points once (409 INSUFFICIENT_CREDIT when there are not enough; nothing is spent). */
@@ -186,16 +206,18 @@ export function createClient(options: ClientOptions): Client {
   };
 
   /** Sends with a session; on SESSION_INVALID/UNAUTHENTICATED, one new session and one retry. */
-  const authed = async (route: string, query: string, data: RequestOptions['data'], attempt?: Attempt) => {
+  const withSession = async (call: (token: string) => Promise<unknown>, attempt?: Attempt) => {
     const current = attempt || (await begin());
     try {
-      return await send(route, query, data, current.token);
+      return await call(current.token);
     } catch (err) {
       if (!isRefused(err)) throw err;
       await renew(current);
-      return send(route, query, data, current.token);
+      return call(current.token);
     }
   };
+  const authed = (route: string, query: string, data: RequestOptions['data'], attempt?: Attempt) =>
+    withSession((token) => send(route, query, data, token), attempt);
 
   const client: Client = {
     request<T>(path: string, { method = 'GET', data, auth = true }: RequestOptions = {}) {
@@ -233,7 +255,14 @@ export function createClient(options: ClientOptions): Client {
       }
     },
 
-    phoneNumber: (code) => authed(ROUTES.phoneNumber, '', { code }) as Promise<PhoneNumberReply>,
+    phoneNumber: (code, { replace = false } = {}) =>
+      authed(ROUTES.phoneNumber, '', replace ? { code, replace } : { code }) as Promise<PhoneNumberReply>,
+
+    getProfile: () => authed(ROUTES.getProfile, '', undefined) as Promise<ProfileReply>,
+
+    setNickname: (nickName) => authed(ROUTES.setNickname, '', { nickName }) as Promise<ProfileReply>,
+
+    uploadAvatar: (filePath) => withSession((token) => wxUpload(wx, baseUrl + ROUTES.uploadAvatar.slice(5), filePath, token)) as Promise<AvatarReply>,
 
     async logout({ all = false } = {}) {
       const token = tokens.current();

@@ -5,6 +5,7 @@
  */
 export { ApiError, type ClientErrorCode, isApiError } from './api-error';
 export {
+  type AvatarReply,
   type CheckinReply,
   type CheckLoginReply,
   type Client,
@@ -16,6 +17,7 @@ export {
   type LoginReply,
   type LogoutReply,
   type PhoneNumberReply,
+  type ProfileReply,
   type RequestOptions,
   type SpendOptions,
   type SpendReply,
@@ -23,4 +25,4 @@ export {
   type UserInfoReply,
 } from './client';
 export type { ServerErrorCode } from './error-codes';
-export type { HttpMethod, WxLike, WxRequestOptions } from './wx';
+export type { HttpMethod, WxLike, WxRequestOptions, WxUploadOptions } from './wx';

@@ -13,6 +13,9 @@ export const ROUTES = {
   spend: 'POST /credit/spend',
   checkin: 'POST /credit/checkin',
   history: 'GET /credit/history',
+  getProfile: 'GET /profile',
+  setNickname: 'PUT /profile',
+  uploadAvatar: 'POST /profile/avatar',
 } as const;
 
 export type Route = (typeof ROUTES)[keyof typeof ROUTES];

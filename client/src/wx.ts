@@ -11,6 +11,17 @@ export interface WxLike {
   getStorageSync(key: string): unknown;
   setStorageSync(key: string, value: unknown): void;
   removeStorageSync(key: string): void;
+  /** Only for `uploadAvatar` (multipart/form-data; the reply's `data` is the body as a string). */
+  uploadFile?(options: WxUploadOptions): unknown;
+}
+
+export interface WxUploadOptions {
+  url: string;
+  filePath: string;
+  name: string;
+  header: Record<string, string>;
+  success(result: { statusCode: number; data: unknown }): void;
+  fail(error: { errMsg: string }): void;
 }
 
 /** What wx.request accepts (and so what every mini-program framework's request does). */
@@ -42,6 +53,37 @@ export const wxLogin = (wx: WxLike): Promise<string> =>
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
+/** The JSON body of a 200, or the ApiError a reply stands for. */
+const settle = (statusCode: number, body: unknown, resolve: (value: unknown) => void, reject: (error: ApiError) => void) => {
+  if (statusCode === 200 && isObject(body)) return resolve(body);
+  if (isObject(body) && typeof body.code === 'string' && typeof body.err === 'string') {
+    return reject(new ApiError(statusCode, body.code as ApiError['code'], body.err));
+  }
+  reject(new ApiError(statusCode, 'BAD_RESPONSE', 'The reply (HTTP ' + statusCode + ") is not the API's JSON"));
+};
+
+/** wx.uploadFile of `filePath` as the form field `file`: its reply is a string, parsed like wx.request's JSON. */
+export const wxUpload = (wx: WxLike, url: string, filePath: string, token: string): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    if (!wx.uploadFile) return reject(new ApiError(0, 'NETWORK', 'This wx has no uploadFile'));
+    wx.uploadFile({
+      url,
+      filePath,
+      name: 'file',
+      header: { Authorization: 'Bearer ' + token },
+      success: ({ statusCode, data }) => {
+        let body: unknown = data;
+        try {
+          if (typeof data === 'string') body = JSON.parse(data);
+        } catch (_) {
+          body = undefined;
+        }
+        settle(statusCode, body, resolve, reject);
+      },
+      fail: (error) => reject(new ApiError(0, 'NETWORK', (error && error.errMsg) || 'wx.uploadFile failed')),
+    });
+  });
+
 /**
  * One `wx.request`: the JSON body of a 200, or an ApiError with the server's
  * status, code and sentence (NETWORK without a reply, BAD_RESPONSE for a reply
@@ -63,13 +105,7 @@ export const wxRequest = (
       method,
       data,
       header,
-      success: ({ statusCode, data: body }) => {
-        if (statusCode === 200 && isObject(body)) return resolve(body);
-        if (isObject(body) && typeof body.code === 'string' && typeof body.err === 'string') {
-          return reject(new ApiError(statusCode, body.code as ApiError['code'], body.err));
-        }
-        reject(new ApiError(statusCode, 'BAD_RESPONSE', 'The reply (HTTP ' + statusCode + ") is not the API's JSON"));
-      },
+      success: ({ statusCode, data: body }) => settle(statusCode, body, resolve, reject),
       fail: (error) => reject(new ApiError(0, 'NETWORK', (error && error.errMsg) || 'wx.request failed')),
     });
   });

@@ -1,22 +1,37 @@
 import * as v from 'valibot';
-import { noUserForSession, requireSession } from '#lib/auth/session';
-import type { WeChatApiDeps } from '#lib/platform/deps';
+import { noUserForSession } from '#lib/auth/session';
+import { requireProfile } from '#lib/endpoints/profile';
+import type { ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { AppError, isAppError } from '#lib/platform/errors';
 import { epochSeconds } from '#lib/platform/time';
 import type { PhoneNumber } from '#lib/store/users';
 import { oneTimeCode } from '#lib/wechat/code';
 
-/** Not wx.login()'s code: the phone button's. */
-export const PhoneNumberBody = v.object({ code: oneTimeCode('e.detail.code from <button open-type="getPhoneNumber">') });
+/** Not wx.login()'s code: the phone button's. `replace: true` to replace a number already known (each exchange costs money). */
+export const PhoneNumberBody = v.object({
+  code: oneTimeCode('e.detail.code from <button open-type="getPhoneNumber">'),
+  replace: v.optional(v.boolean('replace must be true or false')),
+});
 
-/** POST /phonenumber: the code from <button open-type="getPhoneNumber"> -> the user's phone number, saved on the user. */
+/**
+ * POST /phonenumber: the code from <button open-type="getPhoneNumber"> -> the user's phone number, saved on
+ * the user. Each successful exchange is billed by WeChat, so a user whose number is known already is refused
+ * (409 PHONE_ALREADY_KNOWN) without asking WeChat, unless the request says `replace: true`.
+ */
 export async function phoneNumber(
-  deps: WeChatApiDeps,
+  deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
   body: v.InferOutput<typeof PhoneNumberBody>,
   appHint?: string,
 ): Promise<PhoneNumber> {
-  const session = await requireSession(deps, token, appHint);
+  // The session and whether a number is known, in one round-trip.
+  const { session, profile } = await requireProfile(deps, token, appHint);
+  if (profile.purePhoneNumber !== undefined && body.replace !== true) {
+    throw new AppError(
+      'PHONE_ALREADY_KNOWN',
+      'This user\'s phone number is already known (GET /profile says phone.known: hide the button): send "replace": true to replace it. WeChat was not asked, nothing was charged',
+    );
+  }
   const phone = await deps.getPhoneNumber(session.appid, body.code, session.openid);
   try {
     if (!(await deps.users.savePhoneNumber(session.uid, phone, epochSeconds(deps.now)))) throw noUserForSession();

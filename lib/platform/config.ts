@@ -58,6 +58,20 @@ export interface Config {
   /** Set only for DynamoDB Local; unset in AWS. */
   dynamodbEndpoint: string | undefined;
   region: string;
+  avatars: AvatarConfig;
+  /** What a nickname that msg_sec_check answers "review" for gets: saved (accept) or refused like "risky" (reject). */
+  nicknameReview: 'accept' | 'reject';
+}
+
+/** The avatar bucket and its bounds (POST /profile/avatar, and the avatarUrl of every profile reply). */
+export interface AvatarConfig {
+  bucket: string;
+  /** Set only for a local S3 (s3rver): path-style URLs on it. Unset in AWS (virtual-hosted URLs of the region). */
+  s3Endpoint: string | undefined;
+  /** Largest image accepted, in bytes. */
+  maxBytes: number;
+  /** Lifetime of a presigned avatarUrl. */
+  urlTtlSeconds: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -81,7 +95,7 @@ export function readConfig(env: Env): Config {
     signupRisk: {
       maxRank: integer(env, 'SIGNUP_MAX_RISK_RANK', 2, 0, 4),
       timeoutMs: integer(env, 'SIGNUP_RISK_TIMEOUT_MS', 1000, 100, MAX_WECHAT_TIMEOUT_MS),
-      whenUnknown: oneOf(env, 'SIGNUP_RISK_UNKNOWN', ['grant', 'hold'], 'grant'),
+      whenUnknown: oneOf(env, 'SIGNUP_RISK_UNKNOWN', ['grant', 'hold'] as const),
     },
     checkin: {
       credit: integer(env, 'CHECKIN_CREDIT', 10, 1, 1_000_000),
@@ -98,7 +112,27 @@ export function readConfig(env: Env): Config {
     },
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
+    avatars: {
+      bucket: matching(env, 'AVATARS_BUCKET', BUCKET, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+      s3Endpoint: env.S3_ENDPOINT?.trim() ? httpUrl(env, 'S3_ENDPOINT', '') : undefined,
+      // At most 4 MiB: API Gateway hands Lambda at most 6 MB, and the body arrives base64-encoded (4/3 the size).
+      maxBytes: integer(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
+      // At most 12 h: a presigned URL also ends with the credentials that signed it (the function's role session).
+      urlTtlSeconds: integer(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
+    },
+    nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const),
   };
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const MAX_AVATAR_BYTES = 4 * 1024 * 1024;
+
+/** One of `allowed`; the first is the default. */
+function oneOf<const T extends readonly [string, ...string[]]>(env: Env, name: string, allowed: T): T[number] {
+  const raw = env[name]?.trim();
+  if (!raw) return allowed[0];
+  if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T[number];
 }
 
 /**
@@ -139,13 +173,6 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
-}
-
-function oneOf<const T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  return raw as T;
 }
 
 /** An IANA zone name the runtime knows (Intl has the full tz database in Node's official builds). */

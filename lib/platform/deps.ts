@@ -1,11 +1,14 @@
 import type { App, AppRegistry } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import type { Clock } from '#lib/platform/time';
+import type { AvatarStore } from '#lib/store/avatars';
 import type { LedgerStore } from '#lib/store/ledger';
 import type { LoginCodeStore } from '#lib/store/login-codes';
+import type { ProfileStore } from '#lib/store/profiles';
 import type { SessionStore } from '#lib/store/sessions';
 import type { PhoneNumber, UserStore } from '#lib/store/users';
 import type { WeChatSession } from '#lib/wechat/code2session';
+import type { TextVerdict } from '#lib/wechat/msg-sec-check';
 
 /** What every endpoint's logic depends on, handed in (lib/platform/wiring.ts builds them). */
 export interface Deps {
@@ -34,4 +37,12 @@ export interface LedgerDeps extends Deps {
 export interface WeChatApiDeps extends Deps {
   checkSessionKey: (appId: string, openid: string, sessionKey: string) => Promise<boolean>;
   getPhoneNumber: (appId: string, code: string, openid: string) => Promise<PhoneNumber>;
+  /** wxa/msg_sec_check (version 2, scene 1: a profile) of a text the user wrote. */
+  checkText: (appId: string, openid: string, content: string) => Promise<TextVerdict>;
+}
+
+/** For the profile endpoints: the session read with the user's profile, and the avatar bucket. */
+export interface ProfileDeps extends Deps {
+  profiles: ProfileStore;
+  avatars: AvatarStore;
 }

@@ -1,20 +1,24 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createS3Bucket } from '#lib/aws/s3';
 import type { ReadParameter } from '#lib/platform/app-secret';
 import { createAppRegistry } from '#lib/platform/apps';
 import { type Config, readConfig } from '#lib/platform/config';
-import type { Deps, LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { Deps, LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { createSsmParameterReader } from '#lib/platform/ssm';
 import type { Clock } from '#lib/platform/time';
 import { createAccessTokenStore } from '#lib/store/access-tokens';
+import { createAvatarStore } from '#lib/store/avatars';
 import { createDocumentClient } from '#lib/store/client';
 import { createLedgerStore } from '#lib/store/ledger';
 import { createLoginCodeStore } from '#lib/store/login-codes';
+import { createProfileStore } from '#lib/store/profiles';
 import { createSessionStore } from '#lib/store/sessions';
 import { createUserStore } from '#lib/store/users';
 import { type AccessTokens, createAccessTokens } from '#lib/wechat/access-token';
 import type { WeChatHttpOptions } from '#lib/wechat/api';
 import { createCode2Session } from '#lib/wechat/code2session';
+import { createCheckText } from '#lib/wechat/msg-sec-check';
 import { createGetPhoneNumber } from '#lib/wechat/phone-number';
 import { createUserRiskRank } from '#lib/wechat/risk-rank';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
@@ -76,11 +80,36 @@ export function ledgerDeps(config: Config = fromEnvironment(), options: WiringOp
   return { ...wired.deps, ...ledgerParts(wired) };
 }
 
-/** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
-export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps & LedgerDeps {
+/** GET /profile, POST /profile/avatar: the profile store and the avatar bucket (S3 signed like SSM, no S3 client). */
+export function profileDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): ProfileDeps {
   const wired = wire(config, options);
-  return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired), ...ledgerParts(wired) };
+  return { ...wired.deps, ...profileParts(wired) };
 }
+
+/** PUT /profile (msg_sec_check) and POST /phonenumber (asked once): the profile and WeChat's server APIs. */
+export function profileWeChatDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): ProfileDeps & WeChatApiDeps {
+  const wired = wire(config, options);
+  return { ...wired.deps, ...profileParts(wired), ...weChatApiParts(wired) };
+}
+
+/** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
+export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps & WeChatApiDeps & LedgerDeps & ProfileDeps {
+  const wired = wire(config, options);
+  return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired), ...ledgerParts(wired), ...profileParts(wired) };
+}
+
+const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars'> => ({
+  profiles: createProfileStore(db, config.tables),
+  // Signed with the DynamoDB client's own credentials, region and hash, as SSM is.
+  avatars: createAvatarStore(
+    createS3Bucket(db.config, {
+      bucket: config.avatars.bucket,
+      endpoint: config.avatars.s3Endpoint,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
+    config.avatars.urlTtlSeconds,
+  ),
+});
 
 type Wired = ReturnType<typeof wire>;
 
@@ -99,12 +128,13 @@ const ledgerParts = ({ config, db, deps }: Wired): Pick<LedgerDeps, 'ledger'> =>
   ledger: createLedgerStore(db, config.tables, deps.users),
 });
 
-function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber'> {
+function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
   const { http } = wired;
   const tokensOf = accessTokensOf(wired);
   return {
     checkSessionKey: (appId, openid, sessionKey) => createCheckSessionKey(http, tokensOf(appId))(openid, sessionKey),
     getPhoneNumber: (appId, code, openid) => createGetPhoneNumber(http, tokensOf(appId))(code, openid),
+    checkText: (appId, openid, content) => createCheckText(http, tokensOf(appId))(openid, content),
   };
 }
 
@@ -155,7 +185,7 @@ function wire(config: Config, options: WiringOptions) {
   const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
   // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
   const apps = createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now);
-  return { config, deps, db, http, apps };
+  return { config, deps, db, http, options, apps };
 }
 
 const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({

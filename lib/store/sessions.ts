@@ -104,11 +104,6 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       throw err;
     }
   };
-  const live = (item: Record<string, unknown> | undefined, nowSeconds: number): Session | undefined => {
-    if (!item) return undefined;
-    const session = parseItem('session', SessionItem, item);
-    return session.expiresAt > nowSeconds ? session : undefined;
-  };
   /** An expired item that TTL has not removed yet was already ended: deleting it is tidying, not revoking. */
   const wasLive = (old: Record<string, unknown> | undefined, nowSeconds: number) => typeof old?.expiresAt === 'number' && old.expiresAt > nowSeconds;
 
@@ -168,31 +163,12 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
     async find(ref, nowSeconds) {
       // Strongly consistent: a client checks its login right after logging in.
       const { Item } = await guard(db.send(new GetCommand({ TableName: tables.sessions, Key: sessionKey(ref), ConsistentRead: true })));
-      return live(Item, nowSeconds);
+      return liveSession(Item, nowSeconds);
     },
 
     async findWithBalance(ref, nowSeconds) {
-      // The token names its user, so both items are read at once: one BatchGetItem, strongly consistent.
-      let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
-        [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
-        [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: BALANCE_ATTRIBUTES.join(', ') },
-      };
-      const found: Record<string, Record<string, unknown> | undefined> = {};
-      for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
-        // Keys DynamoDB left unprocessed (throttling) are asked again, a few times while time is left.
-        const backoffMs = 20 * 2 ** attempt;
-        if (attempt > UNPROCESSED_ATTEMPTS || (attempt > 1 && remainingMs() <= backoffMs)) {
-          throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
-        }
-        if (attempt > 1) await sleep(backoffMs);
-        const reply = await guard(db.send(new BatchGetCommand({ RequestItems: keys })));
-        for (const [table, items] of Object.entries(reply.Responses ?? {})) found[table] = items[0];
-        keys = reply.UnprocessedKeys as typeof keys;
-      }
-      const session = live(found[tables.sessions], nowSeconds);
-      if (!session) return undefined;
-      const user = found[tables.users];
-      return { session, balance: user ? balanceOf(user) : undefined };
+      const found = await findSessionWithUser(db, tables, ref, nowSeconds, BALANCE_ATTRIBUTES.join(', '));
+      return found && { session: found.session, balance: found.user ? balanceOf(found.user) : undefined };
     },
 
     async revoke(ref, nowSeconds) {
@@ -225,6 +201,45 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       return revoked;
     },
   };
+}
+
+/**
+ * The live session a token names and its user's attributes in `projection` (undefined without a user), in one
+ * strongly consistent BatchGetItem: the token names its user. Keys DynamoDB leaves unprocessed (throttling)
+ * are asked again, a few rounds while the request has time. For /credit and the ledger here, and the profile
+ * routes (lib/store/profiles.ts).
+ */
+export async function findSessionWithUser(
+  db: DynamoDBDocumentClient,
+  tables: Pick<TableNames, 'sessions' | 'users'>,
+  ref: SessionRef,
+  nowSeconds: number,
+  projection: string,
+): Promise<{ session: Session; user: Record<string, unknown> | undefined } | undefined> {
+  let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
+    [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
+    [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: projection },
+  };
+  const found: Record<string, Record<string, unknown> | undefined> = {};
+  for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
+    const backoffMs = 20 * 2 ** attempt;
+    if (attempt > UNPROCESSED_ATTEMPTS || (attempt > 1 && remainingMs() <= backoffMs)) {
+      throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
+    }
+    if (attempt > 1) await sleep(backoffMs);
+    const reply = await guard(db.send(new BatchGetCommand({ RequestItems: keys })));
+    for (const [table, items] of Object.entries(reply.Responses ?? {})) found[table] = items[0];
+    keys = reply.UnprocessedKeys as typeof keys;
+  }
+  const session = liveSession(found[tables.sessions], nowSeconds);
+  return session && { session, user: found[tables.users] };
+}
+
+/** A session item as a Session, if it is still live: an expired one is absent even before TTL deletes it. */
+function liveSession(item: Record<string, unknown> | undefined, nowSeconds: number): Session | undefined {
+  if (!item) return undefined;
+  const session = parseItem('session', SessionItem, item);
+  return session.expiresAt > nowSeconds ? session : undefined;
 }
 
 function sessionItem(session: NewSession): Record<string, unknown> {

@@ -83,6 +83,9 @@ export function returningUserLoginUpdate(table: string, login: UserLogin) {
   };
 }
 
+/** The attributes a profile function writes, one each: the decrypted userinfo, the phone number, the nickname, the avatar's S3 key. */
+export type ProfileAttribute = 'userInfo' | 'phoneNumber' | 'nickName' | 'avatarKey';
+
 /**
  * The login transaction's part for a new user: created only if absent, with the sign-up grant as its
  * balance and its ledger's first entry (lib/store/ledger.ts signupEntryPut, in the same transaction).
@@ -176,10 +179,11 @@ export function userBalanceUpdate(
 export const balanceWriteAttributes = (checkin: boolean) => ['uid', 'credit', 'ledgerSeq', ...(checkin ? ['checkinDay', 'checkinStreak'] : [])];
 
 /**
- * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo and
- * phonenumber roles may update only these (serverless.yml, checked by test/deploy), so neither can move credit.
+ * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo,
+ * phonenumber, nickname and avatar roles may update only these (serverless.yml, checked by test/deploy), so
+ * none can move credit.
  */
-export const profileWriteAttributes = (attribute: 'userInfo' | 'phoneNumber') => ['uid', attribute, `${attribute}UpdatedAt`];
+export const profileWriteAttributes = (attribute: ProfileAttribute) => ['uid', attribute, `${attribute}UpdatedAt`];
 
 export function createUserStore(db: DynamoDBDocumentClient, table: string): UserStore {
   /** Sets one attribute (and when it changed) on a user that must already exist. */

@@ -11,7 +11,7 @@ export const ERRCODE = {
 } as const;
 
 /** The WeChat server APIs we call; each may mean something of its own by an errcode. */
-export type WeChatApiName = 'jscode2session' | 'stable_token' | 'getuserphonenumber' | 'checksession' | 'getuserriskrank';
+export type WeChatApiName = 'jscode2session' | 'stable_token' | 'getuserphonenumber' | 'checksession' | 'getuserriskrank' | 'msg_sec_check';
 
 type Outcome = readonly [ErrorCode, string];
 
@@ -56,6 +56,11 @@ const PER_API: Readonly<Record<WeChatApiName, { errors: Readonly<Record<number, 
       40163: ['CODE_ALREADY_USED', 'This phone-number code was already used: ask the user to tap the button again'],
       45009: ['WECHAT_RATE_LIMITED', "WeChat's daily quota for phone numbers is used up: retry tomorrow or raise the quota"],
       45011: ['WECHAT_RATE_LIMITED', 'WeChat rate-limited phone-number requests: wait a minute and retry'],
+      // What the getPhoneNumber button reports (errno) once the paid quota is used up; mapped too should WeChat answer it here.
+      1400001: [
+        'PHONE_QUOTA_EXHAUSTED',
+        "This mini-program's phone-number verifications are used up (1400001): hide the phone button until the account buys more quota",
+      ],
     },
     otherwise: ['WECHAT_BAD_RESPONSE', 'WeChat refused the phone-number request'],
   },
@@ -64,6 +69,11 @@ const PER_API: Readonly<Record<WeChatApiName, { errors: Readonly<Record<number, 
   checksession: { errors: {}, otherwise: ['WECHAT_BAD_RESPONSE', 'WeChat could not check the session'] },
   // Never a client's error: a login goes on without the rank (lib/credit/signup.ts); this is what the log says.
   getuserriskrank: { errors: {}, otherwise: ['WECHAT_BAD_RESPONSE', "WeChat could not rate the user's risk"] },
+  // Version 1's verdict for risky content was errcode 87014; version 2 answers 0 with result.suggest.
+  msg_sec_check: {
+    errors: { 87014: ['CONTENT_REJECTED', 'This nickname was refused: choose another one'] },
+    otherwise: ['WECHAT_BAD_RESPONSE', 'WeChat could not check the nickname: retry in a moment'],
+  },
 };
 
 /** The one mapping from a WeChat errcode to the error a client is told (and what the log says). */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
-import { balanceWriteAttributes, profileWriteAttributes } from '#lib/store/users';
+import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
 import { readServiceBuild, withFullCredentialChain } from '../../bench/esbuild-options.ts';
@@ -45,21 +45,24 @@ interface Resource {
 /** Reserved concurrency by default: the account's default quota (1,000) less Lambda's 100 unreserved, at most. */
 const RESERVED = {
   Login: 250,
-  Checklogin: 150,
-  Credit: 150,
-  Userinfo: 100,
-  Phonenumber: 50,
-  Logout: 50,
+  Checklogin: 130,
+  Credit: 120,
+  Userinfo: 60,
+  Phonenumber: 40,
+  Logout: 40,
   Spend: 40,
   Checkin: 30,
   History: 20,
   Grant: 10,
+  Profile: 40,
+  Nickname: 20,
+  Avatar: 20,
 };
 const ACCOUNT_CONCURRENCY = 1000;
 const MIN_UNRESERVED = 100;
 
 /** The IAM fence AWS documents for a role that may write only some attributes. */
-const onlyAttributes = (attribute: 'userInfo' | 'phoneNumber' | 'balance' | 'checkin') => ({
+const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin') => ({
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes':
       attribute === 'balance' || attribute === 'checkin' ? balanceWriteAttributes(attribute === 'checkin') : profileWriteAttributes(attribute),
@@ -100,12 +103,38 @@ const FUNCTIONS = {
   Phonenumber: {
     route: 'POST /phonenumber',
     dynamodb: {
-      SessionsTable: ['dynamodb:GetItem'],
-      UsersTable: ['dynamodb:UpdateItem'],
+      // The session and whether the number is known, in one BatchGetItem: a known number is not bought again.
+      SessionsTable: ['dynamodb:BatchGetItem'],
+      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
       AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     },
     usersFence: onlyAttributes('phoneNumber'),
     ssm: true,
+  },
+  Profile: {
+    route: 'GET /profile',
+    dynamodb: { SessionsTable: ['dynamodb:BatchGetItem'], UsersTable: ['dynamodb:BatchGetItem'] },
+    s3: ['s3:GetObject'],
+    ssm: false,
+  },
+  Nickname: {
+    route: 'PUT /profile',
+    dynamodb: {
+      SessionsTable: ['dynamodb:BatchGetItem'],
+      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      AppCacheTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    },
+    usersFence: onlyAttributes('nickName'),
+    s3: ['s3:GetObject'],
+    ssm: true,
+  },
+  Avatar: {
+    route: 'POST /profile/avatar',
+    dynamodb: { SessionsTable: ['dynamodb:GetItem'], UsersTable: ['dynamodb:UpdateItem'] },
+    usersFence: onlyAttributes('avatarKey'),
+    // The only function that writes to the bucket.
+    s3: ['s3:PutObject', 's3:DeleteObject', 's3:GetObject'],
+    ssm: false,
   },
   Logout: {
     route: 'POST /logout',
@@ -169,6 +198,8 @@ function packageEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     ESBUILD_WORK_FOLDER: WORK_FOLDER,
     ...extra,
   };
+  // The stage's default bucket name, not the one the test processes are configured with (vitest.config.ts).
+  delete env.AVATARS_BUCKET;
   // No credentials at all: packaging must not need an AWS account.
   for (const name of Object.keys(env)) if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') delete env[name];
   return env;
@@ -196,7 +227,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
         .map((name) => `${name.toLowerCase()}.zip`)
         .sort(),
     );
-    expect(Object.keys(FUNCTIONS)).toHaveLength(10);
+    expect(Object.keys(FUNCTIONS)).toHaveLength(13);
   });
 
   it('ships no plaintext AppSecret in the template, the state file or any file inside a zip', () => {
@@ -379,6 +410,14 @@ describe('serverless package (prod, offline, no credentials)', () => {
       for (const statement of statements) {
         for (const action of statement.Action) {
           expect(action, name).not.toContain('*');
+          if (action.startsWith('s3:')) {
+            // Only objects under the avatars' prefix, of the stack's own bucket: never the bucket, never another prefix.
+            expect(statement.Resource, `${name} ${action}`).toEqual([
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', 'wechat-login-prod-avatars', '/avatars/*']] },
+            ]);
+            (granted.s3 ??= []).push(action);
+            continue;
+          }
           if (!action.startsWith('dynamodb:')) continue;
           for (const resource of statement.Resource as any[]) {
             const table = tableOf(resource);
@@ -388,7 +427,10 @@ describe('serverless package (prod, offline, no credentials)', () => {
         }
         for (const resource of statement.Resource) expect(JSON.stringify(resource), name).not.toMatch(/"\*"|:\*"$/);
       }
-      expect(granted, name).toEqual(expected.dynamodb);
+      const { s3 = [], ...tables } = granted;
+      expect(tables, name).toEqual(expected.dynamodb);
+      // Only the avatar function may write to the bucket; the others may only presign reads.
+      expect(s3.sort(), name).toEqual([...('s3' in expected ? expected.s3 : [])].sort());
 
       // Only the login role is unfenced: the profile and credit roles' updates on users are fenced to their own attributes.
       const onUsers = statements.filter((s) => s.Action.includes('dynamodb:UpdateItem') && s.Resource.some((r) => tableOf(r) === 'UsersTable'));
@@ -428,6 +470,36 @@ describe('serverless package (prod, offline, no credentials)', () => {
   it('throttles the HTTP API default stage', () => {
     const stage = resources('AWS::ApiGatewayV2::Stage')[0]![1].Properties;
     expect(stage.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+  });
+
+  it('avatars: a private bucket (every public access blocked, no ACLs), encrypted, HTTPS only, no CORS, retained on delete and replace', () => {
+    // Besides the deployment bucket osls makes for the zips.
+    expect(
+      resources('AWS::S3::Bucket')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['AvatarsBucket', 'ServerlessDeploymentBucket']);
+    const bucket = template.Resources.AvatarsBucket!;
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    expect(bucket.Properties.BucketName).toBe('wechat-login-prod-avatars');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
+    expect(bucket.Properties.CorsConfiguration).toBeUndefined();
+    expect(bucket.Properties.WebsiteConfiguration).toBeUndefined();
+    const policy = template.Resources.AvatarsBucketPolicy!;
+    // The policy grants nothing: it only refuses plain HTTP.
+    expect(policy.Properties.PolicyDocument.Statement.map((statement: { Effect: string }) => statement.Effect)).toEqual(['Deny']);
+    expect(policy.Properties.PolicyDocument.Statement[0].Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    for (const name of Object.keys(FUNCTIONS)) {
+      expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables.AVATARS_BUCKET, name).toBe('wechat-login-prod-avatars');
+    }
   });
 
   it('has no CORS configuration (mini-programs do not need it)', () => {
@@ -532,6 +604,8 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       } finally {
         admin.destroy();
       }
+      // The bucket the functions are configured with, on the run's s3rver (test/support/s3-global-setup.ts knows these credentials).
+      await fetch(`${inject('s3Endpoint')}/${variables.AVATARS_BUCKET}`, { method: 'PUT' });
       proxy = await startRecordingProxy(endpoint);
       fake = await startFakeWeChat({ appId: APPID, secret: SENTINEL_SECRET });
       bundles = mkdtempSync(join(tmpdir(), 'package-run-'));
@@ -561,6 +635,7 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
         WECHAT_SECRET: SENTINEL_SECRET,
         WECHAT_API_BASE: fake.url,
         DYNAMODB_ENDPOINT: proxy.url,
+        S3_ENDPOINT: inject('s3Endpoint'),
         AWS_REGION: REGION,
         AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
@@ -657,6 +732,36 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       const history = await invoke('History', apiEvent({ method: 'GET', path: '/credit/history', headers: auth }));
       expect((history.body.entries as { reason: string }[]).map((entry) => entry.reason)).toEqual(['prize', 'checkin', 'spend', 'signup']);
       await expectSignedWithEnvironmentCredentials('history', history.dynamodb);
+
+      const nickname = await invoke('Nickname', apiEvent({ method: 'PUT', path: '/profile', headers: auth, body: { nickName: 'Deployed' } }));
+      expect(nickname.body, JSON.stringify(nickname.body)).toEqual({ nickName: 'Deployed', phone: { known: true, masked: '138****8000' } });
+      await expectSignedWithEnvironmentCredentials('nickname', nickname.dynamodb);
+
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+      const boundary = '----deploy';
+      const multipart = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n`),
+        png,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const avatar = await invoke(
+        'Avatar',
+        apiEvent({
+          method: 'POST',
+          path: '/profile/avatar',
+          headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body: multipart,
+        }),
+      );
+      expect(avatar.status, JSON.stringify(avatar.body)).toBe(200);
+      await expectSignedWithEnvironmentCredentials('avatar', avatar.dynamodb);
+      const profile = await invoke('Profile', apiEvent({ method: 'GET', path: '/profile', headers: auth }));
+      const url = new URL(String(profile.body.avatarUrl));
+      // Presigned with the environment's credentials, session token included (a Lambda role's are temporary).
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(new RegExp(`^${CREDENTIALS.accessKeyId}/\\d{8}/${REGION}/s3/aws4_request$`));
+      expect(url.searchParams.get('X-Amz-Security-Token')).toBe(CREDENTIALS.sessionToken);
+      expect(Buffer.from(await (await fetch(url)).arrayBuffer())).toEqual(png);
+      await expectSignedWithEnvironmentCredentials('profile', profile.dynamodb);
 
       const logout = await invoke('Logout', apiEvent({ method: 'POST', path: '/logout', headers: auth }));
       expect(logout.body).toEqual({ logged_out: true, sessions_revoked: 1 });

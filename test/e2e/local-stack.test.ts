@@ -104,7 +104,33 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     expect(await stranger.json()).toMatchObject({ code: 'UNKNOWN_APP' });
     expect(stack.output()).not.toContain('e2e-secret-of-app-b');
 
+    // An avatar through serverless-offline (multipart, base64 to the handler, as API Gateway hands it over) to s3rver, and back.
+    const avatarToken = ((await (await post(`${stack.api}/login`, { code: 'ava-e2e.1' })).json()) as { token: string }).token;
+    const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256))]);
+    const form = new FormData();
+    form.append('file', new Blob([jpeg]), 'tmp_e2e.jpg');
+    const uploaded = await fetch(`${stack.api}/profile/avatar`, { method: 'POST', headers: { authorization: `Bearer ${avatarToken}` }, body: form });
+    const { avatarUrl } = (await uploaded.json()) as { avatarUrl: string };
+    expect(uploaded.status, avatarUrl).toBe(200);
+    expect(avatarUrl.startsWith(`${stack.state.s3}/${stack.state.bucket}/avatars/`)).toBe(true);
+    const profile = (await (await fetch(`${stack.api}/profile`, { headers: { authorization: `Bearer ${avatarToken}` } })).json()) as {
+      avatarUrl: string;
+    };
+    const fetched = await fetch(profile.avatarUrl);
+    expect(fetched.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await fetched.arrayBuffer())).toEqual(jpeg);
+    // The bound itself, through serverless-offline: exactly 1 MiB is taken, one byte more is our JSON 413.
+    const upload = async (size: number) => {
+      const body = new FormData();
+      body.append('file', new Blob([Buffer.concat([jpeg, Buffer.alloc(size - jpeg.length)])]), 'tmp_big.jpg');
+      const reply = await fetch(`${stack.api}/profile/avatar`, { method: 'POST', headers: { authorization: `Bearer ${avatarToken}` }, body });
+      return { status: reply.status, body: (await reply.json()) as Record<string, unknown> };
+    };
+    expect((await upload(1_048_576)).status).toBe(200);
+    expect(await upload(1_048_577)).toMatchObject({ status: 413, body: { code: 'IMAGE_TOO_LARGE' } });
+
     expect(await stack.stop()).toBe(0);
+    expect(await isListening(String(stack.state.s3))).toBe(false);
     expect(await isListening(stack.state.dynamodb)).toBe(false);
     expect(await isListening(stack.state.wechat)).toBe(false);
     expect(await isListening(stack.api)).toBe(false);

@@ -52,7 +52,12 @@ describe('after WeChat refuses the access_token (40001/42001)', () => {
   it('asks normal mode first: a token another holder force-refreshed is used, with no force of our own, while force mode is refused', async () => {
     const t = String((await client.login('ann.1')).body.token);
     const phone = (code: string) =>
-      client.invoke('phonenumber', { method: 'POST', path: '/phonenumber', headers: { authorization: `Bearer ${t}` }, body: { code } });
+      client.invoke('phonenumber', {
+        method: 'POST',
+        path: '/phonenumber',
+        headers: { authorization: `Bearer ${t}` },
+        body: { code, replace: true },
+      });
     expect((await phone('phone-13800138001')).status).toBe(200);
     // Another holder of the AppSecret (a script, another backend) forces a refresh: our cached token is now refused.
     afterForceSpacing();

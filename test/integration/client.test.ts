@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError, type Client, createClient, type UserData } from '../../client/src/index.ts';
 import { type NodeWxOptions, nodeWx } from '../../local/node-wx.ts';
 import { type HttpApi, startHttpApi } from '../support/http-api.ts';
+import { IMAGES } from '../support/multipart.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
 /**
@@ -174,7 +178,8 @@ describe('the mini-program client against the real stack', () => {
       countryCode: '86',
     });
     expect(await client.checkLogin({ verify: true })).toEqual({ is_login: true, session_key_valid: true });
-    expect(await rejection(client.phoneNumber(`${user}.9`))).toMatchObject({ status: 400, code: 'INVALID_CODE' });
+    // The number is known now: only a replacement asks WeChat again, which refuses wx.login()'s code here.
+    expect(await rejection(client.phoneNumber(`${user}.9`, { replace: true }))).toMatchObject({ status: 400, code: 'INVALID_CODE' });
 
     expect(await client.logout()).toEqual({ logged_out: true, sessions_revoked: 1 });
     expect(wx.storage.size).toBe(0);
@@ -228,5 +233,52 @@ describe('the mini-program client against the real stack', () => {
     expect(await client.credit()).toEqual({ credit: 100 });
     expect(wx.exchanges[0]).toMatchObject({ path: '/login', status: 200, data: { appid: 'wx1234567890abcdef' } });
     expect([...wx.storage.keys()]).toEqual(['wechat-login:token:wx1234567890abcdef']);
+  });
+
+  it('profiles: getProfile, setNickname, uploadAvatar (wx.uploadFile, multipart, with the token) and a phone number asked once', async () => {
+    const user = newUser('prof');
+    const { wx, client } = device({ user });
+    expect(await client.getProfile()).toEqual({ phone: { known: false } });
+    expect(await client.setNickname('Profile Tester')).toEqual({ nickName: 'Profile Tester', phone: { known: false } });
+    expect((await rejection(client.setNickname('risky one'))).code).toBe('CONTENT_REJECTED');
+
+    const dir = mkdtempSync(join(tmpdir(), 'avatar-'));
+    try {
+      const file = join(dir, 'tmp_avatar.png');
+      writeFileSync(file, IMAGES.png);
+      const { avatarUrl } = await client.uploadAvatar(file);
+      expect(Buffer.from(await (await fetch(avatarUrl)).arrayBuffer())).toEqual(IMAGES.png);
+      const html = join(dir, 'tmp_evil.jpg');
+      writeFileSync(html, IMAGES.html);
+      const refused = await rejection(client.uploadAvatar(html));
+      expect({ status: refused.status, code: refused.code }).toEqual({ status: 400, code: 'INVALID_IMAGE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(wx.exchanges.find((e) => e.path === '/profile/avatar')?.auth).toBe(true);
+
+    await client.phoneNumber('phone-13800138077');
+    expect((await client.getProfile()).phone).toEqual({ known: true, masked: '138****8077' });
+    expect((await rejection(client.phoneNumber('phone-13800138078'))).code).toBe('PHONE_ALREADY_KNOWN');
+    expect(await client.phoneNumber('phone-13800138078', { replace: true })).toMatchObject({ purePhoneNumber: '13800138078' });
+    expect(wx.logins).toBe(1);
+  });
+
+  it('uploadAvatar logs in again once when the session was refused, like every call', async () => {
+    const user = newUser('prof2');
+    const { wx, client } = device({ user });
+    await client.credit();
+    // The kept token's session ends on the server (another device logged out everywhere).
+    const { token } = JSON.parse([...wx.storage.values()][0]!) as { token: string };
+    await fetch(`${api.url}/logout?all=1`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const dir = mkdtempSync(join(tmpdir(), 'avatar-'));
+    try {
+      const file = join(dir, 'a.jpg');
+      writeFileSync(file, IMAGES.jpeg);
+      expect((await client.uploadAvatar(file)).avatarUrl).toMatch(/^http/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(wx.logins).toBe(2);
   });
 });

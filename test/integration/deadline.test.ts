@@ -2,15 +2,19 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { allDeps } from '#lib/platform/wiring';
+import { createHandler as avatar } from '../../handlers/avatar.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
 import { createHandler as credit } from '../../handlers/credit.ts';
 import { createHandler as login } from '../../handlers/login.ts';
 import { createHandler as logout } from '../../handlers/logout.ts';
+import { createHandler as nickname } from '../../handlers/nickname.ts';
 import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
+import { createHandler as profile } from '../../handlers/profile.ts';
 import { createHandler as userinfo } from '../../handlers/userinfo.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { apiEvent } from '../support/event.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { IMAGES, uploadFileBody } from '../support/multipart.ts';
 import { type RawHttpServer, startRawHttpServer } from '../support/raw-http.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
@@ -50,6 +54,10 @@ async function expectReplyInTime(handler: Handler, event: APIGatewayProxyEventV2
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const avatarEvent = (token: string) => {
+  const upload = uploadFileBody(IMAGES.jpeg);
+  return apiEvent({ method: 'POST', path: '/profile/avatar', headers: { ...bearer(token), 'content-type': upload.contentType }, body: upload.body });
+};
 
 describe('a deadline on every request: DynamoDB that never answers', () => {
   const silent = () => allDeps({ ...stack.config, dynamodbEndpoint: silentDynamo.url });
@@ -69,6 +77,9 @@ describe('a deadline on every request: DynamoDB that never answers', () => {
       apiEvent({ method: 'POST', path: '/phonenumber', headers: bearer(token), body: { code: 'phone-1' } }),
     ],
     ['logout', () => logout(silent()), apiEvent({ method: 'POST', path: '/logout', headers: bearer(token) })],
+    ['profile', () => profile(silent()), apiEvent({ method: 'GET', path: '/profile', headers: bearer(token) })],
+    ['nickname', () => nickname(silent()), apiEvent({ method: 'PUT', path: '/profile', headers: bearer(token), body: { nickName: 'Late' } })],
+    ['avatar', () => avatar(silent()), avatarEvent(token)],
   ] as const)('%s replies 503 STORAGE_UNAVAILABLE before the deadline', async (_name, handler, event) => {
     await expectReplyInTime(handler(), event, 503, 'STORAGE_UNAVAILABLE');
   });
@@ -98,6 +109,13 @@ describe('a deadline on every request: WeChat that hangs', () => {
     await expectReplyInTime(phonenumber(hung()), event, 504, 'WECHAT_TIMEOUT');
   });
 
+  it('PUT /profile replies 504 WECHAT_TIMEOUT before the deadline, and saves nothing', async () => {
+    const token = String((await client.login('namer.1')).body.token);
+    const event = apiEvent({ method: 'PUT', path: '/profile', headers: bearer(token), body: { nickName: 'Unchecked' } });
+    await expectReplyInTime(nickname(hung()), event, 504, 'WECHAT_TIMEOUT');
+    expect((await client.profile(token)).body).toEqual({ phone: { known: false } });
+  });
+
   it("an instance that waits for another instance's access-token refresh replies 503 WECHAT_BUSY before the deadline", async () => {
     const token = String((await client.login('waiter.1')).body.token);
     const event = () => apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token), query: { verify: 'wechat' } });
@@ -118,5 +136,14 @@ describe('a deadline on every request: WeChat that hangs', () => {
     const other = userInfoPayload({ ...stack.fake.user('someone-else'), appId: APP_ID, nickName: 'X' });
     const event = apiEvent({ method: 'POST', path: '/userinfo', headers: bearer(token), body: other });
     await expectReplyInTime(userinfo(hung()), event, 400, 'DECRYPT_FAILED');
+  });
+});
+
+describe('a deadline on every request: S3 that never answers', () => {
+  it('POST /profile/avatar replies 503 STORAGE_UNAVAILABLE before the deadline, and the profile is unchanged', async () => {
+    const token = String((await client.login('uploader.1')).body.token);
+    const stalled = allDeps({ ...stack.config, avatars: { ...stack.config.avatars, s3Endpoint: silentDynamo.url } });
+    await expectReplyInTime(avatar(stalled), avatarEvent(token), 503, 'STORAGE_UNAVAILABLE');
+    expect((await client.profile(token)).body).toEqual({ phone: { known: false } });
   });
 });

@@ -13,11 +13,13 @@ import { userInfoPayload } from '../../local/wechat-data.ts';
 import {
   allValue,
   anyString,
+  avatarBody,
   historyQuery,
   junkBody,
   type KnownTokens,
   type KnownUserData,
   loginBody,
+  nicknameBody,
   phonenumberBody,
   spendBody,
   type TokenPlacement,
@@ -75,6 +77,8 @@ const CONTRACT: Record<Endpoint, { statuses: number[]; codes: ErrorCode[] }> = {
       'SESSION_INVALID',
       'INVALID_CODE',
       'CODE_ALREADY_USED',
+      // 409: the caller's number is known already and the body does not say replace (WeChat is not asked).
+      'PHONE_ALREADY_KNOWN',
       'WECHAT_RATE_LIMITED',
     ],
   },
@@ -94,6 +98,16 @@ const CONTRACT: Record<Endpoint, { statuses: number[]; codes: ErrorCode[] }> = {
   },
   checkin: { statuses: [200, 400, 401], codes: ['AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'] },
   history: { statuses: [200, 400, 401], codes: ['INVALID_REQUEST', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'] },
+  profile: { statuses: [200, 400, 401], codes: ['AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'] },
+  nickname: {
+    // 422: a nickname the (fake) WeChat's content check refuses, which the client's own text can be.
+    statuses: [200, 400, 401, 413, 422],
+    codes: ['INVALID_JSON', 'INVALID_REQUEST', 'BODY_TOO_LARGE', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID', 'CONTENT_REJECTED'],
+  },
+  avatar: {
+    statuses: [200, 400, 401, 413],
+    codes: ['INVALID_REQUEST', 'INVALID_IMAGE', 'IMAGE_TOO_LARGE', 'BODY_TOO_LARGE', 'AMBIGUOUS_TOKEN', 'UNAUTHENTICATED', 'SESSION_INVALID'],
+  },
 };
 
 let stack: TestStack;
@@ -262,6 +276,14 @@ function expectContractReply(endpoint: Endpoint, reply: RawReply, sent: Sent) {
       ).toEqual([]);
       for (const item of body.entries as unknown[]) expect(item, where).toEqual(entry);
     }
+    if (endpoint === 'profile' || endpoint === 'nickname') {
+      expect(
+        Object.keys(body).every((key) => ['nickName', 'avatarUrl', 'phone'].includes(key)),
+        where,
+      ).toBe(true);
+      expect(body.phone, where).toEqual(expect.objectContaining({ known: expect.any(Boolean) }));
+    }
+    if (endpoint === 'avatar') expect(body, where).toEqual({ avatarUrl: expect.stringMatching(/^http/) });
   } else {
     expect(Object.keys(body).sort(), where).toEqual(['code', 'err']);
     expect(body.err, where).toBeTypeOf('string');
@@ -376,7 +398,7 @@ async function send(endpoint: Endpoint, event: APIGatewayProxyEventV2, sent: Sen
   // 413 exactly when the body, as the function receives it (base64 decoded), is over 32 KiB: bytes, not characters.
   const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8').length;
   if (
-    (endpoint === 'login' || endpoint === 'userinfo' || endpoint === 'phonenumber' || endpoint === 'spend') &&
+    (endpoint === 'login' || endpoint === 'userinfo' || endpoint === 'phonenumber' || endpoint === 'spend' || endpoint === 'nickname') &&
     (reply.json as { code?: string }).code !== 'AMBIGUOUS_TOKEN'
   ) {
     expect(reply.status === 413, `${endpoint}: ${bytes} bytes -> ${reply.status}`).toBe(bytes > MAX_BODY_BYTES);
@@ -594,6 +616,68 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
     expect(await snapshotTables(stack.admin, stack.tables)).toEqual(before);
   });
 
+  it('GET /profile answers any token with 200, 400 or 401 and never writes', async () => {
+    const before = await snapshotTables(stack.admin, stack.tables);
+    await fc.assert(
+      fc.asyncProperty(placement, fc.option(junkBody, { nil: undefined }), async (tokens, body) => {
+        const event = withTokens(apiEvent({ method: 'GET', path: '/profile', ...(body === undefined ? {} : { body }) }), tokens);
+        const reply = await send('profile', event, { tokens: tokens.sent, body });
+        if (tokens.sent.length === 0) expect((reply.json as { code?: string }).code).toBe('UNAUTHENTICATED');
+        if (!carriesLiveToken(tokens)) expect(reply.status).not.toBe(200);
+      }),
+      options(300),
+    );
+    expect(await snapshotTables(stack.admin, stack.tables)).toEqual(before);
+  });
+
+  it("PUT /profile answers any body and token with 200, 400, 401, 413 or 422, saves a nickname only on the caller's user, and writes nothing when it refuses", async () => {
+    const doc = DynamoDBDocumentClient.from(stack.admin);
+    await fc.assert(
+      fc.asyncProperty(nicknameBody, livePlacement, async (body, tokens) => {
+        const checked = stack.fake.checkedTexts.length;
+        const event = withTokens(apiEvent({ method: 'PUT', path: '/profile', body: body.text, headers: formHeaders(body.form) }), tokens);
+        const reply = await send('nickname', event, { tokens: tokens.sent, body: body.text });
+        if (reply.status === 200) {
+          const { nickName } = reply.json as { nickName: string };
+          // Checked by WeChat first, then saved, trimmed, on the session's own user.
+          expect(stack.fake.checkedTexts.slice(checked)).toEqual([nickName]);
+          expect(nickName).toBe(nickName.trim());
+          const owner = tokens.sent.some((t) => t.includes(known.live)) ? 'alice' : 'bob';
+          const { Item } = await doc.send(
+            new GetCommand({ TableName: stack.tables.users, Key: userKey(userId(APP_ID, stack.fake.user(owner).openid)), ConsistentRead: true }),
+          );
+          expect(Item?.nickName).toBe(nickName);
+        }
+        if (reply.status === 400) expect(stack.fake.checkedTexts.length, 'a malformed nickname reached WeChat').toBe(checked);
+      }),
+      options(400),
+    );
+  });
+
+  it('POST /profile/avatar answers any multipart body (or none) with 200, 400, 401 or 413, and points the user only at an image it stored', async () => {
+    const doc = DynamoDBDocumentClient.from(stack.admin);
+    await fc.assert(
+      fc.asyncProperty(avatarBody, fc.oneof(livePlacement, placement), async (upload, tokens) => {
+        const event = withTokens(
+          apiEvent({ method: 'POST', path: '/profile/avatar', body: upload.body, headers: { 'content-type': upload.contentType } }),
+          tokens,
+        );
+        const reply = await send('avatar', event, { tokens: tokens.sent });
+        if (reply.status === 200) {
+          const owner = tokens.sent.some((t) => t.includes(known.live)) ? 'alice' : 'bob';
+          const { Item } = await doc.send(
+            new GetCommand({ TableName: stack.tables.users, Key: userKey(userId(APP_ID, stack.fake.user(owner).openid)), ConsistentRead: true }),
+          );
+          expect(String(Item?.avatarKey)).toMatch(new RegExp(`^avatars/${APP_ID}/${String(Item?.uid)}/[\\w-]{32}\\.(jpg|png|webp)$`));
+          const stored = await fetch((reply.json as { avatarUrl: string }).avatarUrl);
+          expect(stored.status).toBe(200);
+          expect([0xff, 0x89, 0x52]).toContain(new Uint8Array(await stored.arrayBuffer())[0]);
+        }
+      }),
+      options(400),
+    );
+  });
+
   it('odd methods, content types, base64 bodies and header casing never produce a 5xx on any endpoint', async () => {
     const endpoint = fc.constantFrom<Endpoint>(...ENDPOINTS);
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'post', 'PURGE', '');
@@ -688,6 +772,9 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
       spend: ['200', ...CONTRACT.spend.codes],
       checkin: ['200', ...CONTRACT.checkin.codes],
       history: ['200', ...CONTRACT.history.codes],
+      profile: ['200', ...CONTRACT.profile.codes],
+      nickname: ['200', ...CONTRACT.nickname.codes],
+      avatar: ['200', ...CONTRACT.avatar.codes],
     };
     for (const [endpoint, outcomes] of Object.entries(expected)) {
       expect([...seen[endpoint as Endpoint]].sort(), endpoint).toEqual(expect.arrayContaining(outcomes));

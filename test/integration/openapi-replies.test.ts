@@ -40,13 +40,16 @@ afterAll(() => api?.close());
 
 const seen = new Set<string>();
 
-async function call(route: string, init: { token?: string; query?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+async function call(
+  route: string,
+  init: { token?: string; query?: string; body?: unknown; raw?: string; form?: FormData; headers?: Record<string, string> } = {},
+) {
   const [method, path] = route.split(' ') as [string, string];
   const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
-  let body: string | undefined = init.raw;
+  let body: string | FormData | undefined = init.form ?? init.raw;
   if (init.body !== undefined) body = JSON.stringify(init.body);
-  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  if (typeof body === 'string') headers['content-type'] ??= 'application/json';
   const response = await fetch(`${api.url}${path}${init.query ?? ''}`, { method, headers, ...(body === undefined ? {} : { body }) });
   const reply = (await response.json()) as Record<string, unknown>;
   const validate = replySchema(route, response.status);
@@ -118,12 +121,48 @@ describe('replies match openapi.yaml', () => {
   it('POST /phonenumber', async () => {
     const token = await login('spec-f');
     expect((await call('POST /phonenumber', { token, body: { code: 'phone-13700137000' } })).status).toBe(200);
-    expect((await call('POST /phonenumber', { token, body: { code: 'phone-13700137000' } })).status).toBe(409);
-    expect((await call('POST /phonenumber', { token, body: { code: 'spec-f.9' } })).body.code).toBe('INVALID_CODE');
-    expect((await call('POST /phonenumber', { token, body: { code: 'fail-45009' } })).status).toBe(429);
-    expect((await call('POST /phonenumber', { token, body: { code: 'fail--1' } })).body.code).toBe('WECHAT_BUSY');
+    // Known now: asked again only with replace.
+    expect((await call('POST /phonenumber', { token, body: { code: 'phone-13700137009' } })).body.code).toBe('PHONE_ALREADY_KNOWN');
+    const replace = true;
+    expect((await call('POST /phonenumber', { token, body: { code: 'phone-13700137000', replace } })).body.code).toBe('CODE_ALREADY_USED');
+    expect((await call('POST /phonenumber', { token, body: { code: 'spec-f.9', replace } })).body.code).toBe('INVALID_CODE');
+    expect((await call('POST /phonenumber', { token, body: { code: 'fail-45009', replace } })).status).toBe(429);
+    expect((await call('POST /phonenumber', { token, body: { code: 'fail--1', replace } })).body.code).toBe('WECHAT_BUSY');
+    expect((await call('POST /phonenumber', { token, body: { code: 'fail-1400001', replace } })).body.code).toBe('PHONE_QUOTA_EXHAUSTED');
     expect((await call('POST /phonenumber', { token, raw: JSON.stringify({ code: big }) })).status).toBe(413);
     expect((await call('POST /phonenumber', { body: { code: 'phone-13700137001' } })).status).toBe(401);
+  });
+
+  it('GET /profile, PUT /profile', async () => {
+    const token = await login('spec-h');
+    expect((await call('GET /profile', { token })).body).toEqual({ phone: { known: false } });
+    expect((await call('GET /profile', { token, query: `?token=${await login('spec-h')}` })).status).toBe(400);
+    expect((await call('GET /profile')).status).toBe(401);
+    expect((await call('PUT /profile', { token, body: { nickName: 'Spec H' } })).body).toEqual({ nickName: 'Spec H', phone: { known: false } });
+    expect((await call('PUT /profile', { token, body: { nickName: '' } })).status).toBe(400);
+    expect((await call('PUT /profile', { body: { nickName: 'x' } })).status).toBe(401);
+    expect((await call('PUT /profile', { token, raw: JSON.stringify({ nickName: big }) })).status).toBe(413);
+    expect((await call('PUT /profile', { token, body: { nickName: 'risky' } })).status).toBe(422);
+    expect((await call('PUT /profile', { token, body: { nickName: 'x fail-45011' } })).status).toBe(429);
+    expect((await call('PUT /profile', { token, body: { nickName: 'x fail--1' } })).status).toBe(503);
+    expect((await call('PUT /profile', { token, body: { nickName: 'x fail-61010' } })).status).toBe(502);
+  });
+
+  it('POST /profile/avatar', async () => {
+    const token = await login('spec-i');
+    const form = (data: Buffer, name = 'file') => {
+      const body = new FormData();
+      body.append(name, new Blob([data]), 'tmp.jpg');
+      return body;
+    };
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    expect((await call('POST /profile/avatar', { token, form: form(png) })).body).toEqual({ avatarUrl: expect.stringMatching(/^http:/) });
+    expect((await call('GET /profile', { token })).body).toMatchObject({ avatarUrl: expect.any(String) });
+    expect((await call('POST /profile/avatar', { token, form: form(Buffer.from('GIF89a')) })).body.code).toBe('INVALID_IMAGE');
+    expect((await call('POST /profile/avatar', { token, form: form(png, 'image') })).body.code).toBe('INVALID_REQUEST');
+    expect((await call('POST /profile/avatar', { form: form(png) })).status).toBe(401);
+    const large = Buffer.concat([png, Buffer.alloc(stack.config.avatars.maxBytes)]);
+    expect((await call('POST /profile/avatar', { token, form: form(large) })).body.code).toBe('IMAGE_TOO_LARGE');
   });
 
   it('POST /logout', async () => {

@@ -7,6 +7,7 @@ import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, type Reply, scanAll } from '../support/invoke.ts';
+import { IMAGES, uploadFileBody } from '../support/multipart.ts';
 import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -20,7 +21,19 @@ const chunks: string[] = [];
 let previousLevel: string;
 
 interface Exchange {
-  endpoint: 'login' | 'checklogin' | 'credit' | 'userinfo' | 'phonenumber' | 'logout' | 'spend' | 'checkin' | 'history';
+  endpoint:
+    | 'login'
+    | 'checklogin'
+    | 'credit'
+    | 'userinfo'
+    | 'phonenumber'
+    | 'logout'
+    | 'spend'
+    | 'checkin'
+    | 'history'
+    | 'profile'
+    | 'nickname'
+    | 'avatar';
   reply: Reply;
   /** The log output written while the request ran. */
   lines: string[];
@@ -30,6 +43,8 @@ const codesSent: string[] = [];
 const tokensIssued: string[] = [];
 const usersSeen = new Set<string>();
 const accessTokensSeen = new Set<string>();
+/** Presigned avatar URLs handed out: their signatures (and the keys, which name the user) must not be logged. */
+const avatarUrls: string[] = [];
 /** Distinctive digits, so that finding them in a log line can only mean the phone number was logged. */
 const PHONE = `139${String(Date.now()).slice(-8)}`;
 
@@ -203,10 +218,38 @@ describe('secrets never reach a log line or a reply', () => {
           query: { verify: 'wechat' },
         }),
       );
+    const replacing = (token: string, code: string) => {
+      codesSent.push(code);
+      return run('phonenumber', () =>
+        client.invoke('phonenumber', {
+          method: 'POST',
+          path: '/phonenumber',
+          headers: { authorization: `Bearer ${token}` },
+          body: { code, replace: true },
+        }),
+      );
+    };
     expect((await phone(alice, `phone-${PHONE}`)).status).toBe(200);
-    await phone(alice, `phone-${PHONE}`);
-    await phone(alice, userCode('alice', 9));
-    await phone(alice, 'fail-45009');
+    // Known now: refused without WeChat, unless replacing.
+    expect((await phone(alice, `phone-${PHONE}1`)).body.code).toBe('PHONE_ALREADY_KNOWN');
+    await replacing(alice, `phone-${PHONE}`);
+    await replacing(alice, userCode('alice', 9));
+    await replacing(alice, 'fail-45009');
+    await replacing(alice, 'fail-1400001');
+
+    // The profile: the number only masked, a nickname checked by WeChat, an avatar and its presigned URL.
+    const profile = await run('profile', () => client.profile(alice));
+    expect(profile.body.phone).toEqual({ known: true, masked: `${PHONE.slice(0, 3)}****${PHONE.slice(-4)}` });
+    expect((await run('nickname', () => client.setNickname(alice, { nickName: 'Alice Secretless' }))).status).toBe(200);
+    expect((await run('nickname', () => client.setNickname(alice, { nickName: 'risky words' }))).status).toBe(422);
+    expect((await run('nickname', () => client.setNickname(alice, { nickName: 'x fail--1' }))).status).toBe(503);
+    expect((await run('nickname', () => client.setNickname(alice, { nickName: '' }))).status).toBe(400);
+    const uploaded = await run('avatar', () => client.avatar(alice, uploadFileBody(IMAGES.jpeg)));
+    expect(uploaded.status).toBe(200);
+    avatarUrls.push(String(uploaded.body.avatarUrl));
+    expect((await run('avatar', () => client.avatar(alice, uploadFileBody(IMAGES.html)))).status).toBe(400);
+    expect((await run('avatar', () => client.avatar(undefined, uploadFileBody(IMAGES.png)))).status).toBe(401);
+    avatarUrls.push(String((await run('profile', () => client.profile(alice))).body.avatarUrl));
     await rememberAccessToken();
     await verify(bob);
     stack.fake.expireAccessToken();
@@ -236,7 +279,7 @@ describe('secrets never reach a log line or a reply', () => {
 
     // The run covered what it claims to.
     const statuses = new Set(exchanges.map((e) => e.reply.status));
-    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 400, 401, 403, 409, 413, 429, 500, 502, 503, 504]));
+    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 400, 401, 403, 409, 413, 422, 429, 500, 502, 503, 504]));
     expect(tokensIssued.length).toBeGreaterThanOrEqual(5);
   });
 
@@ -263,6 +306,8 @@ describe('secrets never reach a log line or a reply', () => {
       ['the phone number', PHONE],
       ...[...accessTokensSeen].map((t): [string, string] => ["WeChat's access_token", t]),
       ...codesSent.filter((c) => !c.startsWith('fail-')).map((c): [string, string] => ['a login code', c]),
+      ...avatarUrls.map((url): [string, string] => ["an avatar URL's signature", String(new URL(url).searchParams.get('X-Amz-Signature'))]),
+      ...avatarUrls.map((url): [string, string] => ["an avatar's key", new URL(url).pathname.split('/').slice(-2).join('/')]),
     ];
     const log = captured(0).join('\n');
     expect(log.length).toBeGreaterThan(0);
@@ -290,6 +335,8 @@ describe('secrets never reach a log line or a reply', () => {
         endpoint === 'userinfo' && reply.body.pass === true
           ? [String((reply.body.userInfo as Record<string, unknown>).openId), String((reply.body.userInfo as Record<string, unknown>).unionId)]
           : [];
+      // The whole phone number only in the reply of the request that got it.
+      if (endpoint !== 'phonenumber') expect(reply.raw.includes(PHONE), where).toBe(false);
       for (const { openid, unionid } of users) {
         if (!ownIds.includes(openid)) expect(reply.raw.includes(openid), where).toBe(false);
         if (!ownIds.includes(unionid)) expect(reply.raw.includes(unionid), where).toBe(false);

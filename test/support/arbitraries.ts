@@ -129,8 +129,129 @@ export const phoneCodeValue = fc.oneof(
   fc.constantFrom('phone-', 'PHONE-13800138000', 'phone-+8613800138000', 'phone-138 0013 8000', 'fail-', 'fail-x', 'FAIL-40029', 'fail-40029 '),
 );
 
-/** A phonenumber request body. */
-export const phonenumberBody = codeBody(phoneCodeValue);
+/**
+ * A phonenumber request body: `replace` true (a number known already is bought again), false, absent or
+ * of the wrong type, with the code bodies of /login besides.
+ */
+export const phonenumberBody: fc.Arbitrary<CodeBody> = fc.oneof(
+  {
+    // Mostly with replace: once the caller's number is known, only those still reach WeChat.
+    weight: 3,
+    arbitrary: fc
+      .record(
+        { code: phoneCodeValue, replace: fc.oneof(fc.constant(true), fc.constant(true), fc.constant(false), wrongType) },
+        { requiredKeys: ['code'] },
+      )
+      .map(({ code, replace }) => ({ text: JSON.stringify({ code, ...(replace === undefined ? {} : { replace }) }), form: false, code })),
+  },
+  { weight: 1, arbitrary: codeBody(phoneCodeValue) },
+);
+
+// ---------------------------------------------------------------- PUT /profile
+
+/** Nicknames: any text (control characters, lone surrogates, blanks, long), wrong types, and what the fake WeChat refuses. */
+export const nickNameValue = fc.oneof(
+  wrongType,
+  anyString(40),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 32 }),
+  fc.integer({ min: 30, max: 40 }).map((n) => '名'.repeat(n)),
+  fc.constantFrom('', ' ', '\t', ' \u3000 ', 'Alice', '  Alice  ', 'a\u0000b', 'x\ud800', '🐼', 'risky name', 'please review', '<script>', '../../x'),
+);
+
+/** A PUT /profile body: `{"nickName"}` (with extra fields), or junk. */
+export const nicknameBody: fc.Arbitrary<{ text: string; form: boolean }> = fc.oneof(
+  fc
+    .record({ nickName: nickNameValue, extra: fc.dictionary(anyString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) }, { requiredKeys: [] })
+    .map(({ nickName, extra }) => ({ text: JSON.stringify({ ...(extra ?? {}), ...(nickName === undefined ? {} : { nickName }) }), form: false })),
+  junkBody.map((text) => ({ text, form: false })),
+  sizedBody('nickName').map((text) => ({ text, form: false })),
+);
+
+// ---------------------------------------------------------------- POST /profile/avatar
+
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+const bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((array) => Buffer.from(array));
+
+/** File contents: real images, magic numbers with junk after them, near misses, anything. */
+const fileBytes = fc.oneof(
+  fc.constant(PNG),
+  bytes(64).map((tail) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), tail])),
+  bytes(64).map((tail) => Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP', 'latin1'), tail])),
+  fc.constantFrom(Buffer.from('GIF89a'), Buffer.from('<html>'), Buffer.from([0xff, 0xd8]), Buffer.from('RIFF0000WAVE'), Buffer.alloc(0)),
+  bytes(200),
+  fc.integer({ min: 1_048_570, max: 1_048_580 }).map((size) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(size - 3)])),
+);
+
+export interface UploadBody {
+  body: Buffer;
+  contentType: string | undefined;
+}
+
+/** multipart/form-data as wx.uploadFile builds it, and everything around it: other names, two files, fields, broken framing. */
+const anyMultipart: fc.Arbitrary<UploadBody> = fc
+  .record({
+    parts: fc.array(
+      fc.record({
+        name: fc.oneof(fc.constant('file'), fc.constant('file'), fc.constantFrom('image', 'File', '', 'file"; x="'), anyString(8)),
+        filename: fc.option(fc.oneof(fc.constantFrom('tmp.jpg', 'a.png', '../../etc/passwd', ''), anyString(12)), { nil: undefined }),
+        data: fc.oneof(
+          fileBytes,
+          fc.integer({ min: 0, max: 8000 }).map((n) => Buffer.alloc(n, 'x')),
+        ),
+      }),
+      { minLength: 0, maxLength: 3 },
+    ),
+    boundary: fc.oneof(fc.constant('----WeChatFormBoundaryA1b2'), fc.stringMatching(/^[\w'()+,./:=?-]{1,70}$/)),
+    declared: fc.oneof(fc.constant('same'), fc.constant('same'), fc.constantFrom('none', 'other', 'json', 'absent')),
+    cut: fc.option(fc.nat(), { nil: undefined }),
+  })
+  .map(({ parts, boundary, declared, cut }) => {
+    const chunks: Buffer[] = [];
+    for (const part of parts) {
+      const filename = part.filename === undefined ? '' : `; filename="${part.filename}"`;
+      chunks.push(
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${filename}\r\n\r\n`, 'utf8'),
+        part.data,
+        Buffer.from('\r\n'),
+      );
+    }
+    chunks.push(Buffer.from(`--${boundary}--\r\n`));
+    const whole = Buffer.concat(chunks);
+    const body = cut === undefined ? whole : whole.subarray(0, cut % (whole.length + 1));
+    const contentType =
+      declared === 'same'
+        ? `multipart/form-data; boundary=${boundary}`
+        : declared === 'none'
+          ? 'multipart/form-data'
+          : declared === 'other'
+            ? 'multipart/form-data; boundary=something-else'
+            : declared === 'json'
+              ? 'application/json'
+              : undefined;
+    return { body, contentType };
+  });
+
+/** What wx.uploadFile itself sends: one part named `file`, well framed, with any of the contents above. */
+const wellFormedUpload: fc.Arbitrary<UploadBody> = fileBytes.map((data) => {
+  const boundary = '----WeChatFormBoundaryA1b2';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="tmp.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+  return {
+    body: Buffer.concat([Buffer.from(head), data, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+});
+
+/** Around the whole body's bound at the default AVATAR_MAX_BYTES (1 MiB + 64 KiB of multipart overhead). */
+const nearBodyBound: fc.Arbitrary<UploadBody> = fc.integer({ min: -2048, max: 2048 }).map((delta) => ({
+  body: Buffer.alloc(1_048_576 + 65_536 + delta, 'x'),
+  contentType: 'multipart/form-data; boundary=----WeChatFormBoundaryA1b2',
+}));
+
+export const avatarBody: fc.Arbitrary<UploadBody> = fc.oneof(
+  { weight: 4, arbitrary: wellFormedUpload },
+  { weight: 6, arbitrary: anyMultipart },
+  { weight: 1, arbitrary: nearBodyBound },
+);
 
 // ---------------------------------------------------------------- tokens
 

@@ -15,9 +15,10 @@ export interface ApiEventOverrides {
   /**
    * The payload the client sent. A string is sent as is; anything else (object,
    * array) is sent as JSON. With `isBase64Encoded` the builder base64-encodes it,
-   * as API Gateway does for binary media types.
+   * as API Gateway does for binary media types. A Buffer is sent as its bytes, base64-encoded, as API
+   * Gateway hands over a multipart/form-data body (wx.uploadFile).
    */
-  body?: string | object;
+  body?: string | Buffer | object;
   isBase64Encoded?: boolean;
 }
 
@@ -25,9 +26,15 @@ export interface ApiEventOverrides {
 export function apiEvent(overrides: ApiEventOverrides = {}): APIGatewayProxyEventV2 {
   const method = (overrides.method ?? 'POST').toUpperCase();
   const path = overrides.path ?? '/';
-  const isBase64Encoded = overrides.isBase64Encoded ?? false;
-  const plainBody = overrides.body === undefined ? undefined : typeof overrides.body === 'string' ? overrides.body : JSON.stringify(overrides.body);
-  const body = plainBody !== undefined && isBase64Encoded ? Buffer.from(plainBody, 'utf8').toString('base64') : plainBody;
+  const bytes = Buffer.isBuffer(overrides.body) ? overrides.body : undefined;
+  const isBase64Encoded = bytes !== undefined || (overrides.isBase64Encoded ?? false);
+  const plainBody =
+    overrides.body === undefined || bytes ? undefined : typeof overrides.body === 'string' ? overrides.body : JSON.stringify(overrides.body);
+  const body = bytes
+    ? bytes.toString('base64')
+    : plainBody !== undefined && isBase64Encoded
+      ? Buffer.from(plainBody, 'utf8').toString('base64')
+      : plainBody;
 
   const headers: Record<string, string> = {
     accept: '*/*',
@@ -41,6 +48,7 @@ export function apiEvent(overrides: ApiEventOverrides = {}): APIGatewayProxyEven
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(plainBody, 'utf8'));
   }
+  if (bytes) headers['content-length'] = String(bytes.length);
   for (const [name, value] of Object.entries(overrides.headers ?? {})) {
     const key = name.toLowerCase();
     if (value === undefined) delete headers[key];

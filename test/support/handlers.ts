@@ -1,11 +1,14 @@
 import type { HttpHandler } from '#lib/platform/http/handler';
+import { createHandler as avatar } from '../../handlers/avatar.ts';
 import { createHandler as checkin } from '../../handlers/checkin.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
 import { createHandler as credit } from '../../handlers/credit.ts';
 import { createHandler as history } from '../../handlers/history.ts';
 import { createHandler as login } from '../../handlers/login.ts';
 import { createHandler as logout } from '../../handlers/logout.ts';
+import { createHandler as nickname } from '../../handlers/nickname.ts';
 import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
+import { createHandler as profile } from '../../handlers/profile.ts';
 import { createHandler as spend } from '../../handlers/spend.ts';
 import { createHandler as userinfo } from '../../handlers/userinfo.ts';
 import type { TestDeps } from './stack.ts';
@@ -25,6 +28,9 @@ export const ROUTES = {
   spend: { method: 'POST', path: '/credit/spend', create: spend },
   checkin: { method: 'POST', path: '/credit/checkin', create: checkin },
   history: { method: 'GET', path: '/credit/history', create: history },
+  profile: { method: 'GET', path: '/profile', create: profile },
+  nickname: { method: 'PUT', path: '/profile', create: nickname },
+  avatar: { method: 'POST', path: '/profile/avatar', create: avatar },
 } as const satisfies Record<string, { method: string; path: string; create: (deps: TestDeps) => HttpHandler }>;
 
 export type Endpoint = keyof typeof ROUTES;

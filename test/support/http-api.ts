@@ -46,7 +46,8 @@ export async function startHttpApi(deps: TestDeps): Promise<HttpApi> {
           path: url.pathname,
           headers,
           query: Object.fromEntries(url.searchParams),
-          ...(body === '' ? {} : { body }),
+          // API Gateway hands a binary body (multipart/form-data: wx.uploadFile) over base64-encoded, any other as text.
+          ...(body.length === 0 ? {} : { body: /^multipart\//i.test(headers['content-type'] ?? '') ? body : body.toString('utf8') }),
         }),
       );
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>).end(result.body ?? '');
@@ -69,8 +70,8 @@ export async function startHttpApi(deps: TestDeps): Promise<HttpApi> {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of req) text += chunk;
-  return text;
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -37,6 +37,19 @@ export function api(deps: TestDeps) {
     checkin: (token: string) => invoke('checkin', { method: 'POST', path: '/credit/checkin', headers: bearer(token) }),
     history: (token: string, query: Record<string, string> = {}) =>
       invoke('history', { method: 'GET', path: '/credit/history', headers: bearer(token), query }),
+    phonenumber: (token: string, body: unknown) =>
+      invoke('phonenumber', { method: 'POST', path: '/phonenumber', headers: bearer(token), body: JSON.stringify(body) }),
+    profile: (token: string) => invoke('profile', { method: 'GET', path: '/profile', headers: bearer(token) }),
+    setNickname: (token: string, body: unknown) =>
+      invoke('nickname', { method: 'PUT', path: '/profile', headers: bearer(token), body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    /** A multipart body as API Gateway hands it over (base64), with its content type. */
+    avatar: (token: string | undefined, upload: { body: Buffer; contentType: string }) =>
+      invoke('avatar', {
+        method: 'POST',
+        path: '/profile/avatar',
+        headers: { ...(token ? bearer(token) : {}), 'content-type': upload.contentType },
+        body: upload.body,
+      }),
   };
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { type Config, readConfig } from '#lib/platform/config';
-import type { LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { localDynamoClient } from '../../local/dynamodb.ts';
@@ -34,13 +34,16 @@ export function testClock(start = Date.now() + 86_400_000) {
 }
 
 /** Every dependency any handler takes. */
-export type TestDeps = LoginDeps & WeChatApiDeps & LedgerDeps;
+export type TestDeps = LoginDeps & WeChatApiDeps & LedgerDeps & ProfileDeps;
 
 export interface TestStack {
   deps: TestDeps;
   fake: FakeWeChat;
   clock: ReturnType<typeof testClock>;
   tables: TableNames;
+  /** The avatars' bucket on s3rver, and s3rver's address. */
+  bucket: string;
+  s3Endpoint: string;
   /** A raw client on the same DynamoDB Local, to look at what was (not) written. */
   admin: DynamoDBClient;
   config: Config;
@@ -64,6 +67,11 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
   };
   const admin = localDynamoClient(endpoint);
   await createTables(admin, tables);
+  // A bucket of its own on the run's s3rver (test/support/s3-global-setup.ts).
+  const s3Endpoint = overrides.S3_ENDPOINT ?? inject('s3Endpoint');
+  const bucket = `avatars-${suffix}`;
+  const created = await fetch(`${s3Endpoint}/${bucket}`, { method: 'PUT' });
+  if (!created.ok) throw new Error(`s3rver did not create the bucket ${bucket}: ${created.status}`);
 
   const clock = testClock();
   // One time for both sides, as in production: WeChat's token lifetimes and force_refresh limits follow the test clock.
@@ -80,6 +88,8 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     APP_CACHE_TABLE: tables.appCache,
     LEDGER_TABLE: tables.ledger,
     DYNAMODB_ENDPOINT: endpoint,
+    AVATARS_BUCKET: bucket,
+    S3_ENDPOINT: s3Endpoint,
     ...overrides,
   });
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
@@ -90,6 +100,8 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     fake,
     clock,
     tables,
+    bucket,
+    s3Endpoint,
     admin,
     config,
     async close() {

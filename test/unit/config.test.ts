@@ -10,6 +10,7 @@ const minimal: Env = {
   LOGINS_TABLE: 'logins',
   APP_CACHE_TABLE: 'app-cache',
   LEDGER_TABLE: 'ledger',
+  AVATARS_BUCKET: 'avatars',
 };
 
 /** Runs fn, expects a ConfigError, returns it. */
@@ -44,7 +45,21 @@ describe('readConfig', () => {
       tables: { sessions: 'sessions', users: 'users', logins: 'logins', appCache: 'app-cache', ledger: 'ledger' },
       dynamodbEndpoint: undefined,
       region: 'us-east-1',
+      avatars: { bucket: 'avatars', s3Endpoint: undefined, maxBytes: 1_048_576, urlTtlSeconds: 3600 },
+      nicknameReview: 'reject',
     });
+  });
+
+  it('takes the avatar and nickname settings', () => {
+    const config = readConfig({
+      ...minimal,
+      S3_ENDPOINT: 'http://127.0.0.1:4568/',
+      AVATAR_MAX_BYTES: '2048',
+      AVATAR_URL_TTL_SECONDS: '60',
+      NICKNAME_REVIEW: 'accept',
+    });
+    expect(config.avatars).toEqual({ bucket: 'avatars', s3Endpoint: 'http://127.0.0.1:4568', maxBytes: 2048, urlTtlSeconds: 60 });
+    expect(config.nicknameReview).toBe('accept');
   });
 
   it('registers further apps from WECHAT_APPS and the SSM path, but not under serverless-offline (no SSM locally)', () => {
@@ -128,6 +143,13 @@ describe('readConfig', () => {
     ['WECHAT_API_BASE over plain http to a host named like loopback', { WECHAT_API_BASE: 'http://127.0.0.1.example.com' }, 'WECHAT_API_BASE'],
     ['DYNAMODB_ENDPOINT "not a url"', { DYNAMODB_ENDPOINT: 'not a url' }, 'DYNAMODB_ENDPOINT'],
     ['DYNAMODB_ENDPOINT "file:///tmp/db"', { DYNAMODB_ENDPOINT: 'file:///tmp/db' }, 'DYNAMODB_ENDPOINT'],
+    ['AVATARS_BUCKET missing', { AVATARS_BUCKET: undefined }, 'AVATARS_BUCKET'],
+    ['AVATARS_BUCKET not a bucket name', { AVATARS_BUCKET: 'My_Bucket' }, 'AVATARS_BUCKET'],
+    ['S3_ENDPOINT "not a url"', { S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT'],
+    ['AVATAR_MAX_BYTES above 4 MiB (API Gateway hands Lambda 6 MB, base64)', { AVATAR_MAX_BYTES: '4194305' }, 'AVATAR_MAX_BYTES'],
+    ['AVATAR_MAX_BYTES "1MB"', { AVATAR_MAX_BYTES: '1MB' }, 'AVATAR_MAX_BYTES'],
+    ['AVATAR_URL_TTL_SECONDS above 12 h', { AVATAR_URL_TTL_SECONDS: '43201' }, 'AVATAR_URL_TTL_SECONDS'],
+    ['NICKNAME_REVIEW "maybe"', { NICKNAME_REVIEW: 'maybe' }, 'NICKNAME_REVIEW'],
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
     const error = configError(() => readConfig({ ...minimal, ...patch }));
     expect(error.message).toContain(name);

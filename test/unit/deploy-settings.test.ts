@@ -6,6 +6,7 @@ const settings = createRequire(import.meta.url)('../../resources/settings.cjs') 
   appSecretParameter(context: { resolveVariable(name: string): Promise<string> }): Promise<string>;
   wechatApiBase(): string;
   reservedConcurrency(): Record<string, number | null>;
+  avatarsBucket(context: { resolveVariable(name: string): Promise<string> }): Promise<string>;
 };
 const resolveVariable = async (name: string) => ({ 'self:service': 'wechat-login', 'sls:stage': 'prod' })[name] ?? '';
 
@@ -28,9 +29,18 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     expect(settings.wechatApiBase()).toBe('http://127.0.0.1:9000');
   });
 
-  it('reserves 850 of the default 1,000 by default, leaving at least 100 unreserved', () => {
+  it('reserves 820 of the default 1,000 by default, leaving at least 100 unreserved', () => {
     const reserved = settings.reservedConcurrency();
-    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(850);
+    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(820);
+  });
+
+  it('names the avatars bucket <service>-<stage>-avatars unless AVATARS_BUCKET says otherwise, and refuses a name S3 would refuse', async () => {
+    vi.stubEnv('AVATARS_BUCKET', '');
+    expect(await settings.avatarsBucket({ resolveVariable })).toBe('wechat-login-prod-avatars');
+    vi.stubEnv('AVATARS_BUCKET', 'team-avatars-123456789012');
+    expect(await settings.avatarsBucket({ resolveVariable })).toBe('team-avatars-123456789012');
+    vi.stubEnv('AVATARS_BUCKET', 'Team_Avatars');
+    await expect(settings.avatarsBucket({ resolveVariable })).rejects.toThrow(/^AVATARS_BUCKET/);
   });
 
   it.each([
@@ -45,6 +55,6 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
 
   it('RESERVED_CONCURRENCY=off reserves nothing (an account whose quota is still low)', () => {
     vi.stubEnv('RESERVED_CONCURRENCY', 'off');
-    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(10).fill(null));
+    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(13).fill(null));
   });
 });

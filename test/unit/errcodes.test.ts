@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERRCODE, type WeChatApiName, weChatError } from '#lib/wechat/errcodes';
 
-const APIS: WeChatApiName[] = ['jscode2session', 'stable_token', 'getuserphonenumber', 'checksession'];
+const APIS: WeChatApiName[] = ['jscode2session', 'stable_token', 'getuserphonenumber', 'checksession', 'msg_sec_check'];
 
 describe('one WeChat errcode policy for every API', () => {
   it.each(APIS)('%s: a bad AppID, AppSecret, IP whitelist or API permission is a 500 that names the fault, not a 503 to retry', (api) => {
@@ -28,5 +28,17 @@ describe('one WeChat errcode policy for every API', () => {
       detail: { errcode: 40999 },
     });
     expect(weChatError('stable_token', { errcode: 40999, rid: undefined }).code).toBe('WECHAT_BUSY');
+  });
+
+  it('phone numbers cost money: the quota and rate errcodes are 429 or 503 with advice', () => {
+    expect(weChatError('getuserphonenumber', { errcode: 45009, rid: undefined })).toMatchObject({ code: 'WECHAT_RATE_LIMITED' });
+    expect(weChatError('getuserphonenumber', { errcode: 45011, rid: undefined })).toMatchObject({ code: 'WECHAT_RATE_LIMITED' });
+    const exhausted = weChatError('getuserphonenumber', { errcode: 1400001, rid: undefined });
+    expect(exhausted.code).toBe('PHONE_QUOTA_EXHAUSTED');
+    expect(exhausted.message).toMatch(/hide the phone button/);
+  });
+
+  it("msg_sec_check's version-1 verdict 87014 (risky content) is a refused nickname", () => {
+    expect(weChatError('msg_sec_check', { errcode: 87014, rid: undefined }).code).toBe('CONTENT_REJECTED');
   });
 });

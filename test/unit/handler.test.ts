@@ -36,6 +36,11 @@ const ALL_CODES = Object.keys({
   DEADLINE_EXCEEDED: true,
   INTERNAL: true,
   SESSION_KEY_EXPIRED: true,
+  CONTENT_REJECTED: true,
+  PHONE_ALREADY_KNOWN: true,
+  PHONE_QUOTA_EXHAUSTED: true,
+  INVALID_IMAGE: true,
+  IMAGE_TOO_LARGE: true,
 } satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 const CLIENT_FAULTS: ErrorCode[] = [
@@ -54,6 +59,10 @@ const CLIENT_FAULTS: ErrorCode[] = [
   'INSUFFICIENT_CREDIT',
   'IDEMPOTENCY_KEY_REUSED',
   'USER_NOT_FOUND',
+  'CONTENT_REJECTED',
+  'PHONE_ALREADY_KNOWN',
+  'INVALID_IMAGE',
+  'IMAGE_TOO_LARGE',
 ];
 
 describe('httpHandler', () => {
@@ -156,12 +165,17 @@ describe('STATUS_BY_CODE', () => {
     expect(STATUS_BY_CODE[code]).toBeLessThan(500);
   });
 
-  it.each(['INTERNAL', 'STORAGE_UNAVAILABLE', 'WECHAT_BAD_RESPONSE', 'WECHAT_UNREACHABLE', 'WECHAT_BUSY', 'WECHAT_TIMEOUT'] as const)(
-    'maps the server-side failure %s to 5xx',
-    (code) => {
-      expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(500);
-    },
-  );
+  it.each([
+    'INTERNAL',
+    'STORAGE_UNAVAILABLE',
+    'WECHAT_BAD_RESPONSE',
+    'WECHAT_UNREACHABLE',
+    'WECHAT_BUSY',
+    'WECHAT_TIMEOUT',
+    'PHONE_QUOTA_EXHAUSTED',
+  ] as const)('maps the server-side failure %s to 5xx', (code) => {
+    expect(STATUS_BY_CODE[code]).toBeGreaterThanOrEqual(500);
+  });
 
   it('maps authentication failures to 401', () => {
     expect(STATUS_BY_CODE.UNAUTHENTICATED).toBe(401);

@@ -11,6 +11,7 @@ const env = {
   LOGINS_TABLE: 'logins',
   APP_CACHE_TABLE: 'app-cache',
   LEDGER_TABLE: 'ledger',
+  AVATARS_BUCKET: 'avatars',
   AWS_REGION: 'us-east-1',
 };
 

@@ -4,7 +4,7 @@ const { isApiError } = require('wechat-miniprogram-login-client');
 const { client } = getApp();
 
 Page({
-  data: { loggedIn: false, credit: 0, phone: '', message: '' },
+  data: { loggedIn: false, credit: 0, phone: '', phoneKnown: false, phoneQuotaUsedUp: false, nickName: '', avatarUrl: '', message: '' },
 
   // credit() logs in when there is no live session. Logging in before the phone button is
   // shown (and never calling wx.login() between a prompt and sending what it gave) is the
@@ -16,7 +16,9 @@ Page({
   async refresh() {
     try {
       const { credit } = await client.credit();
-      this.setData({ loggedIn: true, credit, message: '' });
+      // The profile says whether the phone number is known: then the (billed) phone button is not shown.
+      const { nickName = '', avatarUrl = '', phone } = await client.getProfile();
+      this.setData({ loggedIn: true, credit, nickName, avatarUrl, phoneKnown: phone.known, phone: phone.masked || '', message: '' });
     } catch (err) {
       this.fail(err);
     }
@@ -24,11 +26,34 @@ Page({
 
   /** @param {WechatMiniprogram.ButtonGetPhoneNumber} event */
   async onGetPhoneNumber(event) {
+    // errno 1400001: the mini-program's paid phone-number verifications are used up; hide the button.
+    if (/** @type {{ errno?: number }} */ (event.detail).errno === 1400001) return this.setData({ phoneQuotaUsedUp: true });
     // No code: the user declined (or the account cannot share a number).
     if (!event.detail.code) return this.setData({ message: 'The phone number was not shared' });
     try {
       const { purePhoneNumber } = await client.phoneNumber(event.detail.code);
-      this.setData({ phone: purePhoneNumber, message: 'Phone number saved' });
+      this.setData({ phone: purePhoneNumber, phoneKnown: true, message: 'Phone number saved' });
+    } catch (err) {
+      this.fail(err);
+    }
+  },
+
+  /** <button open-type="chooseAvatar">: a temporary file, sent with wx.uploadFile. @param {{ detail: { avatarUrl: string } }} event */
+  async onChooseAvatar(event) {
+    try {
+      const { avatarUrl } = await client.uploadAvatar(event.detail.avatarUrl);
+      this.setData({ avatarUrl, message: 'Avatar saved' });
+    } catch (err) {
+      this.fail(err);
+    }
+  },
+
+  /** <input type="nickname">: checked by WeChat on the server (CONTENT_REJECTED if refused). @param {{ detail: { value: string } }} event */
+  async onNickname(event) {
+    if (!event.detail.value.trim() || event.detail.value.trim() === this.data.nickName) return;
+    try {
+      const { nickName = '' } = await client.setNickname(event.detail.value);
+      this.setData({ nickName, message: 'Nickname saved' });
     } catch (err) {
       this.fail(err);
     }
@@ -37,7 +62,7 @@ Page({
   async onLogout() {
     try {
       await client.logout();
-      this.setData({ loggedIn: false, credit: 0, phone: '', message: 'Logged out' });
+      this.setData({ loggedIn: false, credit: 0, phone: '', phoneKnown: false, nickName: '', avatarUrl: '', message: 'Logged out' });
     } catch (err) {
       // The client has forgotten the token already; the server could not be told.
       this.setData({ loggedIn: false, credit: 0, phone: '' });
