@@ -55,7 +55,10 @@ const APP_SECRET = 'local-fake-app-secret';
 
 /** What one request did. */
 interface Meter {
+  /** Wall time with at least one DynamoDB call in flight: calls made in parallel (GET /credit/history) count once. */
   dynamoMs: number;
+  inFlight: number;
+  busySince: number;
   wechatMs: number;
   wechatCalls: number;
   calls: number;
@@ -72,6 +75,8 @@ interface Meter {
 
 const newMeter = (): Meter => ({
   dynamoMs: 0,
+  inFlight: 0,
+  busySince: 0,
   wechatMs: 0,
   wechatCalls: 0,
   calls: 0,
@@ -180,6 +185,7 @@ export async function runWarm(options: {
       const command = context.commandName ?? 'UnknownCommand';
       const meter = current;
       const started = performance.now();
+      if (meter && meter.inFlight++ === 0) meter.busySince = started;
       let output: { ConsumedCapacity?: Capacity | Capacity[]; $metadata?: { attempts?: number } } | undefined;
       try {
         const result = await next(args);
@@ -188,7 +194,7 @@ export async function runWarm(options: {
       } finally {
         const elapsed = performance.now() - started;
         if (meter) {
-          meter.dynamoMs += elapsed;
+          if (--meter.inFlight === 0) meter.dynamoMs += performance.now() - meter.busySince;
           meter.calls++;
           meter.commands.push({ command, ms: elapsed });
           meter.retries += Math.max(0, (output?.$metadata?.attempts ?? 1) - 1);

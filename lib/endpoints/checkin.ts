@@ -2,7 +2,7 @@ import { requireSessionWithBalance } from '#lib/auth/session';
 import { calendarDay, previousDay } from '#lib/credit/day';
 import type { CheckinConfig } from '#lib/platform/config';
 import type { LedgerDeps } from '#lib/platform/deps';
-import { AppError } from '#lib/platform/errors';
+import { AppError, ConfigError } from '#lib/platform/errors';
 import { ENTRY_KEYS, type Plan } from '#lib/store/ledger';
 import type { Balance } from '#lib/store/users';
 
@@ -14,6 +14,16 @@ export interface CheckinReply {
   streak: number;
   /** Today, YYYY-MM-DD in the check-in time zone (CHECKIN_TIME_ZONE). */
   day: string;
+}
+
+/** Today in the check-in time zone; a zone the runtime does not know is the setting's fault, named (a 500 with its log line). */
+function checkinDay(nowMs: number, timeZone: string): string {
+  try {
+    return calendarDay(nowMs, timeZone);
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(`CHECKIN_TIME_ZONE is not a time zone this runtime knows: "${timeZone}"`);
+    throw err;
+  }
 }
 
 /** What a check-in on day `day` earns after a streak of `streak` days (today included). */
@@ -28,7 +38,7 @@ export const checkinCredit = (config: CheckinConfig, streak: number): number =>
 export async function checkin(deps: LedgerDeps, token: string | undefined, appHint?: string): Promise<CheckinReply> {
   const { session, balance } = await requireSessionWithBalance(deps, token, appHint);
   const nowMs = deps.now();
-  const day = calendarDay(nowMs, deps.config.checkin.timeZone);
+  const day = checkinDay(nowMs, deps.config.checkin.timeZone);
   let granted = 0;
   let streak = 0;
   const plan = (current: Balance): Plan => {

@@ -175,12 +175,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-/** An IANA zone name the runtime knows (Intl has the full tz database in Node's official builds). */
+/**
+ * An IANA zone name (Area/Location, or UTC), by its shape. Whether the runtime knows it is checked by the first
+ * check-in (lib/endpoints/checkin.ts): building a formatter initialises ICU, ~15 ms, which no function's cold
+ * start should pay for a setting only the check-in uses.
+ */
 function timeZone(env: Env, name: string, fallback: string): string {
   const raw = env[name]?.trim() || fallback;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: raw });
-  } catch {
+  if (!/^(?:UTC|GMT|[A-Z][A-Za-z]+(?:\/[A-Za-z0-9_+-]+){1,2})$/.test(raw)) {
     throw new ConfigError(`${name} must be an IANA time zone such as Asia/Shanghai, got "${raw}"`);
   }
   return raw;

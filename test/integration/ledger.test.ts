@@ -1,10 +1,11 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { userId } from '#lib/auth/token';
+import { logger } from '#lib/platform/log';
 import { createHandler as grantHandler } from '../../handlers/grant.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
-import { scanAll } from '../support/invoke.ts';
-import { APP_ID, APP_ID_B } from '../support/stack.ts';
+import { api, scanAll } from '../support/invoke.ts';
+import { APP_ID, APP_ID_B, startTestStack } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
 /**
@@ -209,6 +210,25 @@ describe('POST /credit/checkin', () => {
     ]);
     expect((await client.credit(user.token)).body).toEqual({ credit: 100 + 6 * 10 + 30 });
     await expectBalancesAreSums();
+  });
+
+  it('a time zone the runtime does not know (shaped like one, so cold start let it through) fails the check-in with 500, naming the setting in the log', async () => {
+    const other = await startTestStack({ CHECKIN_TIME_ZONE: 'Mars/Olympus_Mons', DYNAMODB_ENDPOINT: dynamo.endpoint });
+    const logged: string[] = [];
+    const spy = vi.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => {
+      logged.push(JSON.stringify(args, (_key, value) => (value instanceof Error ? value.message : value)));
+    });
+    try {
+      const client = api(other.deps);
+      const token = String((await client.login('zoneless.1')).body.token);
+      const reply = await client.checkin(token);
+      expect(reply).toMatchObject({ status: 500, body: { code: 'INTERNAL' } });
+      expect(logged.join('\n')).toContain('CHECKIN_TIME_ZONE');
+      expect((await client.credit(token)).body).toEqual({ credit: 100 });
+    } finally {
+      spy.mockRestore();
+      await other.close();
+    }
   });
 
   it('a missed day breaks the streak', async () => {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { AppError } from '#lib/platform/errors';
 
 /** What a multipart body may carry besides the file: wx.uploadFile's formData is a few short fields. */
@@ -37,9 +37,11 @@ export async function readUpload(event: APIGatewayProxyEventV2, options: { field
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (body.length > maxBodyBytes) throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes`);
 
+  // Loaded at the first upload, not at cold start: the parser (and what it requires) is no init work of the function.
+  const { default: makeParser } = await import('busboy');
   let parser: busboy.Busboy;
   try {
-    parser = busboy({
+    parser = makeParser({
       headers: { 'content-type': contentType },
       // One byte over the bound tells a file of exactly maxFileBytes from a longer one.
       limits: {
