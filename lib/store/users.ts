@@ -13,6 +13,8 @@ const BY_UNIONID = 'byUnionid';
 
 /** Epoch milliseconds of the user's last log out everywhere: codes exchanged before it are not replayed. */
 const CODES_ENDED_AT = 'codeReplaysEndedAtMs';
+/** What logging out everywhere writes on the user: the logout role may update only these (serverless.yml, test/deploy). */
+export const replayMarkWriteAttributes = ['uid', CODES_ENDED_AT];
 
 export type UserInfo = Record<string, unknown>;
 export interface PhoneNumber {

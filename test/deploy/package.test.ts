@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
-import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes } from '#lib/store/users';
+import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes, replayMarkWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
 import { readServiceBuild, withFullCredentialChain } from '../../bench/esbuild-options.ts';
@@ -62,10 +62,14 @@ const ACCOUNT_CONCURRENCY = 1000;
 const MIN_UNRESERVED = 100;
 
 /** The IAM fence AWS documents for a role that may write only some attributes. */
-const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin') => ({
+const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin' | 'replayMark') => ({
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes':
-      attribute === 'balance' || attribute === 'checkin' ? balanceWriteAttributes(attribute === 'checkin') : profileWriteAttributes(attribute),
+      attribute === 'replayMark'
+        ? replayMarkWriteAttributes
+        : attribute === 'balance' || attribute === 'checkin'
+          ? balanceWriteAttributes(attribute === 'checkin')
+          : profileWriteAttributes(attribute),
   },
   StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
 });
@@ -143,6 +147,8 @@ const FUNCTIONS = {
       SessionsTable: ['dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       UsersTable: ['dynamodb:UpdateItem'],
     },
+    // ?all=1 writes only the user's log-out mark: it can move no credit and touch no profile.
+    usersFence: onlyAttributes('replayMark'),
     ssm: false,
   },
   // Moves of credit: the balance fenced to its own attributes (never a profile), entries put and read, never changed.
