@@ -218,6 +218,27 @@ export function renderReport(input: ReportInput): { markdown: string; console: s
       pass: h.calls.max === 2 && h.writes.max === 0 && warm.endpoints.history!.non200 === 0,
     });
   }
+  if (benched('profile')) {
+    const p = perRequest('profile');
+    budgets.push({
+      budget: '`GET /profile` = 1 DynamoDB round-trip',
+      figure: `${p.commandList}; ${range(p.rcu)} RCU/request`,
+      limit: '= 1 round-trip',
+      pass: p.calls.max === 1 && p.writes.max === 0 && warm.endpoints.profile!.non200 === 0,
+    });
+  }
+  if (benched('nickname')) {
+    const n = perRequest('nickname');
+    const asIntended = warm.endpoints.nickname!.meters.every(
+      (m) => m.commands.map((c) => c.command.replace(/Command$/, '')).join(' → ') === 'BatchGetItem → UpdateItem',
+    );
+    budgets.push({
+      budget: '`PUT /profile` = 1 read + the content check + 1 write',
+      figure: `${n.commandList} + ${range(n.wechat)} WeChat call; ${range(n.wcu)} WCU/request`,
+      limit: 'BatchGetItem → msg_sec_check → UpdateItem',
+      pass: asIntended && n.wechat.max <= 2 && warm.endpoints.nickname!.non200 === 0,
+    });
+  }
   if (benched('login')) {
     const l = perRequest('login');
     const expected = BUDGETS.loginWrites.join(' → ');

@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parse } from 'yaml';
 import { readConfig } from '#lib/platform/config';
-import type { LedgerDeps, LoginDeps, WeChatApiDeps } from '#lib/platform/deps';
+import type { LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { startLocalDynamo } from '../local/dynamodb.ts';
@@ -41,9 +41,12 @@ import { ROOT } from './esbuild-options.ts';
  *   - spend: 1 point under a fresh idempotency key (users start with 100);
  *   - checkin: a repeat of today's check-in (granted 0: one read); the first of
  *     the day, which moves credit, is measured apart (CHECKIN_FIRST);
- *   - history: the newest 20 entries.
+ *   - history: the newest 20 entries;
+ *   - profile: GET /profile; nickname: PUT /profile with a new nickname (WeChat's
+ *     msg_sec_check at the fake, then the write). The avatar upload needs S3, which
+ *     the bench does not run: it is measured for size and cold init only.
  */
-export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout', 'spend', 'checkin', 'history'] as const;
+export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout', 'spend', 'checkin', 'history', 'profile', 'nickname'] as const;
 /** Measured apart from the rounds (see runWarm), reported as a budget only. */
 export const LOGOUT_ALL = 'logout?all=1';
 /** Each user's first check-in of the day (a grant), measured once per user before the rounds. */
@@ -254,7 +257,7 @@ export async function runWarm(options: {
   const handlers: Record<Endpoint, Handler> = {};
   for (const name of order) {
     const module = (await import(pathToFileURL(join(ROOT, options.functions[name]!.entry)).href)) as {
-      createHandler?: (deps: LoginDeps & WeChatApiDeps & LedgerDeps) => Handler;
+      createHandler?: (deps: LoginDeps & WeChatApiDeps & LedgerDeps & ProfileDeps) => Handler;
     };
     if (typeof module.createHandler !== 'function') throw new Error(`${options.functions[name]!.entry} exports no createHandler(deps)`);
     handlers[name] = module.createHandler(deps);
@@ -333,6 +336,10 @@ export async function runWarm(options: {
           return apiEvent({ method: 'POST', path: '/credit/checkin', headers: auth });
         case 'history':
           return apiEvent({ method: 'GET', path: '/credit/history', headers: auth, query: { limit: '20' } });
+        case 'profile':
+          return apiEvent({ method: 'GET', path: '/profile', headers: auth });
+        case 'nickname':
+          return apiEvent({ method: 'PUT', path: '/profile', headers: auth, body: { nickName: `bench ${++spendSeq}` } });
         default:
           throw new Error(`no recipe for ${endpoint}`);
       }
