@@ -59,6 +59,27 @@ Page({
     }
   },
 
+  /** The daily check-in: granted 0 when the user checked in today already. */
+  async onCheckin() {
+    try {
+      const { credit, granted, streak } = await client.checkin();
+      this.setData({ credit, message: granted ? `+${granted} points (day ${streak} in a row)` : 'Already checked in today' });
+    } catch (err) {
+      this.fail(err);
+    }
+  },
+
+  /** Spends 10 points once: a retry of the same spend (same key) is not charged again. */
+  async onRedeem() {
+    try {
+      const { credit } = await client.spend(10, { reason: 'coupon' });
+      this.setData({ credit, message: 'Coupon redeemed' });
+    } catch (err) {
+      if (isApiError(err) && err.code === 'INSUFFICIENT_CREDIT') return this.setData({ message: 'Not enough points' });
+      this.fail(err);
+    }
+  },
+
   async onLogout() {
     try {
       await client.logout();
