@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { userId } from '#lib/auth/token';
 import { grantAmount, idempotencyKey, reason } from '#lib/credit/fields';
 import { type MoveReply, moveReply } from '#lib/credit/replies';
-import { APPID } from '#lib/platform/apps';
+import { appIdField } from '#lib/platform/apps';
 import type { LedgerDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
 import { validated } from '#lib/platform/http/request';
@@ -10,7 +10,7 @@ import { ENTRY_KEYS } from '#lib/store/ledger';
 
 export const GrantRequest = v.object({
   /** The user's mini-program; the deployment's default app (WECHAT_APPID) when absent. */
-  appid: v.optional(v.pipe(v.string('appid must be a string'), v.regex(APPID, 'appid must be a mini-program AppID: wx and 16 hex digits'))),
+  appid: v.optional(appIdField('appid')),
   openid: v.pipe(v.string('openid must be a string'), v.regex(/^[A-Za-z0-9_-]{1,128}$/, 'openid must be an openid, as WeChat gives it')),
   amount: grantAmount,
   key: idempotencyKey,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { hashSessionToken, newSessionToken, userId } from '#lib/auth/token';
 import { decideSignupGrant, type SignupDecision } from '#lib/credit/signup';
-import { APPID, type App } from '#lib/platform/apps';
+import { type App, appIdField } from '#lib/platform/apps';
 import type { Config } from '#lib/platform/config';
 import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
@@ -15,9 +15,6 @@ import type { SessionSource } from '#lib/store/sessions';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { oneTimeCode } from '#lib/wechat/code';
 import type { WeChatSession } from '#lib/wechat/code2session';
-
-const appIdField = (where: string) =>
-  v.pipe(v.string(`${where} must be a string`), v.regex(APPID, `${where} must be a mini-program AppID: wx and 16 hex digits`));
 
 export const LoginBody = v.object({
   code: oneTimeCode('the code from wx.login()'),

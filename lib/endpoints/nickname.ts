@@ -3,12 +3,10 @@ import { noUserForSession } from '#lib/auth/session';
 import { type ProfileReply, profileReply, requireProfile } from '#lib/endpoints/profile';
 import type { ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
+import { characters, isPlainText } from '#lib/platform/text';
 import { epochSeconds } from '#lib/platform/time';
 
 export const MAX_NICKNAME_CHARACTERS = 32;
-
-/** Characters are code points: an emoji is one (a joined emoji sequence is several). */
-const characters = (text: string) => [...text].length;
 
 /** From <input type="nickname">: trimmed, 1-32 characters, no control characters (nor a lone surrogate, which is no text). */
 export const NicknameBody = v.object({
@@ -17,7 +15,7 @@ export const NicknameBody = v.object({
     v.trim(),
     v.check((text) => characters(text) >= 1, 'nickName is empty'),
     v.check((text) => characters(text) <= MAX_NICKNAME_CHARACTERS, `nickName is longer than ${MAX_NICKNAME_CHARACTERS} characters`),
-    v.check((text) => !/[\p{Cc}\uD800-\uDFFF]/u.test(text), 'nickName must not contain control characters'),
+    v.check(isPlainText, 'nickName must not contain control characters'),
   ),
 });
 

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { type AppSecretSource, appSecretProvider, type ReadParameter } from '#lib/platform/app-secret';
 import type { Env } from '#lib/platform/config';
 import { ConfigError } from '#lib/platform/errors';
@@ -5,6 +6,10 @@ import { type Clock, epochSeconds } from '#lib/platform/time';
 
 /** A mini-program's AppID: `wx` and 16 hex digits. */
 export const APPID = /^wx[0-9a-f]{16}$/i;
+
+/** An AppID in a request (a body field, a header, an invoked grant), with a message naming where it came from. */
+export const appIdField = (where: string) =>
+  v.pipe(v.string(`${where} must be a string`), v.regex(APPID, `${where} must be a mini-program AppID: wx and 16 hex digits`));
 
 /**
  * The mini-programs this deployment serves. The default app is WECHAT_APPID

@@ -4,6 +4,7 @@ import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
+import { expectBalancesAreSums } from '../support/ledger.ts';
 import { snapshotTables } from '../support/raw.ts';
 import { APP_ID, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -282,15 +283,6 @@ describe('DynamoDB paused (SIGSTOP) and resumed (SIGCONT)', () => {
   });
 });
 
-/** Every user's balance is the sum of its ledger entries: a move is all written or not at all. */
-async function expectBalancesAreSums() {
-  const entries = await scanAll(stack.admin, stack.tables.ledger);
-  for (const user of await scanAll(stack.admin, stack.tables.users)) {
-    const sum = entries.filter((entry) => entry.uid === user.uid).reduce((total, entry) => total + Number(entry.amount), 0);
-    expect(user.credit, String(user.openid)).toBe(sum);
-  }
-}
-
 const spendEntries = async (key: string) => (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => entry.entryKey === `spend:${key}`);
 
 describe('a spend when DynamoDB fails', () => {
@@ -308,7 +300,7 @@ describe('a spend when DynamoDB fails', () => {
     const retry = await client.spend(token, { amount: 3, key: 'throttled-spend' });
     expect(retry.body).toMatchObject({ credit: 97 });
     expect(await spendEntries('throttled-spend')).toHaveLength(1);
-    await expectBalancesAreSums();
+    await expectBalancesAreSums(stack.admin, stack.tables);
   });
 
   it('a spend whose transaction committed but whose reply was lost: the retry with its key gets the same spend, once', async () => {
@@ -325,7 +317,7 @@ describe('a spend when DynamoDB fails', () => {
     }
     expect((await client.spend(token, { amount: 4, key: 'lost-reply-spend' })).body).toMatchObject({ credit: 96 });
     expect(await spendEntries('lost-reply-spend')).toHaveLength(1);
-    await expectBalancesAreSums();
+    await expectBalancesAreSums(stack.admin, stack.tables);
   });
 
   it('DynamoDB frozen mid-spend: 503 within the bound, then the balance is still the sum of its entries, and the retry spends at most once', async () => {
@@ -353,11 +345,11 @@ describe('a spend when DynamoDB fails', () => {
     }
     // Whatever DynamoDB did with the frozen request once it woke up, it did all of it or none.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await expectBalancesAreSums();
+    await expectBalancesAreSums(stack.admin, stack.tables);
     const retry = await client.spend(token, { amount: 5, key: 'frozen-spend' });
     expect(retry.body).toMatchObject({ credit: 95 });
     expect(await spendEntries('frozen-spend')).toHaveLength(1);
-    await expectBalancesAreSums();
+    await expectBalancesAreSums(stack.admin, stack.tables);
   });
 });
 

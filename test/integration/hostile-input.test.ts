@@ -31,6 +31,7 @@ import {
 import { apiEvent } from '../support/event.ts';
 import { ENDPOINTS, type Endpoint } from '../support/handlers.ts';
 import { api, scanAll } from '../support/invoke.ts';
+import { expectBalancesAreSums } from '../support/ledger.ts';
 import { type RawReply, rawHandlers, snapshotTables } from '../support/raw.ts';
 import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -188,16 +189,6 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 // ---------------------------------------------------------------- the properties
-
-/** Every user's balance is the sum of its ledger entries (the sign-up grant is the first). */
-async function expectBalancesAreSums() {
-  const entries = await scanAll(stack.admin, stack.tables.ledger);
-  for (const user of await scanAll(stack.admin, stack.tables.users)) {
-    const sum = entries.filter((entry) => entry.uid === user.uid).reduce((total, entry) => total + Number(entry.amount), 0);
-    expect(user.credit, String(user.uid)).toBe(sum);
-    expect(Number(user.credit)).toBeGreaterThanOrEqual(0);
-  }
-}
 
 /** Every session_key the fake WeChat has handed out (for the users it logged in). */
 function sessionKeysHandedOut(): string[] {
@@ -574,7 +565,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
           expect(entry.amount).toBeLessThan(0);
           expect(entry.balance).toBe(credit);
         }
-        await expectBalancesAreSums();
+        await expectBalancesAreSums(stack.admin, stack.tables);
       }),
       options(400),
     );
@@ -592,7 +583,7 @@ describe('hostile input: every endpoint keeps the contract, whatever the client 
     // Two users, one day: at most two check-in entries, whatever was sent.
     const checkins = (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => String(entry.entryKey).startsWith('checkin:'));
     expect(checkins.length).toBeLessThanOrEqual(2);
-    await expectBalancesAreSums();
+    await expectBalancesAreSums(stack.admin, stack.tables);
   });
 
   it("GET /credit/history answers any limit, cursor and token with 200, 400 or 401, shows only the caller's entries, and never writes", async () => {
