@@ -16,15 +16,19 @@ const env = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
+/** Every project fails a test in which anything rejected unhandled or threw uncaught. */
+const setupFiles = ['test/support/fail-on-unhandled.ts'];
+
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env, setupFiles } },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           env,
+          setupFiles,
           globalSetup: ['test/support/dynamodb-global-setup.ts', 'test/support/s3-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
@@ -35,6 +39,7 @@ export default defineConfig({
           name: 'deploy',
           include: ['test/deploy/**/*.test.ts'],
           env,
+          setupFiles,
           // The zipped bundles are also run against DynamoDB Local and s3rver.
           globalSetup: ['test/support/dynamodb-global-setup.ts', 'test/support/s3-global-setup.ts'],
           hookTimeout: 180_000,
@@ -45,6 +50,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           env,
+          setupFiles,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -5,6 +5,6 @@ import { readAppId, readToken } from '#lib/platform/http/request';
 import { ledgerDeps } from '#lib/platform/wiring';
 
 /** POST /credit/checkin -> {"credit", "granted", "streak", "day"}; once a day, granted 0 after the first. */
-export const createHandler = (deps: LedgerDeps) => httpHandler('checkin', (event) => checkin(deps, readToken(event), readAppId(event)));
+export const createHandler = (deps: LedgerDeps) => httpHandler('checkin', async (event) => checkin(deps, readToken(event), readAppId(event)));
 
 export const handler = createHandler(ledgerDeps());

@@ -7,6 +7,6 @@ import { ledgerDeps } from '#lib/platform/wiring';
  * Invoked, not routed: {"appid"?, "openid", "amount", "key", "reason"} -> {"credit", "entry"},
  * or {"err", "code", "status"}. Only principals allowed lambda:InvokeFunction on it can call it.
  */
-export const createHandler = (deps: LedgerDeps) => invokeHandler('grant', (event) => grant(deps, readGrantRequest(event)));
+export const createHandler = (deps: LedgerDeps) => invokeHandler('grant', async (event) => grant(deps, readGrantRequest(event)));
 
 export const handler = createHandler(ledgerDeps());

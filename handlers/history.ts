@@ -6,7 +6,7 @@ import { ledgerDeps } from '#lib/platform/wiring';
 
 /** GET /credit/history?limit=&cursor= -> {"entries", "next_cursor"?}, newest first. */
 export const createHandler = (deps: LedgerDeps) =>
-  httpHandler('history', (event) =>
+  httpHandler('history', async (event) =>
     history(deps, readToken(event), { limit: event.queryStringParameters?.limit, cursor: event.queryStringParameters?.cursor }, readAppId(event)),
   );
 

@@ -6,7 +6,7 @@ import { loginDeps } from '#lib/platform/wiring';
 
 /** POST /login {"code", "appid"?} (or X-WX-AppId) -> {"token", "expires_in"} */
 export const createHandler = (deps: LoginDeps) =>
-  httpHandler('login', (event) =>
+  httpHandler('login', async (event) =>
     login(deps, readBody(event, LoginBody), {
       header: event.headers?.['x-wx-appid'],
       referer: event.headers?.referer,

@@ -6,7 +6,7 @@ import { commonDeps } from '#lib/platform/wiring';
 
 /** POST /logout[?all=1] -> {"logged_out": true, "sessions_revoked"}; idempotent. */
 export const createHandler = (deps: Deps) =>
-  httpHandler('logout', (event) => {
+  httpHandler('logout', async (event) => {
     const all = event.queryStringParameters?.all;
     return logout(deps, readToken(event), all === '1' || all === 'true');
   });

@@ -6,6 +6,6 @@ import { profileWeChatDeps } from '#lib/platform/wiring';
 
 /** PUT /profile {"nickName"} (checked by WeChat's msg_sec_check) -> the profile */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>
-  httpHandler('nickname', (event) => setNickname(deps, readToken(event), readBody(event, NicknameBody), readAppId(event)));
+  httpHandler('nickname', async (event) => setNickname(deps, readToken(event), readBody(event, NicknameBody), readAppId(event)));
 
 export const handler = createHandler(profileWeChatDeps());

@@ -6,6 +6,6 @@ import { profileWeChatDeps } from '#lib/platform/wiring';
 
 /** POST /phonenumber {"code", "replace"?} (from the getPhoneNumber button) -> {"phoneNumber", "purePhoneNumber", "countryCode"}; asked once */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>
-  httpHandler('phonenumber', (event) => phoneNumber(deps, readToken(event), readBody(event, PhoneNumberBody), readAppId(event)));
+  httpHandler('phonenumber', async (event) => phoneNumber(deps, readToken(event), readBody(event, PhoneNumberBody), readAppId(event)));
 
 export const handler = createHandler(profileWeChatDeps());

@@ -5,6 +5,6 @@ import { readAppId, readToken } from '#lib/platform/http/request';
 import { profileDeps } from '#lib/platform/wiring';
 
 /** GET /profile -> {"nickName"?, "avatarUrl"?, "phone": {"known", "masked"?}} */
-export const createHandler = (deps: ProfileDeps) => httpHandler('profile', (event) => getProfile(deps, readToken(event), readAppId(event)));
+export const createHandler = (deps: ProfileDeps) => httpHandler('profile', async (event) => getProfile(deps, readToken(event), readAppId(event)));
 
 export const handler = createHandler(profileDeps());

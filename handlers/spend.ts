@@ -6,6 +6,6 @@ import { ledgerDeps } from '#lib/platform/wiring';
 
 /** POST /credit/spend {"amount", "key", "reason"?} -> {"credit", "entry"}; 409 INSUFFICIENT_CREDIT or IDEMPOTENCY_KEY_REUSED. */
 export const createHandler = (deps: LedgerDeps) =>
-  httpHandler('spend', (event) => spend(deps, readToken(event), readBody(event, SpendBody), readAppId(event)));
+  httpHandler('spend', async (event) => spend(deps, readToken(event), readBody(event, SpendBody), readAppId(event)));
 
 export const handler = createHandler(ledgerDeps());

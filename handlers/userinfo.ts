@@ -6,6 +6,6 @@ import { weChatApiDeps } from '#lib/platform/wiring';
 
 /** POST /userinfo {"encryptedData", "iv", "rawData"?, "signature"?} -> {"pass", "userInfo"?} (legacy wx.getUserInfo data) */
 export const createHandler = (deps: WeChatApiDeps) =>
-  httpHandler('userinfo', (event) => userInfo(deps, readToken(event), readBody(event, UserInfoBody), readAppId(event)));
+  httpHandler('userinfo', async (event) => userInfo(deps, readToken(event), readBody(event, UserInfoBody), readAppId(event)));
 
 export const handler = createHandler(weChatApiDeps());

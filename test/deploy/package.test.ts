@@ -633,7 +633,8 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
      * event. Its environment is the function's own, the credentials Lambda would put there, and the local
      * stand-ins: DynamoDB Local (through the proxy) and the fake WeChat. Returns the reply and what DynamoDB saw.
      */
-    async function invoke(name: keyof typeof FUNCTIONS, event: object, options: { env?: Record<string, string | undefined>; node?: string[] } = {}) {
+    /** The function's own environment, the credentials Lambda would put there, and the local stand-ins. */
+    function bundleEnv(name: keyof typeof FUNCTIONS, extra: Record<string, string | undefined> = {}): Record<string, string> {
       const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
       const env: Record<string, string | undefined> = {
         PATH: process.env.PATH,
@@ -648,13 +649,25 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
         AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...options.env,
+        ...extra,
       };
-      const file = join(bundles, name, `${String(fn.Handler).replace(/\.handler$/, '')}.cjs`);
+      return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    }
+
+    const bundleFile = (name: keyof typeof FUNCTIONS) =>
+      join(bundles, name, `${String(template.Resources[`${name}LambdaFunction`]!.Properties.Handler).replace(/\.handler$/, '')}.cjs`);
+
+    /**
+     * A fresh node loads the function's bundle with require(), as Lambda does, and calls its handler with the
+     * event. Its environment is bundleEnv's. Returns the reply and what DynamoDB saw.
+     */
+    async function invoke(name: keyof typeof FUNCTIONS, event: object, options: { env?: Record<string, string | undefined>; node?: string[] } = {}) {
+      const env = bundleEnv(name, options.env);
+      const file = bundleFile(name);
       const probe = `require(process.argv[1]).handler(JSON.parse(process.argv[2])).then((r) => process.stdout.write(JSON.stringify(r)))`;
       const before = proxy.exchanges.length;
       const { stdout } = await run(process.execPath, [...(options.node ?? []), '-e', probe, file, JSON.stringify(event)], {
-        env: Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
+        env,
         encoding: 'utf8',
         timeout: 20_000,
       });
@@ -772,6 +785,49 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       const logout = await invoke('Logout', apiEvent({ method: 'POST', path: '/logout', headers: auth }));
       expect(logout.body).toEqual({ logged_out: true, sessions_revoked: 1 });
       await expectSignedWithEnvironmentCredentials('logout', logout.dynamodb);
+    });
+
+    it("a refused request leaves nothing armed that fails the instance's next invocation: every bundle, under a stand-in for Lambda's Node runtime", {
+      timeout: 60_000,
+    }, async () => {
+      // Lambda's runtime fails the invocation in flight and exits on an unhandled rejection. Each instance gets a
+      // malformed body with 0.9 s left (its deadline backstop would fire at 0.65 s), then, once that time has
+      // passed, a second request: both must be answered by the same, still running, instance.
+      const runtime = join(ROOT, 'test/support/lambda-runtime.cjs');
+      const runs = (Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]).map(async (name) => {
+        const route = FUNCTIONS[name].route;
+        const [method, path] = route ? route.split(' ') : ['POST', '/'];
+        const refused = route ? apiEvent({ method, path, body: 'x' }) : { openid: 42 };
+        const plan = [
+          { event: refused, remainingMs: 900, pauseAfterMs: 1_000 },
+          { event: refused, remainingMs: 28_000 },
+        ];
+        const child = spawnSync(process.execPath, [runtime, bundleFile(name), JSON.stringify(plan)], {
+          env: bundleEnv(name),
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        return {
+          name,
+          status: child.status,
+          lines: child.stdout
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line)),
+        };
+      });
+      for (const { name, status, lines } of await Promise.all(runs)) {
+        expect(
+          lines.map((line) => line.crash ?? line.index),
+          name,
+        ).toEqual([0, 1]);
+        expect(status, name).toBe(0);
+        for (const { reply } of lines) {
+          const code = reply.statusCode ?? reply.status;
+          expect(code, `${name}: ${JSON.stringify(reply)}`).toBeGreaterThanOrEqual(name === 'Checklogin' || name === 'Logout' ? 200 : 400);
+          expect(code, `${name}: ${JSON.stringify(reply)}`).toBeLessThan(500);
+        }
+      }
     });
 
     it('the login bundle signs its SSM read of the AppSecret with the same environment credentials, session token included', {

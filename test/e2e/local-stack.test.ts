@@ -1,10 +1,16 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startFakeWeChat } from '../../local/fake-wechat.ts';
 import { type StackProcess, spawnLocalStack } from '../../local/stack-process.ts';
 import { ROOT } from '../../local/state.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
+
+/** The functions' timeout in serverless.yml, which serverless-offline hands the handlers as their remaining time. */
+const LAMBDA_TIMEOUT_MS = Number(parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).provider.timeout) * 1000;
 
 let running: ChildProcess | undefined;
 // After a failed test: SIGTERM lets npm start stop its children; SIGKILL would orphan them.
@@ -46,6 +52,11 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     // A second mini-program, registered with the handlers and the built-in fake alike.
     const stack = await startStack({ WECHAT_APPS: 'wxfedcba0987654321=e2e-secret-of-app-b' });
     expect(stack.state.api).toBe(stack.api);
+    // A body that is not JSON, refused before any I/O. Its deadline backstop once outlived it and, when Lambda's
+    // remaining time had passed, rejected unhandled: serverless-offline exited and the whole local API was gone.
+    const malformed = await fetch(`${stack.api}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x' });
+    expect(malformed.status).toBe(400);
+    const malformedAt = performance.now();
 
     const tried = spawnSync(process.execPath, ['--import', 'tsx', 'local/try.ts'], {
       cwd: ROOT,
@@ -128,6 +139,13 @@ describe('npm start, end to end over HTTP through serverless-offline', () => {
     };
     expect((await upload(1_048_576)).status).toBe(200);
     expect(await upload(1_048_577)).toMatchObject({ status: 413, body: { code: 'IMAGE_TOO_LARGE' } });
+
+    // Past the malformed request's whole budget (the functions' 28 s timeout): the stack still answers, and still runs.
+    const waitMs = LAMBDA_TIMEOUT_MS + 1_000 - (performance.now() - malformedAt);
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    const later = await fetch(`${stack.api}/credit`, { headers: { authorization: `Bearer ${avatarToken}` } });
+    expect(later.status).toBe(200);
+    expect(stack.child.exitCode).toBeNull();
 
     expect(await stack.stop()).toBe(0);
     expect(await isListening(String(stack.state.s3))).toBe(false);

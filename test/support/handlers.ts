@@ -11,6 +11,7 @@ import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
 import { createHandler as profile } from '../../handlers/profile.ts';
 import { createHandler as spend } from '../../handlers/spend.ts';
 import { createHandler as userinfo } from '../../handlers/userinfo.ts';
+import { lambdaContext } from './lambda-context.ts';
 import type { TestDeps } from './stack.ts';
 
 /**
@@ -37,7 +38,20 @@ export type Endpoint = keyof typeof ROUTES;
 
 export const ENDPOINTS = Object.keys(ROUTES) as Endpoint[];
 
-/** Every real handler, built on the given deps. */
+/** Lambda's remaining time at the start of an invocation, as the deployed functions' 28 s timeout gives it. */
+export const LAMBDA_REMAINING_MS = 28_000;
+
+/**
+ * Every real handler, built on the given deps, run as Lambda runs it: with a
+ * Lambda context (so under the request deadline and its backstop timer) unless
+ * the caller hands in one of its own.
+ */
 export function createHandlers(deps: TestDeps): Record<Endpoint, HttpHandler> {
-  return Object.fromEntries(ENDPOINTS.map((name) => [name, ROUTES[name].create(deps)])) as Record<Endpoint, HttpHandler>;
+  return Object.fromEntries(
+    ENDPOINTS.map((name) => {
+      const handler = ROUTES[name].create(deps);
+      const asLambda: HttpHandler = (event, context) => handler(event, context ?? lambdaContext(LAMBDA_REMAINING_MS));
+      return [name, asLambda];
+    }),
+  ) as Record<Endpoint, HttpHandler>;
 }

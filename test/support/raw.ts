@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { TableNames } from '../../local/tables.ts';
 import { createHandlers, type Endpoint } from './handlers.ts';
 import { scanAll } from './invoke.ts';
@@ -21,8 +21,8 @@ export interface RawReply {
  */
 export function rawHandlers(deps: TestDeps) {
   const handlers = createHandlers(deps);
-  return async (endpoint: Endpoint, event: APIGatewayProxyEventV2): Promise<RawReply> => {
-    const result = await handlers[endpoint](event);
+  return async (endpoint: Endpoint, event: APIGatewayProxyEventV2, context?: Context): Promise<RawReply> => {
+    const result = await handlers[endpoint](event, context);
     const raw = result.body ?? '';
     let json: unknown;
     try {

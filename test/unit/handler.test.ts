@@ -209,3 +209,41 @@ describe('httpHandler: the request deadline', () => {
     expect(seen).toBeLessThanOrEqual(5000 - REPLY_MARGIN_MS);
   });
 });
+
+describe('httpHandler: no timer of a finished request outlives it', () => {
+  const refused = () => {
+    // Built synchronously, as a handler that parses its body while building the endpoint's arguments does.
+    throw new AppError('INVALID_JSON', 'The body is not JSON');
+  };
+
+  it('an endpoint that throws before it returns a promise gets its 4xx, and the deadline backstop is disarmed with it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const reply = await httpHandler('test', refused as () => Promise<unknown>)(apiEvent({ method: 'GET', path: '/test' }), lambdaContext(28_000));
+      expect(reply.statusCode).toBe(400);
+      expect(bodyOf(reply)).toEqual({ err: 'The body is not JSON', code: 'INVALID_JSON' });
+      expect(vi.getTimerCount(), 'timers still armed after the reply').toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('nothing rejects unhandled once the request would have run out of time', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      for (const run of [refused, async () => refused(), async () => ({ ok: true })]) {
+        await httpHandler('test', run as () => Promise<unknown>)(apiEvent({ method: 'GET', path: '/test' }), lambdaContext(1_000));
+      }
+      await vi.advanceTimersByTimeAsync(60_000);
+      // Unhandled rejections are reported after the microtask queue drains: give it a macrotask.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

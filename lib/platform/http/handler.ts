@@ -61,8 +61,14 @@ export async function runLogged(
  * Every call inside `work` is bounded by the deadline already; this is the
  * backstop for a wait nothing bounds (e.g. a promise started before the
  * request), so that the reply is still ours, half the margin before Lambda's.
+ * `work` runs inside an async function, so even a synchronous throw becomes
+ * this request's rejection; the timer is armed only once the work is under
+ * way and disarmed however the race ends, so no timer outlives its request
+ * (one left armed would reject unhandled later and fail whichever invocation
+ * that instance is running then).
  */
-function beforeDeadline<T>(budgetMs: number, work: () => Promise<T>): Promise<T> {
+async function beforeDeadline<T>(budgetMs: number, work: () => Promise<T>): Promise<T> {
+  const running = withDeadline(Math.max(0, budgetMs), async () => work());
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -70,5 +76,9 @@ function beforeDeadline<T>(budgetMs: number, work: () => Promise<T>): Promise<T>
       Math.max(0, budgetMs + REPLY_MARGIN_MS / 2),
     );
   });
-  return Promise.race([withDeadline(Math.max(0, budgetMs), work), late]).finally(() => clearTimeout(timer));
+  try {
+    return await Promise.race([running, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
