@@ -1,6 +1,6 @@
 /**
  * `npm run admin -- <command> [options]`: the operator's tool, on the same code as the API (the
- * grant function's lib/endpoints/grant.ts, the ledger and session stores, lib/platform/wiring.ts).
+ * grant function's lib/credit/grant.ts, the ledger and session stores, lib/wiring.ts).
  *
  *   show     --openid O [--appid A]                          the user's balance, check-in and latest entries
  *   grant    --openid O --amount N --key K --reason R [--appid A]   grant (N > 0) or deduct (--amount=-N), once per key
@@ -14,13 +14,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { userId } from '#lib/auth/token';
-import { grant, readGrantRequest } from '#lib/endpoints/grant';
-import { type Config, readConfig } from '#lib/platform/config';
-import { isAppError } from '#lib/platform/errors';
-import { ledgerDeps } from '#lib/platform/wiring';
-import { createDocumentClient } from '#lib/store/client';
-import { toEntry } from '#lib/store/ledger';
+import { createDocumentClient } from '#lib/aws/dynamodb';
+import { type Config, readConfig } from '#lib/config';
+import { grant, readGrantRequest } from '#lib/credit/grant';
+import { toEntry } from '#lib/credit/ledger';
+import { isAppError } from '#lib/kernel/errors';
+import { userId } from '#lib/session/token';
+import { ledgerDeps } from '#lib/wiring';
 import { STATE_FILE } from '../local/state.ts';
 import { tableNamesForStage } from '../local/tables.ts';
 

@@ -11,7 +11,7 @@
  *   - mainFields main (the SDK's CommonJS builds: esbuild's default for platform node).
  * A cjs bundle is loaded with require(), as Lambda loads one; an ESM one with import().
  * (Earlier runs also measured replacing @aws-sdk/client-ssm with one signed
- * GetParameter call, which lib/platform/ssm.ts now does; see BENCHMARKS.md.)
+ * GetParameter call, which lib/aws/ssm.ts now does; see BENCHMARKS.md.)
  *
  * It runs `serverless package` first (as bench/run.ts does) for each function's
  * packaged environment and the zips' deflate level.

@@ -19,10 +19,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parse } from 'yaml';
-import { readConfig } from '#lib/platform/config';
-import type { LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
-import { allDeps } from '#lib/platform/wiring';
-import { createDocumentClient } from '#lib/store/client';
+import { createDocumentClient } from '#lib/aws/dynamodb';
+import { readConfig } from '#lib/config';
+import type { LedgerDeps } from '#lib/credit/deps';
+import type { ProfileDeps } from '#lib/profile/deps';
+import type { LoginDeps, WeChatApiDeps } from '#lib/session/deps';
+import { allDeps } from '#lib/wiring';
 import { startLocalDynamo } from '../local/dynamodb.ts';
 import { startFakeWeChat } from '../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../local/tables.ts';
@@ -249,7 +251,7 @@ export async function runWarm(options: {
     }
   };
 
-  // As production wires it (lib/platform/wiring.ts), on the metered client and fetch.
+  // As production wires it (lib/wiring.ts), on the metered client and fetch.
   const deps = allDeps(config, { db, fetch: timedFetch });
 
   // Imported only now: the modules read the environment above at import.

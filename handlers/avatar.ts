@@ -1,9 +1,9 @@
-import { uploadAvatar } from '#lib/endpoints/avatar';
-import type { ProfileDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readUpload } from '#lib/platform/http/multipart';
-import { readAppId, readToken } from '#lib/platform/http/request';
-import { profileDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readUpload } from '#lib/http/multipart';
+import { readAppId, readToken } from '#lib/http/request';
+import { uploadAvatar } from '#lib/profile/avatar';
+import type { ProfileDeps } from '#lib/profile/deps';
+import { profileDeps } from '#lib/wiring';
 
 /** POST /profile/avatar (multipart/form-data, the image in the field "file", as wx.uploadFile sends it) -> {"avatarUrl"} */
 export const createHandler = (deps: ProfileDeps) =>

@@ -1,8 +1,8 @@
-import { checkLogin } from '#lib/endpoints/checklogin';
-import type { WeChatApiDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readToken } from '#lib/platform/http/request';
-import { weChatApiDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readToken } from '#lib/http/request';
+import { checkLogin } from '#lib/session/checklogin';
+import type { WeChatApiDeps } from '#lib/session/deps';
+import { weChatApiDeps } from '#lib/wiring';
 
 /**
  * GET /checklogin -> {"is_login"}; always 200, a missing or unusable token is simply false.

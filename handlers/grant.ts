@@ -1,7 +1,7 @@
-import { grant, readGrantRequest } from '#lib/endpoints/grant';
-import type { LedgerDeps } from '#lib/platform/deps';
-import { invokeHandler } from '#lib/platform/invoke-handler';
-import { ledgerDeps } from '#lib/platform/wiring';
+import type { LedgerDeps } from '#lib/credit/deps';
+import { grant, readGrantRequest } from '#lib/credit/grant';
+import { invokeHandler } from '#lib/http/invoke';
+import { ledgerDeps } from '#lib/wiring';
 
 /**
  * Invoked, not routed: {"appid"?, "openid", "amount", "key", "reason"} -> {"credit", "entry"},

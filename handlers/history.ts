@@ -1,8 +1,8 @@
-import { history } from '#lib/endpoints/history';
-import type { LedgerDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readToken } from '#lib/platform/http/request';
-import { ledgerDeps } from '#lib/platform/wiring';
+import type { LedgerDeps } from '#lib/credit/deps';
+import { history } from '#lib/credit/history';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readToken } from '#lib/http/request';
+import { ledgerDeps } from '#lib/wiring';
 
 /** GET /credit/history?limit=&cursor= -> {"entries", "next_cursor"?}, newest first. */
 export const createHandler = (deps: LedgerDeps) =>

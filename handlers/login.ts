@@ -1,8 +1,8 @@
-import { LoginBody, login } from '#lib/endpoints/login';
-import type { LoginDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readBody } from '#lib/platform/http/request';
-import { loginDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readBody } from '#lib/http/request';
+import type { LoginDeps } from '#lib/session/deps';
+import { LoginBody, login } from '#lib/session/login';
+import { loginDeps } from '#lib/wiring';
 
 /** POST /login {"code", "appid"?} (or X-WX-AppId) -> {"token", "expires_in"} */
 export const createHandler = (deps: LoginDeps) =>

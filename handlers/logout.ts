@@ -1,8 +1,8 @@
-import { logout } from '#lib/endpoints/logout';
-import type { Deps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readToken } from '#lib/platform/http/request';
-import { commonDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readToken } from '#lib/http/request';
+import type { Deps } from '#lib/session/deps';
+import { logout } from '#lib/session/logout';
+import { commonDeps } from '#lib/wiring';
 
 /** POST /logout[?all=1] -> {"logged_out": true, "sessions_revoked"}; idempotent. */
 export const createHandler = (deps: Deps) =>

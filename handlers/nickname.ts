@@ -1,8 +1,9 @@
-import { NicknameBody, setNickname } from '#lib/endpoints/nickname';
-import type { ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readBody, readToken } from '#lib/platform/http/request';
-import { profileWeChatDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readBody, readToken } from '#lib/http/request';
+import type { ProfileDeps } from '#lib/profile/deps';
+import { NicknameBody, setNickname } from '#lib/profile/nickname';
+import type { WeChatApiDeps } from '#lib/session/deps';
+import { profileWeChatDeps } from '#lib/wiring';
 
 /** PUT /profile {"nickName"} (checked by WeChat's msg_sec_check) -> the profile */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>

@@ -1,8 +1,9 @@
-import { PhoneNumberBody, phoneNumber } from '#lib/endpoints/phonenumber';
-import type { ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readBody, readToken } from '#lib/platform/http/request';
-import { profileWeChatDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readBody, readToken } from '#lib/http/request';
+import type { ProfileDeps } from '#lib/profile/deps';
+import { PhoneNumberBody, phoneNumber } from '#lib/profile/phone-number';
+import type { WeChatApiDeps } from '#lib/session/deps';
+import { profileWeChatDeps } from '#lib/wiring';
 
 /** POST /phonenumber {"code", "replace"?} (from the getPhoneNumber button) -> {"phoneNumber", "purePhoneNumber", "countryCode"}; asked once */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>

@@ -1,8 +1,8 @@
-import { SpendBody, spend } from '#lib/endpoints/spend';
-import type { LedgerDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readBody, readToken } from '#lib/platform/http/request';
-import { ledgerDeps } from '#lib/platform/wiring';
+import type { LedgerDeps } from '#lib/credit/deps';
+import { SpendBody, spend } from '#lib/credit/spend';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readBody, readToken } from '#lib/http/request';
+import { ledgerDeps } from '#lib/wiring';
 
 /** POST /credit/spend {"amount", "key", "reason"?} -> {"credit", "entry"}; 409 INSUFFICIENT_CREDIT or IDEMPOTENCY_KEY_REUSED. */
 export const createHandler = (deps: LedgerDeps) =>

@@ -1,8 +1,8 @@
-import { UserInfoBody, userInfo } from '#lib/endpoints/userinfo';
-import type { WeChatApiDeps } from '#lib/platform/deps';
-import { httpHandler } from '#lib/platform/http/handler';
-import { readAppId, readBody, readToken } from '#lib/platform/http/request';
-import { weChatApiDeps } from '#lib/platform/wiring';
+import { httpHandler } from '#lib/http/handler';
+import { readAppId, readBody, readToken } from '#lib/http/request';
+import { UserInfoBody, userInfo } from '#lib/profile/userinfo';
+import type { WeChatApiDeps } from '#lib/session/deps';
+import { weChatApiDeps } from '#lib/wiring';
 
 /** POST /userinfo {"encryptedData", "iv", "rawData"?, "signature"?} -> {"pass", "userInfo"?} (legacy wx.getUserInfo data) */
 export const createHandler = (deps: WeChatApiDeps) =>

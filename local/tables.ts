@@ -8,7 +8,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import type { TableNames } from '#lib/platform/config';
+import type { TableNames } from '#lib/config';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,7 +24,7 @@ interface TableResource {
   };
 }
 
-export type { TableNames } from '#lib/platform/config';
+export type { TableNames } from '#lib/config';
 
 /**
  * The table names serverless.yml gives a stage, resolved the same way

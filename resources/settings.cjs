@@ -1,13 +1,13 @@
 'use strict';
 /**
  * Settings serverless.yml takes from the deploy environment, checked by the same code as at cold start
- * (lib/platform/config.ts, lib/platform/app-secret.ts). osls resolves these while it reads serverless.yml,
+ * (lib/config.ts, lib/apps/app-secret.ts). osls resolves these while it reads serverless.yml,
  * which every command does (package, deploy, offline), so a bad one stops it before anything is built,
  * with a message naming the setting.
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase, readConfig } = tsRequire('../lib/platform/config.ts', __filename);
+const { weChatApiBase, readConfig } = tsRequire('../lib/config.ts', __filename);
 /** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
 const REQUIRED_PLACEHOLDERS = {
   WECHAT_APPID: 'wx0000000000000000',
@@ -18,7 +18,7 @@ const REQUIRED_PLACEHOLDERS = {
   APP_CACHE_TABLE: 'a',
   LEDGER_TABLE: 'g',
 };
-const { secretParameterName } = tsRequire('../lib/platform/app-secret.ts', __filename);
+const { secretParameterName } = tsRequire('../lib/apps/app-secret.ts', __filename);
 
 /** The ConfigError's message alone: osls prints the stack of what a resolver throws. */
 function checked(read) {

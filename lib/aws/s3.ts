@@ -1,13 +1,13 @@
 import { SignatureV4 } from '@smithy/signature-v4';
-import { boundedSignal, remainingMs } from '#lib/platform/deadline';
-import { AppError } from '#lib/platform/errors';
-import type { AwsSigningConfig } from '#lib/platform/ssm';
-import { sleep } from '#lib/platform/time';
+import type { AwsSigningConfig } from '#lib/aws/ssm';
+import { boundedSignal, remainingMs } from '#lib/kernel/deadline';
+import { AppError } from '#lib/kernel/errors';
+import { sleep } from '#lib/kernel/time';
 
 /**
  * The three S3 calls the avatars need (PutObject, DeleteObject, a presigned GetObject URL), each one
  * SigV4-signed request with the signer, credentials and hash the DynamoDB client already bundles, as
- * lib/platform/ssm.ts does for SSM. @aws-sdk/client-s3 and @aws-sdk/s3-request-presigner would add
+ * lib/aws/ssm.ts does for SSM. @aws-sdk/client-s3 and @aws-sdk/s3-request-presigner would add
  * about 300 KiB minified to each function that presigns (README, Decisions); this adds about 2 KiB.
  * Signed as the SDK signs for S3: service "s3", the path not escaped twice, the payload's SHA-256 in
  * x-amz-content-sha256. test/unit/s3.test.ts holds it to AWS's published SigV4 examples for S3.

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { characters, isPlainText } from '#lib/platform/text';
+import { characters, isPlainText } from '#lib/kernel/text';
 
 /** An idempotency key: the client makes one per intended move and sends it again with every retry of that move. */
 export const idempotencyKey = v.pipe(
@@ -26,7 +26,7 @@ export const grantAmount = v.pipe(
   v.check((amount) => amount !== 0, 'amount must not be 0'),
 );
 
-/** Why a move was made, as shown in the history: 1 to 64 characters of plain text (lib/platform/text.ts). */
+/** Why a move was made, as shown in the history: 1 to 64 characters of plain text (lib/kernel/text.ts). */
 export const reason = v.pipe(
   v.string('reason must be a string'),
   v.check((text) => text.length > 0 && characters(text) <= 64, 'reason must be 1 to 64 characters'),

@@ -1,5 +1,5 @@
-import { AppError } from '#lib/platform/errors';
-import { type Applied, type Entry, type Move, toEntry } from '#lib/store/ledger';
+import { type Applied, type Entry, type Move, toEntry } from '#lib/credit/ledger';
+import { AppError } from '#lib/kernel/errors';
 
 /** A move's reply: the balance after it and its entry. A retry of it gets exactly the same, from the entry. */
 export interface MoveReply {

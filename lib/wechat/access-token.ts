@@ -1,6 +1,6 @@
-import { AppError } from '#lib/platform/errors';
-import { type Clock, epochSeconds, pollUntil } from '#lib/platform/time';
-import type { AccessTokenStore, CachedAccessToken, CachedAccessTokenState, ForcedRefreshes } from '#lib/store/access-tokens';
+import { AppError } from '#lib/kernel/errors';
+import { type Clock, epochSeconds, pollUntil } from '#lib/kernel/time';
+import type { AccessTokenStore, CachedAccessToken, CachedAccessTokenState, ForcedRefreshes } from '#lib/wechat/access-token-store';
 import { callWeChat, type WeChatAnswer, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
 import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 

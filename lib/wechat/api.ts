@@ -1,6 +1,6 @@
-import { boundedSignal, remainingMs } from '#lib/platform/deadline';
-import { AppError } from '#lib/platform/errors';
-import { sleep } from '#lib/platform/time';
+import { boundedSignal, remainingMs } from '#lib/kernel/deadline';
+import { AppError } from '#lib/kernel/errors';
+import { sleep } from '#lib/kernel/time';
 import { ERRCODE } from '#lib/wechat/errcodes';
 
 export interface WeChatHttpOptions {

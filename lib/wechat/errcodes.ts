@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { AppError, type ErrorCode } from '#lib/kernel/errors';
 import type { WeChatAnswer } from '#lib/wechat/api';
 
 /** WeChat's numeric errcodes that our code branches on (not to be confused with our own error codes). */

@@ -1,7 +1,13 @@
-import type { PhoneNumber } from '#lib/store/users';
 import type { AccessTokens } from '#lib/wechat/access-token';
 import { badWeChatAnswer, callWeChat, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
 import { weChatError } from '#lib/wechat/errcodes';
+
+/** A user's phone number as WeChat gives it (wxa/business/getuserphonenumber). */
+export interface PhoneNumber {
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
+}
 
 /** The code from the getPhoneNumber button and the openid of the session that sent it. */
 export type GetPhoneNumber = (code: string, openid: string) => Promise<PhoneNumber>;

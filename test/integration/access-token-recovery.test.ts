@@ -1,8 +1,8 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AccessTokenStore, createAccessTokenStore } from '#lib/store/access-tokens';
 import { createAccessTokens } from '#lib/wechat/access-token';
+import { type AccessTokenStore, createAccessTokenStore } from '#lib/wechat/access-token-store';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { createTables } from '../../local/tables.ts';
 import { APP_ID, APP_SECRET } from '../support/stack.ts';

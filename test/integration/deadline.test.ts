@@ -1,7 +1,7 @@
 import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { allDeps } from '#lib/platform/wiring';
+import { allDeps } from '#lib/wiring';
 import { createHandler as avatar } from '../../handlers/avatar.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
 import { createHandler as credit } from '../../handlers/credit.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allDeps } from '#lib/platform/wiring';
-import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '#lib/store/client';
+import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
+import { allDeps } from '#lib/wiring';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
@@ -74,7 +74,7 @@ type Fault = 'throttle' | 'commit-then-lose-reply';
 
 /**
  * The production store on its own client (the production settings of
- * lib/store/client.ts) with a fault injected inside the SDK's retry loop,
+ * lib/aws/dynamodb.ts) with a fault injected inside the SDK's retry loop,
  * so the SDK retries it as it would retry the real thing.
  */
 function faultyDeps(faultFor: (command: string, input: { TableName?: string }) => Fault | undefined, errorName = 'ThrottlingException') {
@@ -218,7 +218,7 @@ describe('DynamoDB throttling', () => {
 });
 
 describe('DynamoDB paused (SIGSTOP) and resumed (SIGCONT)', () => {
-  it('while paused, a request gets 503 STORAGE_UNAVAILABLE within the bound of lib/store/client.ts', async () => {
+  it('while paused, a request gets 503 STORAGE_UNAVAILABLE within the bound of lib/aws/dynamodb.ts', async () => {
     const token = String((await client.login('stalled.1')).body.token);
     pause();
     const safety = setTimeout(resume, dynamoCallBoundMs() + SLACK_MS + 2000);

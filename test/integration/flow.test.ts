@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { userId } from '#lib/auth/token';
+import { userId } from '#lib/session/token';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';
 import { APP_ID } from '../support/stack.ts';

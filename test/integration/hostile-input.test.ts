@@ -3,12 +3,12 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSessionToken, userId } from '#lib/auth/token';
-import type { ErrorCode } from '#lib/platform/errors';
-import { MAX_BODY_BYTES } from '#lib/platform/http/request';
-import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { accessTokenKey } from '#lib/store/access-tokens';
-import { userKey } from '#lib/store/users';
+import { MAX_BODY_BYTES } from '#lib/http/request';
+import { STATUS_BY_CODE } from '#lib/http/status';
+import type { ErrorCode } from '#lib/kernel/errors';
+import { hashSessionToken, userId } from '#lib/session/token';
+import { userKey } from '#lib/session/users';
+import { accessTokenKey } from '#lib/wechat/access-token-store';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import {
   allValue,

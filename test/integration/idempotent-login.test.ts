@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AppError } from '#lib/platform/errors';
-import { logger } from '#lib/platform/log';
-import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
+import { SSM_TIMEOUT_MS } from '#lib/aws/ssm';
+import { AppError } from '#lib/kernel/errors';
+import { logger } from '#lib/kernel/log';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { api, scanAll, tableCounts } from '../support/invoke.ts';
 import type { TestDeps } from '../support/stack.ts';

@@ -1,7 +1,7 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { userId } from '#lib/auth/token';
-import { logger } from '#lib/platform/log';
+import { logger } from '#lib/kernel/log';
+import { userId } from '#lib/session/token';
 import { createHandler as grantHandler } from '../../handlers/grant.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { api, scanAll } from '../support/invoke.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allDeps } from '#lib/platform/wiring';
+import { allDeps } from '#lib/wiring';
 import { freePort } from '../../local/ports.ts';
 import { api } from '../support/invoke.ts';
 import { snapshotTables } from '../support/raw.ts';

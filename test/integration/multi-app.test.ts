@@ -4,10 +4,10 @@
  */
 import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { userId } from '#lib/auth/token';
-import type { Config } from '#lib/platform/config';
-import { allDeps } from '#lib/platform/wiring';
-import { createDocumentClient } from '#lib/store/client';
+import { createDocumentClient } from '#lib/aws/dynamodb';
+import type { Config } from '#lib/config';
+import { userId } from '#lib/session/token';
+import { allDeps } from '#lib/wiring';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
 import { APP_ID, APP_ID_B, APP_SECRET_B } from '../support/stack.ts';

@@ -242,8 +242,8 @@ describe('S3 failing: the contract error within a bound, and the profile as it w
     expect(before).toBeDefined();
     // The same tables and users, but an S3 endpoint where nothing listens.
     const { freePort } = await import('../../local/ports.ts');
-    const { allDeps } = await import('#lib/platform/wiring');
-    const { readConfig } = await import('#lib/platform/config');
+    const { allDeps } = await import('#lib/wiring');
+    const { readConfig } = await import('#lib/config');
     const { api } = await import('../support/invoke.ts');
     const deadS3 = readConfig({
       WECHAT_APPID: APP_ID,

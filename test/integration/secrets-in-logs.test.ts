@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '#lib/platform/log';
-import { allDeps } from '#lib/platform/wiring';
+import { logger } from '#lib/kernel/log';
 import { createCode2Session } from '#lib/wechat/code2session';
+import { allDeps } from '#lib/wiring';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '#lib/platform/log';
+import { logger } from '#lib/kernel/log';
 import { api, scanAll } from '../support/invoke.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashSessionToken } from '#lib/auth/token';
-import type { ErrorCode } from '#lib/platform/errors';
-import { allDeps } from '#lib/platform/wiring';
+import type { ErrorCode } from '#lib/kernel/errors';
+import { hashSessionToken } from '#lib/session/token';
 import { busyRetryBoundMs } from '#lib/wechat/api';
+import { allDeps } from '#lib/wiring';
 import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { api, scanAll } from '../support/invoke.ts';

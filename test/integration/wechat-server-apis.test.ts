@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { createAccessTokenStore } from '#lib/store/access-tokens';
 import { createAccessTokens } from '#lib/wechat/access-token';
+import { createAccessTokenStore } from '#lib/wechat/access-token-store';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { scanAll } from '../support/invoke.ts';

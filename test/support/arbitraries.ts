@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { MAX_BODY_BYTES } from '#lib/platform/http/request';
+import { MAX_BODY_BYTES } from '#lib/http/request';
 import type { SignedUserData } from '../../local/wechat-data.ts';
 
 /**

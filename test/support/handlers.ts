@@ -1,4 +1,4 @@
-import type { HttpHandler } from '#lib/platform/http/handler';
+import type { HttpHandler } from '#lib/http/handler';
 import { createHandler as avatar } from '../../handlers/avatar.ts';
 import { createHandler as checkin } from '../../handlers/checkin.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { HttpHandler } from '#lib/platform/http/handler';
+import type { HttpHandler } from '#lib/http/handler';
 import { ROOT } from '../../local/state.ts';
 import { apiEvent } from './event.ts';
 import { serverlessRoutes } from './routes.ts';

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { type Config, readConfig } from '#lib/platform/config';
-import type { LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
-import { allDeps } from '#lib/platform/wiring';
-import { createDocumentClient } from '#lib/store/client';
+import { createDocumentClient } from '#lib/aws/dynamodb';
+import { type Config, readConfig } from '#lib/config';
+import type { LedgerDeps } from '#lib/credit/deps';
+import type { ProfileDeps } from '#lib/profile/deps';
+import type { LoginDeps, WeChatApiDeps } from '#lib/session/deps';
+import { allDeps } from '#lib/wiring';
 import { localDynamoClient } from '../../local/dynamodb.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../../local/tables.ts';
@@ -93,7 +95,7 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     ...overrides,
   });
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
-  // As production wires it (lib/platform/wiring.ts); only the clock and the busy pause differ.
+  // As production wires it (lib/wiring.ts); only the clock and the busy pause differ.
   const deps: TestDeps = allDeps(config, { db, now: clock.now, busyRetryDelayMs: 20 });
   return {
     deps,

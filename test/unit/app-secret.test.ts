@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { appSecretProvider, appSecretSource, loadAppSecret, type ReadParameter } from '#lib/platform/app-secret';
-import type { Env } from '#lib/platform/config';
-import { ConfigError } from '#lib/platform/errors';
+import { appSecretProvider, appSecretSource, loadAppSecret, type ReadParameter } from '#lib/apps/app-secret';
+import type { Env } from '#lib/config';
+import { ConfigError } from '#lib/kernel/errors';
 
 /** The source as readConfig checks it at cold start (a bad one throws there), then loaded. */
 const load = (env: Env, readParameter: ReadParameter) => Promise.resolve().then(() => loadAppSecret(appSecretSource(env), readParameter));

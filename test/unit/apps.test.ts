@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AppSources, appSources, createAppRegistry } from '#lib/platform/apps';
-import { ConfigError } from '#lib/platform/errors';
+import { type AppSources, appSources, createAppRegistry } from '#lib/apps/registry';
+import { ConfigError } from '#lib/kernel/errors';
 
 const DEFAULT = 'wx1111111111111111';
 const SHOP = 'wx2222222222222222';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AppError, type ErrorCode } from '#lib/platform/errors';
+import { AppError, type ErrorCode } from '#lib/kernel/errors';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { type Code2SessionOptions, createCode2Session } from '#lib/wechat/code2session';
 

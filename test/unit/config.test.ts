@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Env, readConfig } from '#lib/platform/config';
-import { ConfigError } from '#lib/platform/errors';
+import { type Env, readConfig } from '#lib/config';
+import { ConfigError } from '#lib/kernel/errors';
 
 const minimal: Env = {
   WECHAT_APPID: 'wx4f4bc4dec97d474b',

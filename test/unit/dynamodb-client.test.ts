@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createDocumentClient } from '#lib/store/client';
+import { createDocumentClient } from '#lib/aws/dynamodb';
 
 afterEach(() => vi.unstubAllEnvs());
 

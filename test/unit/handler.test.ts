@@ -1,10 +1,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { REPLY_MARGIN_MS, remainingMs } from '#lib/platform/deadline';
-import { AppError, type ErrorCode } from '#lib/platform/errors';
-import { httpHandler } from '#lib/platform/http/handler';
-import { STATUS_BY_CODE } from '#lib/platform/http/status';
-import { logger, withLogFields } from '#lib/platform/log';
+import { httpHandler } from '#lib/http/handler';
+import { STATUS_BY_CODE } from '#lib/http/status';
+import { REPLY_MARGIN_MS, remainingMs } from '#lib/kernel/deadline';
+import { AppError, type ErrorCode } from '#lib/kernel/errors';
+import { logger, withLogFields } from '#lib/kernel/log';
 import { apiEvent } from '../support/event.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 

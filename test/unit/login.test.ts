@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CODE_MAX_REPLAYS, claimLifetimeMs, codeReplaySeconds, exchangeBoundMs, login } from '#lib/endpoints/login';
-import type { LoginDeps } from '#lib/platform/deps';
-import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
-import type { LoginCodeStore } from '#lib/store/login-codes';
+import { SSM_TIMEOUT_MS } from '#lib/aws/ssm';
+import type { LoginDeps } from '#lib/session/deps';
+import { CODE_MAX_REPLAYS, claimLifetimeMs, codeReplaySeconds, exchangeBoundMs, login } from '#lib/session/login';
+import type { LoginCodeStore } from '#lib/session/login-codes';
 
 const config = (wechatTimeoutMs: number) => ({ wechatTimeoutMs, signupRisk: { maxRank: 2, timeoutMs: 1000, whenUnknown: 'grant' as const } });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { newSessionToken as newToken, sessionRef, userId } from '#lib/auth/token';
-import { logout } from '#lib/endpoints/logout';
-import type { Deps } from '#lib/platform/deps';
-import type { SessionStore } from '#lib/store/sessions';
-import type { UserStore } from '#lib/store/users';
+import type { Deps } from '#lib/session/deps';
+import { logout } from '#lib/session/logout';
+import type { SessionStore } from '#lib/session/session-store';
+import { newSessionToken as newToken, sessionRef, userId } from '#lib/session/token';
+import type { UserStore } from '#lib/session/users';
 
 // The order of the store calls, played by a stub; test/integration/logout.test.ts runs the real store.
 function depsWith(sessions: Partial<SessionStore>, users: Partial<UserStore> = { endCodeReplays: async () => undefined }): Deps {

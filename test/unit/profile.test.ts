@@ -1,9 +1,9 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { sniffImage } from '#lib/endpoints/avatar';
-import { NicknameBody } from '#lib/endpoints/nickname';
-import { maskPhone } from '#lib/endpoints/profile';
-import { avatarKey } from '#lib/store/avatars';
+import { sniffImage } from '#lib/profile/avatar';
+import { avatarKey } from '#lib/profile/avatar-store';
+import { NicknameBody } from '#lib/profile/nickname';
+import { maskPhone } from '#lib/profile/profile';
 
 describe('maskPhone: the first 3 and the last 4 digits', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LoginBody } from '#lib/endpoints/login';
-import { UserInfoBody } from '#lib/endpoints/userinfo';
-import { AppError, type ErrorCode } from '#lib/platform/errors';
-import { MAX_BODY_BYTES, readBody, readToken } from '#lib/platform/http/request';
+import { MAX_BODY_BYTES, readBody, readToken } from '#lib/http/request';
+import { AppError, type ErrorCode } from '#lib/kernel/errors';
+import { UserInfoBody } from '#lib/profile/userinfo';
+import { LoginBody } from '#lib/session/login';
 import { apiEvent } from '../support/event.ts';
 
 const TOKEN = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo';

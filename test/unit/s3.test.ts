@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createS3Bucket } from '#lib/aws/s3';
-import { createDocumentClient } from '#lib/store/client';
 
 /** The hash the functions sign with: the DynamoDB client's (node:crypto's, in Node). */
 const Sha256 = createDocumentClient({ region: 'us-east-1' }).config.sha256;

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/platform/ssm';
-import { createDocumentClient } from '#lib/store/client';
+import { createDocumentClient } from '#lib/aws/dynamodb';
+import { createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { resignedAuthorization } from '../support/sigv4.ts';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).

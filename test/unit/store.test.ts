@@ -1,11 +1,12 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '#lib/platform/errors';
-import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/store/client';
-import { createLedgerStore } from '#lib/store/ledger';
-import { createLoginCodeStore } from '#lib/store/login-codes';
-import { createSessionStore } from '#lib/store/sessions';
+import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/aws/dynamodb';
+import { createLedgerStore } from '#lib/credit/ledger';
+import { createSignupStart } from '#lib/credit/signup';
+import { AppError } from '#lib/kernel/errors';
+import { createLoginCodeStore } from '#lib/session/login-codes';
+import { createSessionStore } from '#lib/session/session-store';
 
 // DynamoDB Local serialises transactions, so it never produces the TransactionConflict
 // that real DynamoDB gives two simultaneous logins of one user: stub the client here.
@@ -30,7 +31,17 @@ function stubClient(outcomes: (Error | undefined)[]) {
 }
 
 const TABLES = { sessions: 's', users: 'u', logins: 'l', ledger: 'g' };
-const signup = async () => ({ amount: 100 });
+const newUser = { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', clientIp: '203.0.113.7', createdAtMs: 1000 };
+const SIGNUP = { initialCredit: 100, signupRisk: { maxRank: 2, timeoutMs: 1000, whenUnknown: 'grant' as const } };
+/** What credit hands the login transaction for a new user (its real code), with WeChat's risk rank stubbed. */
+const signupWithRank = (rank: number) => () => createSignupStart(SIGNUP, async () => rank, 'g')(newUser);
+const signup = signupWithRank(0);
+
+/** The values a new user's UpdateItem sets, by attribute name (the other features' attributes are named #s0, #s1, …). */
+function assigned(update: { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> }) {
+  const names = update.ExpressionAttributeNames ?? {};
+  return Object.fromEntries(Object.entries(names).map(([placeholder, name]) => [name, update.ExpressionAttributeValues[`:${placeholder.slice(1)}`]]));
+}
 const session = { uid: 'u', appid: 'wx1234567890abcdef', tokenHash: 'h', openid: 'o1', sessionKey: 'k', createdAt: 1, expiresAt: 2 };
 
 describe('login transaction', () => {
@@ -99,14 +110,14 @@ describe('login transaction', () => {
     let decided = 0;
     const outcome = await createSessionStore(db, TABLES).create(session, undefined, async () => {
       decided++;
-      return { amount: 0, riskRank: 4 };
+      return signupWithRank(4)();
     });
     expect(outcome).toBe('created');
     expect(decided).toBe(1);
     const items = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
     expect(items).toHaveLength(3);
     expect(items[1]?.Update.ConditionExpression).toBe('attribute_not_exists(uid)');
-    expect(items[1]?.Update.ExpressionAttributeValues).toMatchObject({ ':grant': 0, ':seq': 1, ':rank': 4 });
+    expect(assigned(items[1]?.Update)).toEqual({ credit: 0, ledgerSeq: 1, signupRiskRank: 4 });
     expect(items[2]?.Put).toMatchObject({ TableName: 'g', Item: { uid: 'u', entryKey: 'signup', seq: 1, amount: 0, balance: 0, reason: 'signup' } });
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashSessionToken, looksLikeSessionToken, newSessionToken as newToken, sessionRef, userId } from '#lib/auth/token';
+import { hashSessionToken, looksLikeSessionToken, newSessionToken as newToken, sessionRef, userId } from '#lib/session/token';
 
 const UID = userId('wx1234567890abcdef', 'o-user');
 const newSessionToken = () => newToken(UID);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readConfig } from '#lib/platform/config';
-import { ConfigError } from '#lib/platform/errors';
-import { loginDeps } from '#lib/platform/wiring';
+import { readConfig } from '#lib/config';
+import { ConfigError } from '#lib/kernel/errors';
+import { loginDeps } from '#lib/wiring';
 
 const env = {
   WECHAT_APPID: 'wx1234567890abcdef',

@@ -1,0 +1,100 @@
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, HashConstructor, Provider } from '@smithy/types';
+import { boundedMs } from '#lib/kernel/deadline';
+import { sleep } from '#lib/kernel/time';
+
+/** Reads one SSM SecureString, decrypted; undefined if it has no value. */
+export type ReadParameter = (name: string) => Promise<string | undefined>;
+
+/** What a signed AWS call needs; the DynamoDB client's resolved config has all of it. */
+export interface AwsSigningConfig {
+  credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
+  region: string | Provider<string>;
+  sha256: HashConstructor;
+}
+
+/**
+ * Bound on a whole GetParameter read, retries included (in-region SSM answers
+ * in tens of ms). A login on a fresh instance may wait for it, so it counts in
+ * the worst login that Lambda's timeout must cover (test/deploy).
+ */
+export const SSM_TIMEOUT_MS = 1000;
+/** A burst of cold starts can meet SSM's rate limit: throttling and 5xx get two more tries (a timeout does not: the bound is spent). */
+const SSM_ATTEMPTS = 3;
+const SSM_BACKOFF_BASE_MS = 50;
+const RETRYABLE = /^(ThrottlingException|TooManyRequestsException|InternalServerError|ServiceUnavailable|HTTP5\d\d)$/;
+
+export interface SsmOptions {
+  /** Bound on the call; SSM_TIMEOUT_MS by default. */
+  timeoutMs?: number;
+  /** Tests: a local stand-in for ssm.<region>.amazonaws.com. */
+  endpoint?: string;
+  fetch?: typeof fetch;
+}
+
+/**
+ * SSM GetParameter (decrypted) as one SigV4-signed JSON call, signed with the
+ * signer, credentials and hash the DynamoDB client already bundles. The whole
+ * @aws-sdk/client-ssm (~200 KiB of bundle) for this one call measured as the
+ * difference between passing and failing the zip budget (BENCHMARKS.md).
+ */
+export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOptions = {}): ReadParameter {
+  const attempt = getParameter(aws, options);
+  return async (name) => {
+    const deadline = performance.now() + boundedMs(options.timeoutMs ?? SSM_TIMEOUT_MS);
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt(name, deadline - performance.now());
+      } catch (err) {
+        // Full jitter, so that instances throttled together do not come back together.
+        const backoffMs = Math.random() * SSM_BACKOFF_BASE_MS * 2 ** tries;
+        const retryable = err instanceof Error && RETRYABLE.test(err.name);
+        if (!retryable || tries === SSM_ATTEMPTS || performance.now() + backoffMs >= deadline) throw err;
+        await sleep(backoffMs);
+      }
+    }
+  };
+}
+
+/** One signed GetParameter attempt, bounded by `timeoutMs`. */
+function getParameter(aws: AwsSigningConfig, options: SsmOptions) {
+  return async (name: string, timeoutMs: number): Promise<string | undefined> => {
+    const region = typeof aws.region === 'function' ? await aws.region() : aws.region;
+    const url = new URL(options.endpoint ?? `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}/`);
+    const body = JSON.stringify({ Name: name, WithDecryption: true });
+    const signer = new SignatureV4({ credentials: aws.credentials, region, service: 'ssm', sha256: aws.sha256, uriEscapePath: true });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: '/',
+      query: {},
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonSSM.GetParameter',
+      },
+      body,
+    });
+    const response = await (options.fetch ?? fetch)(url, {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+      signal: AbortSignal.timeout(Math.max(0, Math.floor(timeoutMs))),
+    });
+    const answer = (await response.json().catch(() => ({}))) as {
+      Parameter?: { Value?: string };
+      __type?: string;
+      message?: string;
+      Message?: string;
+    };
+    if (!response.ok) {
+      // AWS JSON errors name their type as "__type": "ParameterNotFound" or "com.amazonaws...#AccessDeniedException".
+      const error = new Error(answer.message ?? answer.Message ?? `HTTP ${response.status}`);
+      error.name = answer.__type?.split('#').pop() || `HTTP${response.status}`;
+      throw error;
+    }
+    return answer.Parameter?.Value;
+  };
+}

@@ -1,0 +1,42 @@
+import * as v from 'valibot';
+import { AppError } from '#lib/kernel/errors';
+import { characters, isPlainText } from '#lib/kernel/text';
+import { epochSeconds } from '#lib/kernel/time';
+import type { ProfileDeps } from '#lib/profile/deps';
+import { type ProfileReply, profileReply, requireProfile } from '#lib/profile/profile';
+import type { WeChatApiDeps } from '#lib/session/deps';
+import { noUserForSession } from '#lib/session/guard';
+
+export const MAX_NICKNAME_CHARACTERS = 32;
+
+/** From <input type="nickname">: trimmed, 1-32 characters, no control characters (nor a lone surrogate, which is no text). */
+export const NicknameBody = v.object({
+  nickName: v.pipe(
+    v.string('nickName must be a string: the value of <input type="nickname">'),
+    v.trim(),
+    v.check((text) => characters(text) >= 1, 'nickName is empty'),
+    v.check((text) => characters(text) <= MAX_NICKNAME_CHARACTERS, `nickName is longer than ${MAX_NICKNAME_CHARACTERS} characters`),
+    v.check(isPlainText, 'nickName must not contain control characters'),
+  ),
+});
+
+/**
+ * PUT /profile {"nickName"}: the nickname the user typed, checked by WeChat's msg_sec_check (version 2,
+ * scene 1, the user's openid) before anything is saved. "risky" is refused, and so is "review" unless
+ * NICKNAME_REVIEW=accept; WeChat failing is the contract's 5xx, with nothing saved.
+ */
+export async function setNickname(
+  deps: ProfileDeps & WeChatApiDeps,
+  token: string | undefined,
+  body: v.InferOutput<typeof NicknameBody>,
+  appHint?: string,
+): Promise<ProfileReply> {
+  const { session, profile } = await requireProfile(deps, token, appHint);
+  const verdict = await deps.checkText(session.appid, session.openid, body.nickName);
+  if (verdict === 'risky' || (verdict === 'review' && deps.config.nicknameReview === 'reject')) {
+    // The verdict is for the log line; the client learns only that the nickname was refused.
+    throw new AppError('CONTENT_REJECTED', 'This nickname was refused: choose another one', { verdict });
+  }
+  if (!(await deps.profiles.saveNickName(session.uid, body.nickName, epochSeconds(deps.now)))) throw noUserForSession();
+  return profileReply(deps, { ...profile, nickName: body.nickName });
+}
