@@ -113,7 +113,7 @@ export function readConfig(env: Env): Config {
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
     avatars: {
-      bucket: matching(env, 'AVATARS_BUCKET', BUCKET, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+      bucket: avatarsBucket(env),
       s3Endpoint: env.S3_ENDPOINT?.trim() ? httpUrl(env, 'S3_ENDPOINT', '') : undefined,
       // At most 4 MiB: API Gateway hands Lambda at most 6 MB, and the body arrives base64-encoded (4/3 the size).
       maxBytes: integer(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
@@ -124,7 +124,28 @@ export function readConfig(env: Env): Config {
   };
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/**
+ * An S3 bucket name without dots: S3 takes dots, but then `<bucket>.s3.<region>.amazonaws.com` is outside the
+ * certificate's `*.s3.<region>.amazonaws.com`, so every upload and presigned URL (virtual-hosted, HTTPS) fails TLS.
+ * Also refused: the prefixes and suffixes S3 reserves (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, --x-s3).
+ */
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET = /^(?:xn--|sthree-|amzn-s3-demo-)|(?:-s3alias|--ol-s3|--x-s3)$/;
+
+function avatarsBucket(env: Env): string {
+  const bucket = required(env, 'AVATARS_BUCKET');
+  if (bucket.includes('.')) {
+    throw new ConfigError(
+      `AVATARS_BUCKET must not contain a dot: "<bucket>.s3.<region>.amazonaws.com" would not match S3's HTTPS certificate, got "${bucket}"`,
+    );
+  }
+  if (!BUCKET.test(bucket) || RESERVED_BUCKET.test(bucket)) {
+    throw new ConfigError(
+      `AVATARS_BUCKET is malformed: expected an S3 bucket name (3-63 lowercase letters, digits, hyphens; not starting xn--, sthree- or amzn-s3-demo-, not ending -s3alias, --ol-s3 or --x-s3), got "${bucket}"`,
+    );
+  }
+  return bucket;
+}
 export const MAX_AVATAR_BYTES = 4 * 1024 * 1024;
 
 /** One of `allowed`; the first is the default. */

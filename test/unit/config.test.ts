@@ -146,6 +146,10 @@ describe('readConfig', () => {
     ['DYNAMODB_ENDPOINT "file:///tmp/db"', { DYNAMODB_ENDPOINT: 'file:///tmp/db' }, 'DYNAMODB_ENDPOINT'],
     ['AVATARS_BUCKET missing', { AVATARS_BUCKET: undefined }, 'AVATARS_BUCKET'],
     ['AVATARS_BUCKET not a bucket name', { AVATARS_BUCKET: 'My_Bucket' }, 'AVATARS_BUCKET'],
+    // A dot breaks virtual-hosted HTTPS: <bucket>.s3.<region>.amazonaws.com no longer matches the certificate's *.s3…
+    ['AVATARS_BUCKET with a dot (virtual-hosted HTTPS fails)', { AVATARS_BUCKET: 'avatars.example.com' }, 'AVATARS_BUCKET'],
+    ['AVATARS_BUCKET with the prefix xn-- S3 refuses', { AVATARS_BUCKET: 'xn--avatars' }, 'AVATARS_BUCKET'],
+    ['AVATARS_BUCKET with the suffix -s3alias S3 refuses', { AVATARS_BUCKET: 'avatars-s3alias' }, 'AVATARS_BUCKET'],
     ['S3_ENDPOINT "not a url"', { S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT'],
     ['AVATAR_MAX_BYTES above 4 MiB (API Gateway hands Lambda 6 MB, base64)', { AVATAR_MAX_BYTES: '4194305' }, 'AVATAR_MAX_BYTES'],
     ['AVATAR_MAX_BYTES "1MB"', { AVATAR_MAX_BYTES: '1MB' }, 'AVATAR_MAX_BYTES'],

@@ -41,6 +41,9 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     expect(await settings.avatarsBucket({ resolveVariable })).toBe('team-avatars-123456789012');
     vi.stubEnv('AVATARS_BUCKET', 'Team_Avatars');
     await expect(settings.avatarsBucket({ resolveVariable })).rejects.toThrow(/^AVATARS_BUCKET/);
+    // S3 takes dots, but then <bucket>.s3.<region>.amazonaws.com is outside its certificate's *.s3… name: every upload and URL fails.
+    vi.stubEnv('AVATARS_BUCKET', 'avatars.example.com');
+    await expect(settings.avatarsBucket({ resolveVariable })).rejects.toThrow(/^AVATARS_BUCKET.*dot/);
   });
 
   it.each([
