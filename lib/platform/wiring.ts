@@ -5,7 +5,7 @@ import { createAppRegistry } from '#lib/platform/apps';
 import { type Config, readConfig } from '#lib/platform/config';
 import type { Deps, LedgerDeps, LoginDeps, ProfileDeps, WeChatApiDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
-import { createSsmParameterReader } from '#lib/platform/ssm';
+import { createSsmParameterLister, createSsmParameterReader, type ListParameters } from '#lib/platform/ssm';
 import type { Clock } from '#lib/platform/time';
 import { createAccessTokenStore } from '#lib/store/access-tokens';
 import { createAvatarStore } from '#lib/store/avatars';
@@ -38,6 +38,8 @@ export interface WiringOptions {
   db?: DynamoDBDocumentClient;
   /** Default: SSM GetParameter signed with the DynamoDB client's credentials. */
   readParameter?: ReadParameter;
+  /** Default: SSM GetParametersByPath (every page), signed the same way: how the apps under WECHAT_APPS_PARAM_PATH are learnt. */
+  listParameters?: ListParameters;
   /** Default: 200 ms. */
   busyRetryDelayMs?: number;
 }
@@ -181,10 +183,16 @@ function wire(config: Config, options: WiringOptions) {
     now: options.now ?? Date.now,
   };
   // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/platform/ssm.ts).
-  const readParameter = options.readParameter ?? createSsmParameterReader(db.config, options.fetch ? { fetch: options.fetch } : {});
+  const ssmOptions = options.fetch ? { fetch: options.fetch } : {};
+  const readParameter = options.readParameter ?? createSsmParameterReader(db.config, ssmOptions);
+  const listParameters = options.listParameters ?? createSsmParameterLister(db.config, ssmOptions);
   const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
   // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
-  const apps = createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now);
+  const apps = createAppRegistry(
+    { ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } },
+    { readParameter, listParameters },
+    deps.now,
+  );
   return { config, deps, db, http, options, apps };
 }
 

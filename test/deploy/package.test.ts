@@ -456,11 +456,17 @@ describe('serverless package (prod, offline, no credentials)', () => {
         expect(ssm, name).toEqual([]);
         continue;
       }
-      expect(ssm.flatMap((s) => s.Action)).toEqual(['ssm:GetParameter']);
-      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"');
-      // More apps' AppSecrets: GetParameter under the stage's apps path only (nothing above it, no other path).
-      expect(ssm[0]!.Resource, name).toHaveLength(2);
-      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/apps/*"');
+      expect(
+        ssm.map((s) => s.Action),
+        name,
+      ).toEqual([['ssm:GetParameter'], ['ssm:GetParametersByPath']]);
+      // GetParameter on the default app's AppSecret only: no wildcard, so no made-up AppID can be asked about by name.
+      expect(ssm[0]!.Resource, name).toHaveLength(1);
+      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"]');
+      // More apps' AppSecrets: the stage's apps path listed as a whole (IAM authorizes GetParametersByPath against the path).
+      expect(ssm[1]!.Resource, name).toHaveLength(1);
+      expect(JSON.stringify(ssm[1]!.Resource)).toContain(':parameter","/wechat-login/prod/apps"]');
+      expect(JSON.stringify(ssm)).not.toContain('*');
     }
   });
 
