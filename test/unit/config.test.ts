@@ -47,7 +47,21 @@ describe('readConfig', () => {
       region: 'us-east-1',
       avatars: { bucket: 'avatars', s3Endpoint: undefined, maxBytes: 1_048_576, urlTtlSeconds: 3600 },
       nicknameReview: 'reject',
+      logLevel: 'INFO',
     });
+  });
+
+  it('checks the core and the named sections now, and reads any other section on first use, failing there, naming the variable', () => {
+    const config = readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000', CHECKIN_TIME_ZONE: 'Beijing time' }, ['login']);
+    expect(config.sessionTtlSeconds).toBe(604_800);
+    expect(() => config.avatars).toThrow(/AVATAR_MAX_BYTES/);
+    expect(() => config.checkin).toThrow(/CHECKIN_TIME_ZONE/);
+    expect(() => readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000' }, ['avatars'])).toThrow(/AVATAR_MAX_BYTES/);
+    expect(() => readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000' })).toThrow(/AVATAR_MAX_BYTES/);
+    // Read once: a lazily read section is the same object every time.
+    const fine = readConfig(minimal, []);
+    expect(fine.avatars).toBe(fine.avatars);
+    expect(fine).toEqual(readConfig(minimal));
   });
 
   it('takes the avatar and nickname settings', () => {
@@ -155,6 +169,7 @@ describe('readConfig', () => {
     ['AVATAR_MAX_BYTES "1MB"', { AVATAR_MAX_BYTES: '1MB' }, 'AVATAR_MAX_BYTES'],
     ['AVATAR_URL_TTL_SECONDS above 12 h', { AVATAR_URL_TTL_SECONDS: '43201' }, 'AVATAR_URL_TTL_SECONDS'],
     ['NICKNAME_REVIEW "maybe"', { NICKNAME_REVIEW: 'maybe' }, 'NICKNAME_REVIEW'],
+    ['POWERTOOLS_LOG_LEVEL "VERBOSE" (Powertools would silently log at INFO)', { POWERTOOLS_LOG_LEVEL: 'VERBOSE' }, 'POWERTOOLS_LOG_LEVEL'],
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
     const error = configError(() => readConfig({ ...minimal, ...patch }));
     expect(error.message).toContain(name);
