@@ -1,8 +1,8 @@
 import { requireSessionWithBalance } from '#lib/auth/session';
 import { calendarDay, previousDay } from '#lib/credit/day';
-import type { CheckinConfig } from '#lib/platform/config';
+import { type CheckinConfig, unknownTimeZone } from '#lib/platform/config';
 import type { LedgerDeps } from '#lib/platform/deps';
-import { AppError, ConfigError } from '#lib/platform/errors';
+import { AppError } from '#lib/platform/errors';
 import { ENTRY_KEYS, type Plan } from '#lib/store/ledger';
 import type { Balance } from '#lib/store/users';
 
@@ -21,7 +21,7 @@ function checkinDay(nowMs: number, timeZone: string): string {
   try {
     return calendarDay(nowMs, timeZone);
   } catch (err) {
-    if (err instanceof RangeError) throw new ConfigError(`CHECKIN_TIME_ZONE is not a time zone this runtime knows: "${timeZone}"`);
+    if (err instanceof RangeError) throw unknownTimeZone(timeZone);
     throw err;
   }
 }
