@@ -40,6 +40,8 @@ export interface WiringOptions {
   readParameter?: ReadParameter;
   /** Default: 200 ms. */
   busyRetryDelayMs?: number;
+  /** The pause between a credit move's rounds (lib/store/ledger.ts). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const fromEnvironment = (): Config => readConfig(process.env);
@@ -124,8 +126,8 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
   };
 }
 
-const ledgerParts = ({ config, db, deps }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users),
+const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
+  ledger: createLedgerStore(db, config.tables, deps.users, options.sleep ? { sleep: options.sleep } : {}),
 });
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
