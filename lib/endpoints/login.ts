@@ -7,7 +7,7 @@ import type { Config } from '#lib/platform/config';
 import { remainingMs, withDeadline } from '#lib/platform/deadline';
 import type { LoginDeps } from '#lib/platform/deps';
 import { AppError } from '#lib/platform/errors';
-import { type LogFields, withLogFields } from '#lib/platform/log';
+import { type LogFields, logger, withLogFields } from '#lib/platform/log';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { epochSeconds, pollUntil } from '#lib/platform/time';
 import type { LoginCode } from '#lib/store/login-codes';
@@ -180,6 +180,11 @@ async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, so
     return signup;
   });
   const reply: LoginReply = { token, expires_in: ttl };
+  if (signup?.fault) {
+    // A misconfiguration lasts until someone fixes it, and every new account meanwhile goes by SIGNUP_RISK_UNKNOWN:
+    // said at error level, with what to fix, apart from WeChat being slow (the request's own line says riskCheck too).
+    logger.error('sign-up risk check misconfigured', { endpoint: 'login', riskCheck: signup.riskCheck, signupGrant: signup.grant, ...signup.fault });
+  }
   return { reply: signup ? withLogFields(reply, signupLogFields(signup)) : reply, outcome };
 }
 

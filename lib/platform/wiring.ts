@@ -42,6 +42,8 @@ export interface WiringOptions {
   listParameters?: ListParameters;
   /** Default: 200 ms. */
   busyRetryDelayMs?: number;
+  /** The pause between a credit move's rounds (lib/store/ledger.ts). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The environment, with only the sections this function uses checked now (the others are read if ever used). */
@@ -143,8 +145,8 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
   };
 }
 
-const ledgerParts = ({ config, db, deps }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users),
+const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
+  ledger: createLedgerStore(db, config.tables, deps.users, options.sleep ? { sleep: options.sleep } : {}),
 });
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
