@@ -4,25 +4,29 @@
  *
  *   show     --openid O [--appid A]                          the user's balance, check-in and latest entries
  *   grant    --openid O --amount N --key K --reason R [--appid A]   grant (N > 0) or deduct (--amount=-N), once per key
- *   history  --openid O [--appid A] [--limit N] [--cursor C]  the user's entries, newest first
+ *   history  --openid O [--appid A] [--limit N] [--cursor C]  the user's entries, newest first (as GET /credit/history)
  *   revoke-sessions --openid O [--appid A]                    log the user out everywhere
  *
  * Target: the stack `npm start` runs (the default; its DynamoDB Local and default app from .local/stack.json),
  * or a deployed stage: --stage S [--region R], with AWS credentials from the usual places (environment,
  * profile, SSO), which need the DynamoDB actions on that stage's tables. --endpoint URL points a stage at
- * another DynamoDB (DynamoDB Local, in the tests). Prints JSON; exits 1 on a refusal, 2 on a usage error.
+ * another DynamoDB (DynamoDB Local, in the tests). Numbers are whole numbers written out (no 1e3, no 0x10);
+ * --limit and --cursor are the API's (1-100; next_cursor as a page gave it). Prints JSON; exits 1 on a refusal
+ * (4xx), 2 on a usage error (nothing touched), 3 on an outage (5xx: run the same command again).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '#lib/aws/dynamodb';
 import { type Config, readConfig } from '#lib/config';
-import { grant, readGrantRequest } from '#lib/credit/grant';
+import { grant } from '#lib/credit/grant';
 import { toEntry } from '#lib/credit/ledger';
+import { STATUS_BY_CODE } from '#lib/http/status';
 import { isAppError } from '#lib/kernel/errors';
 import { userId } from '#lib/session/token';
 import { ledgerDeps } from '#lib/wiring';
 import { STATE_FILE } from '../local/state.ts';
 import { tableNamesForStage } from '../local/tables.ts';
+import { grantArgs, historyArgs, historyReply } from './args.ts';
 
 const USAGE = 'usage: npm run admin -- show|grant|history|revoke-sessions --openid <openid> [--appid <appid>] [--stage <stage> [--region <region>]]';
 
@@ -77,48 +81,50 @@ function targetConfig(): Config {
   });
 }
 
+const COMMANDS = ['show', 'grant', 'history', 'revoke-sessions'];
+
+/** Checks the command line before anything else: a mistake in it is a usage error (2), never sent to storage. */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    return fail(2, `${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<unknown> {
   const [command] = positionals;
-  if (!command || !['show', 'grant', 'history', 'revoke-sessions'].includes(command)) fail(2, USAGE);
-  if (!values.openid) fail(2, `--openid is required\n${USAGE}`);
-  const config = targetConfig();
+  if (!command || !COMMANDS.includes(command)) fail(2, USAGE);
+  const openid = values.openid;
+  if (!openid) fail(2, `--openid is required\n${USAGE}`);
+  const config = usage(targetConfig);
+  const appid = values.appid ?? config.appId;
+  const uid = userId(appid, openid);
+  const request =
+    command === 'grant' ? usage(() => grantArgs({ appid, openid, amount: values.amount, key: values.key, reason: values.reason })) : undefined;
+  const page = command === 'history' ? usage(() => historyArgs(uid, values)) : undefined;
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   const deps = ledgerDeps(config, { db });
-  const appid = values.appid ?? config.appId;
-  const uid = userId(appid, values.openid);
   try {
-    switch (command) {
-      case 'grant':
-        return await grant(
-          deps,
-          readGrantRequest({ appid, openid: values.openid, amount: Number(values.amount), key: values.key, reason: values.reason }),
-        );
-      case 'history': {
-        const limit = Number(values.limit ?? 20);
-        const page = await deps.ledger.history(uid, { limit, beforeSeq: values.cursor ? Number(values.cursor) : undefined });
-        const last = page.entries.at(-1);
-        return { entries: page.entries.map(toEntry), ...(page.more && last ? { next_cursor: String(last.seq) } : {}) };
-      }
-      case 'revoke-sessions': {
-        // What POST /logout?all=1 does: the sessions end, and replays of codes exchanged before now too.
-        await deps.users.endCodeReplays(uid, Date.now());
-        return { uid, sessions_revoked: await deps.sessions.revokeAll(uid, Math.floor(Date.now() / 1000)) };
-      }
-      default: {
-        const balance = await deps.users.findBalance(uid);
-        if (!balance) return { uid, exists: false };
-        const latest = await deps.ledger.history(uid, { limit: 5 });
-        return {
-          uid,
-          appid,
-          exists: true,
-          credit: balance.credit,
-          entries: balance.seq,
-          checkin: balance.checkin ?? null,
-          latest: latest.entries.map(toEntry),
-        };
-      }
+    if (request) return await grant(deps, request);
+    if (page) return historyReply(uid, await deps.ledger.history(uid, page));
+    if (command === 'revoke-sessions') {
+      // What POST /logout?all=1 does: the sessions end, and replays of codes exchanged before now too.
+      await deps.users.endCodeReplays(uid, Date.now());
+      return { uid, sessions_revoked: await deps.sessions.revokeAll(uid, Math.floor(Date.now() / 1000)) };
     }
+    const balance = await deps.users.findBalance(uid);
+    if (!balance) return { uid, exists: false };
+    const latest = await deps.ledger.history(uid, { limit: 5 });
+    return {
+      uid,
+      appid,
+      exists: true,
+      credit: balance.credit,
+      entries: balance.seq,
+      checkin: balance.checkin ?? null,
+      latest: latest.entries.map(toEntry),
+    };
   } finally {
     db.destroy();
   }
@@ -127,6 +133,18 @@ async function main(): Promise<unknown> {
 try {
   console.log(JSON.stringify(await main(), null, 2));
 } catch (err) {
-  if (isAppError(err)) fail(1, JSON.stringify({ err: err.message, code: err.code }));
-  fail(1, err instanceof Error ? err.message : String(err));
+  // A refusal (4xx) exits 1; an outage (5xx), or anything unforeseen, exits 3: the command may be run again as it is.
+  const {
+    err: message,
+    code,
+    status,
+  } = isAppError(err)
+    ? { err: err.message, code: err.code, status: STATUS_BY_CODE[err.code] }
+    : { err: err instanceof Error ? err.message : String(err), code: 'INTERNAL', status: 500 };
+  if (status < 500) fail(1, JSON.stringify({ err: message, code, status }));
+  const again =
+    positionals[0] === 'grant'
+      ? 'Not known whether it was applied: run the same command again (same --key); a key is applied once.'
+      : 'Nothing was refused: run the same command again once the outage has passed.';
+  fail(3, `${JSON.stringify({ err: message, code, status })}\n${again}`);
 }

@@ -5,7 +5,7 @@ import { ledgerDeps } from '#lib/wiring';
 
 /**
  * Invoked, not routed: {"appid"?, "openid", "amount", "key", "reason"} -> {"credit", "entry"},
- * or {"err", "code", "status"}. Only principals allowed lambda:InvokeFunction on it can call it.
+ * or {"err", "code", "status"} for a 4xx; a 5xx fails the invocation (retried when asynchronous). IAM-only.
  */
 export const createHandler = (deps: LedgerDeps) => invokeHandler('grant', async (event) => grant(deps, readGrantRequest(event)));
 

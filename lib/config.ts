@@ -6,7 +6,7 @@
 import { type AppSecretSource, appSecretSource } from '#lib/apps/app-secret';
 import { type AppSources, appSources } from '#lib/apps/registry';
 import type { TableNames } from '#lib/aws/tables';
-import type { CheckinConfig } from '#lib/credit/checkin';
+import { type CheckinConfig, unknownTimeZone } from '#lib/credit/checkin';
 import type { SignupRiskConfig } from '#lib/credit/signup';
 import type { Env } from '#lib/kernel/env';
 import { ConfigError } from '#lib/kernel/errors';
@@ -36,22 +36,45 @@ export interface Config {
   avatars: AvatarConfig;
   /** What a nickname that msg_sec_check answers "review" for gets: saved (accept) or refused like "risky" (reject). */
   nicknameReview: 'accept' | 'reject';
+  /** POWERTOOLS_LOG_LEVEL, checked here (Powertools itself reads it). */
+  logLevel: string;
 }
 
 const APPID = /^wx[0-9a-f]{16}$/i;
 export const MAX_WECHAT_TIMEOUT_MS = 4000;
 
-export function readConfig(env: Env): Config {
-  const appId = matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b');
-  const appSecret = appSecretSource(env);
-  return {
-    appId,
-    appSecret,
+/**
+ * The settings, by the part of the code that uses them. Every function reads the core (the default AppID, the
+ * tables, DynamoDB, the region); each section is read by the functions that use it (lib/wiring.ts).
+ */
+export const CONFIG_SECTIONS = ['apps', 'wechat', 'login', 'checkin', 'avatars', 'nickname'] as const;
+export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
+
+/** Which Config fields each section holds. */
+type SectionFields = {
+  apps: Pick<Config, 'appSecret' | 'apps'>;
+  wechat: Pick<Config, 'wechatApiBase' | 'wechatTimeoutMs'>;
+  login: Pick<Config, 'sessionTtlSeconds' | 'initialCredit' | 'signupRisk'>;
+  checkin: Pick<Config, 'checkin'>;
+  avatars: Pick<Config, 'avatars'>;
+  nickname: Pick<Config, 'nicknameReview'>;
+};
+
+const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => SectionFields[S] } = {
+  apps: (env, appId) => {
+    const appSecret = appSecretSource(env);
     // serverless-offline (npm start) sets IS_OFFLINE and the stage's SSM path with it: locally there is no SSM to ask.
-    apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env, { appId, secret: appSecret }),
+    return {
+      appSecret,
+      apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env, { appId, secret: appSecret }),
+    };
+  },
+  wechat: (env) => ({
     wechatApiBase: weChatApiBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
+  }),
+  login: (env) => ({
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
     initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
     signupRisk: {
@@ -59,12 +82,39 @@ export function readConfig(env: Env): Config {
       timeoutMs: integer(env, 'SIGNUP_RISK_TIMEOUT_MS', 1000, 100, MAX_WECHAT_TIMEOUT_MS),
       whenUnknown: oneOf(env, 'SIGNUP_RISK_UNKNOWN', ['grant', 'hold'] as const),
     },
+  }),
+  checkin: (env) => ({
     checkin: {
       credit: integer(env, 'CHECKIN_CREDIT', 10, 1, 1_000_000),
       timeZone: timeZone(env, 'CHECKIN_TIME_ZONE', 'Asia/Shanghai'),
       bonusEvery: integer(env, 'CHECKIN_BONUS_EVERY', 7, 0, 366),
       bonusCredit: integer(env, 'CHECKIN_BONUS_CREDIT', 20, 0, 1_000_000),
     },
+  }),
+  avatars: (env) => ({
+    avatars: {
+      bucket: avatarsBucket(env),
+      s3Endpoint: env.S3_ENDPOINT?.trim() ? httpUrl(env, 'S3_ENDPOINT', '') : undefined,
+      // At most 4 MiB: API Gateway hands Lambda at most 6 MB, and the body arrives base64-encoded (4/3 the size).
+      maxBytes: integer(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
+      // At most 12 h: a presigned URL also ends with the credentials that signed it (the function's role session).
+      urlTtlSeconds: integer(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
+    },
+  }),
+  nickname: (env) => ({ nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const) }),
+};
+
+/**
+ * The configuration. The core and the `validate` sections (all of them by default: tests, the bench, the admin CLI,
+ * the package-time check) are read and checked now, so a bad one fails this call, naming the variable. A function's
+ * wiring names only the sections it uses; any other section is read on first use (and would fail there, naming it),
+ * so a malformed avatar setting cannot stop /login's cold start. Every section is checked at package time anyway
+ * (checkDeployEnvironment, resources/settings.cjs).
+ */
+export function readConfig(env: Env, validate: readonly ConfigSection[] = CONFIG_SECTIONS): Config {
+  const appId = matching(env, 'WECHAT_APPID', APPID, 'an AppID such as wx4f4bc4dec97d474b');
+  const config = {
+    appId,
     tables: {
       sessions: required(env, 'SESSIONS_TABLE'),
       users: required(env, 'USERS_TABLE'),
@@ -74,19 +124,88 @@ export function readConfig(env: Env): Config {
     },
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT?.trim() ? httpUrl(env, 'DYNAMODB_ENDPOINT', '') : undefined,
     region: env.AWS_REGION || 'us-east-1',
-    avatars: {
-      bucket: matching(env, 'AVATARS_BUCKET', BUCKET, 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
-      s3Endpoint: env.S3_ENDPOINT?.trim() ? httpUrl(env, 'S3_ENDPOINT', '') : undefined,
-      // At most 4 MiB: API Gateway hands Lambda at most 6 MB, and the body arrives base64-encoded (4/3 the size).
-      maxBytes: integer(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
-      // At most 12 h: a presigned URL also ends with the credentials that signed it (the function's role session).
-      urlTtlSeconds: integer(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
-    },
-    nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const),
-  };
+    logLevel: logLevel(env),
+  } as Config;
+  for (const section of CONFIG_SECTIONS) {
+    const read = () => SECTION_READERS[section](env, appId) as Partial<Config>;
+    if (validate.includes(section)) {
+      Object.assign(config, read());
+      continue;
+    }
+    let fields: Partial<Config> | undefined;
+    for (const key of Object.keys(SECTION_KEYS[section]) as Array<keyof Config>) {
+      Object.defineProperty(config, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          fields ??= read();
+          return fields[key];
+        },
+      });
+    }
+  }
+  return config;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** The fields of each section, to define its lazy getters (the readers' return shapes, named once more for the runtime). */
+const SECTION_KEYS: { [S in ConfigSection]: Record<keyof SectionFields[S], true> } = {
+  apps: { appSecret: true, apps: true },
+  wechat: { wechatApiBase: true, wechatTimeoutMs: true },
+  login: { sessionTtlSeconds: true, initialCredit: true, signupRisk: true },
+  checkin: { checkin: true },
+  avatars: { avatars: true },
+  nickname: { nicknameReview: true },
+};
+
+/**
+ * The deployed environment, checked whole at package time (resources/settings.cjs): every section, as the functions
+ * will read it, and the check-in's time zone by the runtime's own Intl, which no cold start pays for (the shape
+ * check at cold start lets an unknown zone such as Asia/Shanghia through).
+ */
+export function checkDeployEnvironment(env: Env): Config {
+  const config = readConfig(env);
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: config.checkin.timeZone });
+  } catch (err) {
+    if (err instanceof RangeError) throw unknownTimeZone(config.checkin.timeZone);
+    throw err;
+  }
+  return config;
+}
+
+/** CHECKIN_TIME_ZONE names a zone the runtime does not know (at package time, or at the first check-in). */
+
+/** Powertools' levels (POWERTOOLS_LOG_LEVEL, any case); anything else it would silently take as INFO. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+
+function logLevel(env: Env): string {
+  const raw = env.POWERTOOLS_LOG_LEVEL?.trim() || 'INFO';
+  if (!LOG_LEVELS.includes(raw.toUpperCase())) throw new ConfigError(`POWERTOOLS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw.toUpperCase();
+}
+
+/**
+ * An S3 bucket name without dots: S3 takes dots, but then `<bucket>.s3.<region>.amazonaws.com` is outside the
+ * certificate's `*.s3.<region>.amazonaws.com`, so every upload and presigned URL (virtual-hosted, HTTPS) fails TLS.
+ * Also refused: the prefixes and suffixes S3 reserves (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, --x-s3).
+ */
+const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET = /^(?:xn--|sthree-|amzn-s3-demo-)|(?:-s3alias|--ol-s3|--x-s3)$/;
+
+function avatarsBucket(env: Env): string {
+  const bucket = required(env, 'AVATARS_BUCKET');
+  if (bucket.includes('.')) {
+    throw new ConfigError(
+      `AVATARS_BUCKET must not contain a dot: "<bucket>.s3.<region>.amazonaws.com" would not match S3's HTTPS certificate, got "${bucket}"`,
+    );
+  }
+  if (!BUCKET.test(bucket) || RESERVED_BUCKET.test(bucket)) {
+    throw new ConfigError(
+      `AVATARS_BUCKET is malformed: expected an S3 bucket name (3-63 lowercase letters, digits, hyphens; not starting xn--, sthree- or amzn-s3-demo-, not ending -s3alias, --ol-s3 or --x-s3), got "${bucket}"`,
+    );
+  }
+  return bucket;
+}
 export const MAX_AVATAR_BYTES = 4 * 1024 * 1024;
 
 /** One of `allowed`; the first is the default. */

@@ -1,10 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReadParameter } from '#lib/apps/app-secret';
-import { createAppRegistry } from '#lib/apps/registry';
+import { type AppRegistry, createAppRegistry } from '#lib/apps/registry';
 import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createS3Bucket } from '#lib/aws/s3';
-import { createSsmParameterReader } from '#lib/aws/ssm';
-import { type Config, readConfig } from '#lib/config';
+import { createSsmParameterLister, createSsmParameterReader, type ListParameters } from '#lib/aws/ssm';
+import { type Config, type ConfigSection, readConfig } from '#lib/config';
 import type { LedgerDeps } from '#lib/credit/deps';
 import { createLedgerStore } from '#lib/credit/ledger';
 import { createSignupStart } from '#lib/credit/signup';
@@ -41,14 +41,19 @@ export interface WiringOptions {
   db?: DynamoDBDocumentClient;
   /** Default: SSM GetParameter signed with the DynamoDB client's credentials. */
   readParameter?: ReadParameter;
+  /** Default: SSM GetParametersByPath (every page), signed the same way: how the apps under WECHAT_APPS_PARAM_PATH are learnt. */
+  listParameters?: ListParameters;
   /** Default: 200 ms. */
   busyRetryDelayMs?: number;
+  /** The pause between a credit move's rounds (lib/credit/ledger.ts). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-const fromEnvironment = (): Config => readConfig(process.env);
+/** The environment, with only the sections this function uses checked now (the others are read if ever used). */
+const fromEnvironment = (sections: readonly ConfigSection[]): Config => readConfig(process.env, sections);
 
 /** What every endpoint has: config, clock and the session and user stores. */
-export function commonDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): Deps {
+export function commonDeps(config: Config = fromEnvironment([]), options: WiringOptions = {}): Deps {
   return wire(config, options).deps;
 }
 
@@ -58,7 +63,7 @@ export function commonDeps(config: Config = fromEnvironment(), options: WiringOp
  * await, so every bundle can be CommonJS, which loads faster (BENCHMARKS.md); a
  * failed read fails that login with a clear 500 and is retried by the next one.
  */
-export function loginDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): LoginDeps {
+export function loginDeps(config: Config = fromEnvironment(['apps', 'wechat', 'login']), options: WiringOptions = {}): LoginDeps {
   const wired = wire(config, options);
   wired.apps
     .find(config.appId)
@@ -72,27 +77,43 @@ export function loginDeps(config: Config = fromEnvironment(), options: WiringOpt
  * (from SSM when deployed) by an instance that has to refresh the shared
  * access_token, so these functions' cold starts never wait for SSM.
  */
-export function weChatApiDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): WeChatApiDeps {
+export function weChatApiDeps(config: Config = fromEnvironment(['apps', 'wechat']), options: WiringOptions = {}): WeChatApiDeps {
   const wired = wire(config, options);
   return { ...wired.deps, ...weChatApiParts(wired) };
 }
 
-/** For the endpoints that move credit (spend, check-in, history, the server-side grant). */
-export function ledgerDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): LedgerDeps {
+/** For the endpoints that move credit (spend, history, the server-side grant). */
+export function ledgerDeps(config: Config = fromEnvironment([]), options: WiringOptions = {}): LedgerDeps {
   const wired = wire(config, options);
   return { ...wired.deps, ...ledgerParts(wired) };
 }
 
+/** POST /credit/checkin: the ledger, and the CHECKIN_* settings, which only the check-in reads. */
+export function checkinDeps(config: Config = fromEnvironment(['checkin']), options: WiringOptions = {}): LedgerDeps {
+  return ledgerDeps(config, options);
+}
+
 /** GET /profile, POST /profile/avatar: the profile store and the avatar bucket (S3 signed like SSM, no S3 client). */
-export function profileDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): ProfileDeps {
+export function profileDeps(config: Config = fromEnvironment(['avatars']), options: WiringOptions = {}): ProfileDeps {
   const wired = wire(config, options);
   return { ...wired.deps, ...profileParts(wired) };
 }
 
-/** PUT /profile (msg_sec_check) and POST /phonenumber (asked once): the profile and WeChat's server APIs. */
-export function profileWeChatDeps(config: Config = fromEnvironment(), options: WiringOptions = {}): ProfileDeps & WeChatApiDeps {
+/** POST /phonenumber (asked once): the profile and WeChat's server APIs. */
+export function profileWeChatDeps(
+  config: Config = fromEnvironment(['apps', 'wechat', 'avatars']),
+  options: WiringOptions = {},
+): ProfileDeps & WeChatApiDeps {
   const wired = wire(config, options);
   return { ...wired.deps, ...profileParts(wired), ...weChatApiParts(wired) };
+}
+
+/** PUT /profile (msg_sec_check): as /phonenumber, and NICKNAME_REVIEW, which only it reads. */
+export function nicknameDeps(
+  config: Config = fromEnvironment(['apps', 'wechat', 'avatars', 'nickname']),
+  options: WiringOptions = {},
+): ProfileDeps & WeChatApiDeps {
+  return profileWeChatDeps(config, options);
 }
 
 /** Every dependency any endpoint takes, on one client, one app registry and one access-token cache per app: for tests and the bench. */
@@ -132,8 +153,8 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
   };
 }
 
-const ledgerParts = ({ config, db, deps }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users),
+const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
+  ledger: createLedgerStore(db, config.tables, deps.users, options.sleep ? { sleep: options.sleep } : {}),
 });
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
@@ -188,12 +209,35 @@ function wire(config: Config, options: WiringOptions) {
     users: createUserStore(db, config.tables.users),
     now: options.now ?? Date.now,
   };
-  // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/aws/ssm.ts).
-  const readParameter = options.readParameter ?? createSsmParameterReader(db.config, options.fetch ? { fetch: options.fetch } : {});
-  const http: WeChatHttpOptions = { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
-  // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
-  const apps = createAppRegistry({ ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } }, readParameter, deps.now);
-  return { config, deps, db, http, options, apps };
+  let http: WeChatHttpOptions | undefined;
+  let apps: AppRegistry | undefined;
+  // Made when first used, so that a function that calls no WeChat API (credit, spend, profile, ...) neither reads
+  // nor checks the WeChat and app settings.
+  return {
+    config,
+    deps,
+    db,
+    options,
+    get http(): WeChatHttpOptions {
+      http ??= { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
+      return http;
+    },
+    get apps(): AppRegistry {
+      if (!apps) {
+        // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/aws/ssm.ts).
+        const ssmOptions = options.fetch ? { fetch: options.fetch } : {};
+        const readParameter = options.readParameter ?? createSsmParameterReader(db.config, ssmOptions);
+        const listParameters = options.listParameters ?? createSsmParameterLister(db.config, ssmOptions);
+        // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
+        apps = createAppRegistry(
+          { ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } },
+          { readParameter, listParameters },
+          deps.now,
+        );
+      }
+      return apps;
+    },
+  };
 }
 
 const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({

@@ -149,19 +149,21 @@ if (wechat) {
     (r) => r.pass === true && r.userInfo?.nickName === 'Again',
   );
 }
+// The key names the purchase (here an order), so every attempt of it sends the same one.
+const order = { amount: 30, key: `${user}-order-1`, reason: 'coupon' };
 await step(
-  'spend 30 points, with an idempotency key',
-  () => client.spend(30, { key: `${user}-order-1`, reason: 'coupon' }),
+  'spend 30 points for an order, its id as the idempotency key',
+  () => client.spend(order),
   (r) => r.credit === credit - 30 && r.entry.amount === -30 && r.entry.reason === 'coupon',
 );
 await step(
-  'the same spend again (a retry): the same reply, spent once',
-  () => client.spend(30, { key: `${user}-order-1`, reason: 'coupon' }),
+  'the same order again (a retry): the same reply, spent once',
+  () => client.spend(order),
   (r) => r.credit === credit - 30,
 );
 await step(
   'spending more than the balance is a 409, nothing spent',
-  () => client.spend(1_000_000),
+  () => client.spend({ amount: 1_000_000, key: `${user}-order-2` }),
   (r) => isError(r, 409, 'INSUFFICIENT_CREDIT'),
 );
 const { granted } = await step(

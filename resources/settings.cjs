@@ -7,7 +7,7 @@
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase, readConfig } = tsRequire('../lib/config.ts', __filename);
+const { weChatApiBase, readConfig, checkDeployEnvironment } = tsRequire('../lib/config.ts', __filename);
 /** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
 const REQUIRED_PLACEHOLDERS = {
   WECHAT_APPID: 'wx0000000000000000',
@@ -79,7 +79,25 @@ function wholeNumber(env, name, fallback, min, max) {
   return value;
 }
 
+/**
+ * The environment serverless.yml gives every function, checked whole by what the functions run (readConfig, every
+ * section) and the check-in's time zone by Intl: a setting only one function uses (AVATAR_MAX_BYTES, CHECKIN_TIME_ZONE)
+ * is refused here, before anything is built, instead of failing that function in production.
+ */
+function checkEnvironment(environment) {
+  const env = {};
+  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = String(value);
+  checkDeployEnvironment(env);
+  return 'checked';
+}
+
 module.exports = {
+  checkEnvironment: (environment) => checked(() => checkEnvironment(environment)),
+  /** serverless.yml's custom.environmentChecked: resolved (so run) by every osls command that reads the file. */
+  async environmentChecked({ resolveVariable }) {
+    const environment = await resolveVariable('self:provider.environment');
+    return checked(() => checkEnvironment(environment));
+  },
   reservedConcurrency: () => checked(() => reservedConcurrency(process.env)),
   async appSecretParameter({ resolveVariable }) {
     const fallback = `/${await resolveVariable('self:service')}/${await resolveVariable('sls:stage')}/wechat-app-secret`;

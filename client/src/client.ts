@@ -69,13 +69,17 @@ export interface SpendReply {
   credit: number;
   entry: CreditEntry;
 }
+/** One intended spend: the same `key` for every attempt of it, so that however often it is sent it is spent once. */
 export interface SpendOptions {
+  /** Whole points, 1 to 1,000,000. */
+  amount: number;
   /**
-   * The idempotency key (8-64 of A-Z a-z 0-9 _ -): the same key is spent once, however often it is sent.
-   * Default: a new one per call (the client's own retry after a new login sends the same). Pass your own
-   * to retry a spend across app restarts, e.g. an order number.
+   * The idempotency key (8-64 of A-Z a-z 0-9 _ -), required: derive it from what is bought (an order id,
+   * `coupon-<id>`), never per call or per tap. A retry after NETWORK or a 5xx, a second tap, the same purchase
+   * after an app restart: each sends the same key and gets the first reply, spent once. Another purchase needs
+   * another key; the same key with another amount or reason is 409 IDEMPOTENCY_KEY_REUSED.
    */
-  key?: string;
+  key: string;
   /** Shown in the history (at most 64 characters). */
   reason?: string;
 }
@@ -135,16 +139,19 @@ export interface Client {
   uploadAvatar(filePath: string): Promise<AvatarReply>;
   /** Forgets the token and ends its session (`all`: every session of the user). Never logs in. */
   logout(options?: { all?: boolean }): Promise<LogoutReply>;
-  /** Spends `amount` points once (409 INSUFFICIENT_CREDIT when there are not enough; nothing is spent). */
-  spend(amount: number, options?: SpendOptions): Promise<SpendReply>;
+  /**
+   * Spends `amount` points once per `key` (409 INSUFFICIENT_CREDIT when there are not enough; nothing is spent).
+   * Rejects with a TypeError, sending nothing, when `key` is missing or not 8-64 of A-Z a-z 0-9 _ -.
+   */
+  spend(options: SpendOptions): Promise<SpendReply>;
   /** Today's check-in; `granted` is 0 if the user checked in today already. */
   checkin(): Promise<CheckinReply>;
   /** The user's credit history, newest first. */
   history(options?: { limit?: number; cursor?: string }): Promise<HistoryReply>;
 }
 
-/** A fresh idempotency key: unique per call on this device (not a secret: keys are per user). */
-const newKey = (): string => Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+/** The server's idempotency key shape. */
+const KEY = /^[\w-]{8,64}$/;
 
 /** 401s that a new session cures; SESSION_KEY_EXPIRED is one too, but the data must be fetched again. */
 const SESSION_REFUSED = ['SESSION_INVALID', 'UNAUTHENTICATED'];
@@ -272,8 +279,15 @@ export function createClient(options: ClientOptions): Client {
       return (await send(ROUTES.logout, all ? '?all=1' : '', undefined, token)) as LogoutReply;
     },
 
-    spend(amount, { key, reason } = {}) {
-      const body: Record<string, unknown> = { amount, key: key || newKey() };
+    spend(intent) {
+      const { amount, key, reason } = intent || ({} as SpendOptions);
+      // A key made here, per call, would make a retry a second purchase: the caller names the purchase.
+      if (typeof key !== 'string' || !KEY.test(key)) {
+        return Promise.reject(
+          new TypeError('spend: key is required, 8-64 of A-Z a-z 0-9 _ -, the same for every retry of one purchase (e.g. its order id)'),
+        );
+      }
+      const body: Record<string, unknown> = { amount, key };
       if (reason !== undefined) body.reason = reason;
       return authed(ROUTES.spend, '', body) as Promise<SpendReply>;
     },

@@ -29,5 +29,6 @@ export type ServerErrorCode =
   | 'WECHAT_BUSY'
   | 'PHONE_QUOTA_EXHAUSTED'
   | 'STORAGE_UNAVAILABLE'
+  | 'CREDIT_BUSY'
   | 'DEADLINE_EXCEEDED'
   | 'WECHAT_TIMEOUT';

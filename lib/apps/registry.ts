@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { type AppSecretSource, appSecretProvider, type ReadParameter } from '#lib/apps/app-secret';
+import type { ListParameters } from '#lib/aws/ssm';
 import type { Env } from '#lib/kernel/env';
-import { ConfigError } from '#lib/kernel/errors';
+import { AppError, ConfigError } from '#lib/kernel/errors';
 import { type Clock, epochSeconds } from '#lib/kernel/time';
 
 /** A mini-program's AppID: `wx` and 16 hex digits. */
@@ -23,7 +24,7 @@ export interface AppSources {
   listed: ReadonlyMap<string, string>;
   /** Deployed: the SSM path whose `<path><appid>` parameters hold further apps' AppSecrets. */
   parameterPath: string | undefined;
-  /** How long an instance trusts what it looked up about an app (its AppSecret, or that it is not registered). */
+  /** How long an instance trusts its listing of the apps path (which apps are registered, their AppSecrets): it lists at most once per period. */
   cacheSeconds: number;
 }
 
@@ -35,7 +36,7 @@ export interface App {
 
 export interface AppRegistry {
   readonly defaultAppId: string;
-  /** The registered app with this AppID, or undefined (never registered, or its parameter deleted). */
+  /** The registered app with this AppID, or undefined (never registered, or its parameter deleted); rejects with a 503 when SSM cannot say. */
   find(appId: string): Promise<App | undefined>;
 }
 
@@ -65,40 +66,68 @@ export function appSources(env: Env, defaultApp: AppSources['defaultApp']): AppS
   return { defaultApp, listed, parameterPath: path || undefined, cacheSeconds };
 }
 
+/** What the registry asks SSM: one GetParameter for the default app's AppSecret, one listing of the apps path. */
+export interface AppParameters {
+  readParameter: ReadParameter;
+  listParameters: ListParameters;
+}
+
 /**
- * Looks apps up once per instance and cache time: the default and listed apps
- * never change; an SSM-registered app's AppSecret (or its absence) is trusted
- * for `cacheSeconds`, which bounds how long a deleted parameter keeps its app alive.
+ * The default and listed apps never change. The apps registered in SSM are learnt by listing the whole path
+ * (GetParametersByPath), at most once per instance and `cacheSeconds`, never by asking about a name: an AppID
+ * that is not in the listing is unknown (400) without any SSM call, and nothing is remembered about it, so
+ * made-up AppIDs cost neither SSM calls nor memory. The listing holds only the registered apps.
+ *
+ * A failed listing (SSM down, throttled) is remembered for `cacheSeconds` too, so whatever is sent, an instance
+ * lists at most once per period. Meanwhile the apps of the last good listing keep working (stale rather than
+ * down: an SSM outage does not take registered apps down), and an app this instance cannot know about is a 503
+ * STORAGE_UNAVAILABLE (we cannot say it is unknown), never a 400.
  */
-export function createAppRegistry(sources: AppSources, readParameter: ReadParameter, now: Clock): AppRegistry {
+export function createAppRegistry(sources: AppSources, ssm: AppParameters, now: Clock): AppRegistry {
   const fixed = new Map<string, App>();
-  fixed.set(sources.defaultApp.appId, { appId: sources.defaultApp.appId, secret: appSecretProvider(sources.defaultApp.secret, readParameter) });
+  fixed.set(sources.defaultApp.appId, { appId: sources.defaultApp.appId, secret: appSecretProvider(sources.defaultApp.secret, ssm.readParameter) });
   for (const [appId, value] of sources.listed) fixed.set(appId, { appId, secret: async () => value });
 
-  const looked = new Map<string, { app: Promise<App | undefined>; until: number }>();
-  const lookUp = async (appId: string, parameter: string): Promise<App | undefined> => {
+  const path = sources.parameterPath;
+  let lastGood: ReadonlyMap<string, App> | undefined;
+  let listing: { apps: Promise<ReadonlyMap<string, App>>; until: number } | undefined;
+
+  const list = async (parameterPath: string): Promise<ReadonlyMap<string, App>> => {
     try {
-      const value = await readParameter(parameter);
-      return value ? { appId, secret: async () => value } : undefined;
+      // The path without its trailing "/": IAM authorizes the listing against it (serverless.yml).
+      const parameters = await ssm.listParameters(parameterPath.slice(0, -1));
+      const apps = new Map<string, App>();
+      for (const [name, value] of parameters) {
+        const appId = name.slice(parameterPath.length);
+        if (name.startsWith(parameterPath) && APPID.test(appId)) apps.set(appId, { appId, secret: async () => value });
+      }
+      lastGood = apps;
+      return apps;
     } catch (err) {
-      if (err instanceof Error && err.name === 'ParameterNotFound') return undefined;
-      throw err;
+      if (lastGood) return lastGood;
+      // SSM's error names what failed (throttling, a missing permission); it holds no secret.
+      const reason = err instanceof Error ? `${err.name}: ${err.message.slice(0, 200)}` : 'unknown error';
+      throw new AppError('STORAGE_UNAVAILABLE', 'The registered mini-programs could not be read: retry shortly', { appsListing: reason });
     }
+  };
+
+  const registered = (parameterPath: string): Promise<ReadonlyMap<string, App>> => {
+    const nowSeconds = epochSeconds(now);
+    if (!listing || nowSeconds >= listing.until) {
+      const apps = list(parameterPath);
+      // Handled here too: a failed listing is remembered (and rejected to each caller) without an unhandled rejection.
+      apps.catch(() => undefined);
+      listing = { apps, until: nowSeconds + sources.cacheSeconds };
+    }
+    return listing.apps;
   };
 
   return {
     defaultAppId: sources.defaultApp.appId,
     async find(appId) {
       const known = fixed.get(appId);
-      if (known || !sources.parameterPath || !APPID.test(appId)) return known;
-      const nowSeconds = epochSeconds(now);
-      const cached = looked.get(appId);
-      if (cached && nowSeconds < cached.until) return cached.app;
-      const app = lookUp(appId, `${sources.parameterPath}${appId}`);
-      looked.set(appId, { app, until: nowSeconds + sources.cacheSeconds });
-      // A failed read (SSM down) is not remembered: the next request asks again.
-      app.catch(() => looked.delete(appId));
-      return app;
+      if (known || !path || !APPID.test(appId)) return known;
+      return (await registered(path)).get(appId);
     },
   };
 }

@@ -14,7 +14,7 @@ export interface AwsSigningConfig {
 }
 
 /**
- * Bound on a whole GetParameter read, retries included (in-region SSM answers
+ * Bound on a whole GetParameter read, or a whole GetParametersByPath listing (every page), retries included (in-region SSM answers
  * in tens of ms). A login on a fresh instance may wait for it, so it counts in
  * the worst login that Lambda's timeout must cover (test/deploy).
  */
@@ -39,29 +39,66 @@ export interface SsmOptions {
  * difference between passing and failing the zip budget (BENCHMARKS.md).
  */
 export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOptions = {}): ReadParameter {
-  const attempt = getParameter(aws, options);
+  const call = ssmCall(aws, options);
   return async (name) => {
     const deadline = performance.now() + boundedMs(options.timeoutMs ?? SSM_TIMEOUT_MS);
-    for (let tries = 1; ; tries++) {
-      try {
-        return await attempt(name, deadline - performance.now());
-      } catch (err) {
-        // Full jitter, so that instances throttled together do not come back together.
-        const backoffMs = Math.random() * SSM_BACKOFF_BASE_MS * 2 ** tries;
-        const retryable = err instanceof Error && RETRYABLE.test(err.name);
-        if (!retryable || tries === SSM_ATTEMPTS || performance.now() + backoffMs >= deadline) throw err;
-        await sleep(backoffMs);
-      }
-    }
+    const answer = (await retried(deadline, (timeoutMs) => call('GetParameter', { Name: name, WithDecryption: true }, timeoutMs))) as {
+      Parameter?: { Value?: string };
+    };
+    return answer.Parameter?.Value;
   };
 }
 
-/** One signed GetParameter attempt, bounded by `timeoutMs`. */
-function getParameter(aws: AwsSigningConfig, options: SsmOptions) {
-  return async (name: string, timeoutMs: number): Promise<string | undefined> => {
+/** Every parameter directly under a path (not below it), decrypted: name -> value. */
+export type ListParameters = (path: string) => Promise<ReadonlyMap<string, string>>;
+
+/** SSM answers GetParametersByPath 10 parameters a page at most. */
+const PAGE_SIZE = 10;
+
+/**
+ * SSM GetParametersByPath (decrypted, one level), every page, signed as GetParameter is. The whole listing, every
+ * page and retry included, is bounded by SSM_TIMEOUT_MS, as one GetParameter was: a login that waits for it waits no
+ * longer than before. IAM authorizes it against the path asked for (ssm:GetParametersByPath on `…:parameter<path>`).
+ */
+export function createSsmParameterLister(aws: AwsSigningConfig, options: SsmOptions = {}): ListParameters {
+  const call = ssmCall(aws, options);
+  return async (path) => {
+    const deadline = performance.now() + boundedMs(options.timeoutMs ?? SSM_TIMEOUT_MS);
+    const found = new Map<string, string>();
+    let nextToken: string | undefined;
+    do {
+      const body = { Path: path, Recursive: false, WithDecryption: true, MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
+      const page = (await retried(deadline, (timeoutMs) => call('GetParametersByPath', body, timeoutMs))) as {
+        Parameters?: Array<{ Name?: string; Value?: string }>;
+        NextToken?: string;
+      };
+      for (const { Name, Value } of page.Parameters ?? []) if (Name && Value) found.set(Name, Value);
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return found;
+  };
+}
+
+/** Throttling and 5xx are tried again with full jitter (instances throttled together do not come back together), within the deadline. */
+async function retried(deadline: number, attempt: (timeoutMs: number) => Promise<unknown>): Promise<unknown> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(deadline - performance.now());
+    } catch (err) {
+      const backoffMs = Math.random() * SSM_BACKOFF_BASE_MS * 2 ** tries;
+      const retryable = err instanceof Error && RETRYABLE.test(err.name);
+      if (!retryable || tries === SSM_ATTEMPTS || performance.now() + backoffMs >= deadline) throw err;
+      await sleep(backoffMs);
+    }
+  }
+}
+
+/** One signed SSM JSON call (`AmazonSSM.<target>`), bounded by `timeoutMs`; an SSM error is thrown as an Error named by its type. */
+function ssmCall(aws: AwsSigningConfig, options: SsmOptions) {
+  return async (target: string, request: unknown, timeoutMs: number): Promise<unknown> => {
     const region = typeof aws.region === 'function' ? await aws.region() : aws.region;
     const url = new URL(options.endpoint ?? `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}/`);
-    const body = JSON.stringify({ Name: name, WithDecryption: true });
+    const body = JSON.stringify(request);
     const signer = new SignatureV4({ credentials: aws.credentials, region, service: 'ssm', sha256: aws.sha256, uriEscapePath: true });
     const signed = await signer.sign({
       method: 'POST',
@@ -73,7 +110,7 @@ function getParameter(aws: AwsSigningConfig, options: SsmOptions) {
       headers: {
         host: url.host,
         'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'AmazonSSM.GetParameter',
+        'x-amz-target': `AmazonSSM.${target}`,
       },
       body,
     });
@@ -83,18 +120,13 @@ function getParameter(aws: AwsSigningConfig, options: SsmOptions) {
       body,
       signal: AbortSignal.timeout(Math.max(0, Math.floor(timeoutMs))),
     });
-    const answer = (await response.json().catch(() => ({}))) as {
-      Parameter?: { Value?: string };
-      __type?: string;
-      message?: string;
-      Message?: string;
-    };
+    const answer = (await response.json().catch(() => ({}))) as { __type?: string; message?: string; Message?: string };
     if (!response.ok) {
       // AWS JSON errors name their type as "__type": "ParameterNotFound" or "com.amazonaws...#AccessDeniedException".
       const error = new Error(answer.message ?? answer.Message ?? `HTTP ${response.status}`);
       error.name = answer.__type?.split('#').pop() || `HTTP${response.status}`;
       throw error;
     }
-    return answer.Parameter?.Value;
+    return answer;
   };
 }

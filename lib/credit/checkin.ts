@@ -16,6 +16,9 @@ export interface CheckinConfig {
   bonusCredit: number;
 }
 
+/** CHECKIN_TIME_ZONE names no zone the runtime knows: the setting's fault, named (at package time, or at a check-in). */
+export const unknownTimeZone = (timeZone: string) => new ConfigError(`CHECKIN_TIME_ZONE is not a time zone this runtime knows: "${timeZone}"`);
+
 export interface CheckinReply {
   credit: number;
   /** What this check-in earned: 0 when the user had checked in today already. */
@@ -31,7 +34,7 @@ function checkinDay(nowMs: number, timeZone: string): string {
   try {
     return calendarDay(nowMs, timeZone);
   } catch (err) {
-    if (err instanceof RangeError) throw new ConfigError(`CHECKIN_TIME_ZONE is not a time zone this runtime knows: "${timeZone}"`);
+    if (err instanceof RangeError) throw unknownTimeZone(timeZone);
     throw err;
   }
 }

@@ -22,9 +22,9 @@ export const MAX_LIMIT = 100;
  * secret (a user pages only through its own ledger), but checked: a cursor that is not one this API gave
  * this user is a 400, never a page of something else.
  */
-const encodeCursor = (uid: string, seq: number) => Buffer.from(`${seq}.${uid}`, 'utf8').toString('base64url');
+export const encodeCursor = (uid: string, seq: number) => Buffer.from(`${seq}.${uid}`, 'utf8').toString('base64url');
 
-function decodeCursor(cursor: string, uid: string): number {
+export function decodeCursor(cursor: string, uid: string): number {
   const decoded = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const match = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{22})$/.exec(decoded);
   // Only the exact text this API gave: base64url decoding alone would let a changed last character through.
@@ -33,7 +33,7 @@ function decodeCursor(cursor: string, uid: string): number {
   return Number(match[1]);
 }
 
-function parseLimit(raw: string | undefined): number {
+export function parseLimit(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(limit >= 1 && limit <= MAX_LIMIT)) throw new AppError('INVALID_REQUEST', `limit must be a whole number from 1 to ${MAX_LIMIT}`);

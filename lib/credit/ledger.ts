@@ -97,9 +97,31 @@ export interface LedgerStore {
 /** A move below zero gets this. */
 export const insufficientCredit = (): AppError => new AppError('INSUFFICIENT_CREDIT', 'Not enough credit: nothing was spent');
 
-/** Enough for every writer of one user at once to get through (each round lets one in), while the request has time. */
-const MAX_ATTEMPTS = 100;
-const MAX_BACKOFF_MS = 500;
+/**
+ * Rounds of one move before it gives up with CREDIT_BUSY (the client retries with the same key). Each lost round
+ * means another move of the same user got in: a few rounds absorb a double tap, and a crowd of one user's
+ * simultaneous moves is answered within a fraction of a second instead of holding each request (and a share of
+ * the function's reserved concurrency) for seconds.
+ */
+export const MAX_MOVE_ROUNDS = 5;
+/** Full jitter up to 10 * 2^round ms, capped: at most 20 + 40 + 80 + 100 = 240 ms of pauses in all. */
+const MAX_BACKOFF_MS = 100;
+
+/** Contention on one user's credit that outlasted the rounds (or the request's time): retryable, with the same key. */
+export const creditBusy = (rounds: number, cause: unknown): AppError =>
+  new AppError(
+    'CREDIT_BUSY',
+    'Other moves of this credit are under way at the same moment: retry with the same key',
+    { contention: rounds },
+    { cause },
+  );
+
+export interface LedgerOptions {
+  /** The pause between rounds. Default: a timer; tests record it. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Default: Math.random. */
+  random?: () => number;
+}
 
 /** The sign-up grant: the new user's first entry, in the first login's transaction (lib/session/session-store.ts). */
 export function signupEntryPut(table: string, uid: string, amount: number, atMs: number) {
@@ -122,7 +144,10 @@ export function createLedgerStore(
   db: DynamoDBDocumentClient,
   tables: Pick<TableNames, 'users' | 'ledger'>,
   users: Pick<UserStore, 'findBalance'>,
+  options: LedgerOptions = {},
 ): LedgerStore {
+  const pause = options.sleep ?? sleep;
+  const random = options.random ?? Math.random;
   const findEntry = async (uid: string, key: string) => {
     const { Item } = await guard(db.send(new GetCommand({ TableName: tables.ledger, Key: entryKey(uid, key), ConsistentRead: true })));
     return Item ? parseItem('ledger entry', EntryItem, Item) : undefined;
@@ -179,13 +204,12 @@ export function createLedgerStore(
           if (existing) return { outcome: 'exists', entry: parseItem('ledger entry', EntryItem, unmarshall(existing)) };
           const moved = reasons[0]?.Code === 'ConditionalCheckFailed';
           if (!moved && !isTransactionConflict(err)) throw storageError(err);
-          // Full jitter, growing to half a second: a crowd of writers on one user spreads out instead of retrying in step.
-          const backoffMs = Math.random() * Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt);
-          if (attempt >= MAX_ATTEMPTS || remainingMs() <= backoffMs + 50) {
-            // Contention that outlasted the request's time is an outage to retry (with the same key), never a wrong answer.
-            throw new AppError('STORAGE_UNAVAILABLE', 'Storage is busy right now: retry in a moment', { storageError: 'contention' }, { cause: err });
-          }
-          await sleep(backoffMs);
+          // Full jitter: a crowd of writers on one user spreads out instead of retrying in step.
+          const backoffMs = random() * Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt);
+          // Contention that outlasted the rounds (or the request's time) is answered at once, to retry with the same
+          // key, never with a wrong answer: nothing was written by this request.
+          if (attempt >= MAX_MOVE_ROUNDS || remainingMs() <= backoffMs + 50) throw creditBusy(attempt, err);
+          await pause(backoffMs);
           // Moved meanwhile (or gone): computed again from the user as the failure handed it back. Held by another
           // transaction (a conflict, nothing decided): read where it left the balance.
           const now = moved ? reasons[0]?.Item : undefined;

@@ -1,7 +1,7 @@
 import { signupEntryPut } from '#lib/credit/ledger';
 import { remainingMs, withDeadline } from '#lib/kernel/deadline';
-import { AppError, isAppError } from '#lib/kernel/errors';
-import type { LogFields } from '#lib/kernel/log';
+import { AppError, ConfigError, isAppError } from '#lib/kernel/errors';
+import { type LogFields, logger } from '#lib/kernel/log';
 import type { NewUser, NewUserStart } from '#lib/session/session-store';
 import type { UserRiskRank } from '#lib/wechat/risk-rank';
 
@@ -34,9 +34,31 @@ const TRANSACTION_RESERVE_MS = 1000;
 export interface SignupDecision extends SignupGrant {
   /** 'given', 'held' (risk rank above the limit), or the same when WeChat could not say (then riskRank is absent). */
   grant: 'given' | 'held';
-  riskCheck: 'ranked' | 'unknown' | 'skipped';
+  /**
+   * 'ranked'; 'skipped' (nothing to ask); when WeChat could not say: 'timeout' (slow), 'unavailable' (busy, down,
+   * junk: passes by itself) or 'fault' (our misconfiguration, e.g. 48001 or 40164: lasts until someone fixes it).
+   */
+  riskCheck: 'ranked' | 'skipped' | RiskCheckFailure;
   /** Why WeChat could not say, as our error code. */
   riskError?: string;
+  /** For a 'fault': what is wrong and what to fix (lib/wechat/errcodes.ts), with the WeChat API and errcode. */
+  fault?: { fault: string; api?: string; errcode?: number };
+}
+
+export type RiskCheckFailure = 'timeout' | 'unavailable' | 'fault';
+
+/** A failed risk check: a fault of our own setup (it carries the text that says what to fix), WeChat being slow, or anything else. */
+export function classifyRiskFailure(err: unknown): { riskCheck: RiskCheckFailure; fault?: SignupDecision['fault'] } {
+  if (err instanceof ConfigError) return { riskCheck: 'fault', fault: { fault: err.message } };
+  if (!isAppError(err)) return { riskCheck: 'unavailable' };
+  const { fault, api, errcode } = err.detail;
+  if (typeof fault === 'string') {
+    return {
+      riskCheck: 'fault',
+      fault: { fault, ...(typeof api === 'string' ? { api } : {}), ...(typeof errcode === 'number' ? { errcode } : {}) },
+    };
+  }
+  return { riskCheck: err.code === 'WECHAT_TIMEOUT' || err.code === 'DEADLINE_EXCEEDED' ? 'timeout' : 'unavailable' };
 }
 
 /**
@@ -60,9 +82,15 @@ export async function decideSignupGrant(
     const held = rank > risk.maxRank;
     return { amount: held ? 0 : amount, riskRank: rank, grant: held ? 'held' : 'given', riskCheck: 'ranked' };
   } catch (err) {
-    // Whatever went wrong (a timeout, WeChat's refusal, its access token), the login goes on: the log says why.
+    // Whatever went wrong (a timeout, WeChat's refusal, its access token, our own misconfiguration), the login goes
+    // on and SIGNUP_RISK_UNKNOWN decides; the log says which it was, a fault at error level (lib/session/login.ts).
     const give = risk.whenUnknown === 'grant';
-    return { amount: give ? amount : 0, grant: give ? 'given' : 'held', riskCheck: 'unknown', ...(isAppError(err) ? { riskError: err.code } : {}) };
+    return {
+      amount: give ? amount : 0,
+      grant: give ? 'given' : 'held',
+      ...classifyRiskFailure(err),
+      ...(isAppError(err) ? { riskError: err.code } : err instanceof ConfigError ? { riskError: 'INTERNAL' } : {}),
+    };
   }
 }
 
@@ -77,11 +105,21 @@ export function createSignupStart(
   ledgerTable: string,
 ) {
   return async (user: NewUser): Promise<NewUserStart> => {
-    const decision = await decideSignupGrant(config, (ip) => userRiskRank(user.appid, user.openid, ip), user.clientIp);
+    const signup = await decideSignupGrant(config, (ip) => userRiskRank(user.appid, user.openid, ip), user.clientIp);
+    if (signup.fault) {
+      // A misconfiguration lasts until someone fixes it, and every new account meanwhile goes by SIGNUP_RISK_UNKNOWN:
+      // said at error level, with what to fix, apart from WeChat being slow (the request's own line says riskCheck too).
+      logger.error('sign-up risk check misconfigured', {
+        endpoint: 'login',
+        riskCheck: signup.riskCheck,
+        signupGrant: signup.grant,
+        ...signup.fault,
+      });
+    }
     return {
-      attributes: { credit: decision.amount, ledgerSeq: 1, ...(decision.riskRank === undefined ? {} : { signupRiskRank: decision.riskRank }) },
-      items: [signupEntryPut(ledgerTable, user.uid, decision.amount, user.createdAtMs)],
-      logFields: signupLogFields(decision),
+      attributes: { credit: signup.amount, ledgerSeq: 1, ...(signup.riskRank === undefined ? {} : { signupRiskRank: signup.riskRank }) },
+      items: [signupEntryPut(ledgerTable, user.uid, signup.amount, user.createdAtMs)],
+      logFields: signupLogFields(signup),
     };
   };
 }

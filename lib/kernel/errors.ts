@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'INVALID_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'STORAGE_UNAVAILABLE'
+  | 'CREDIT_BUSY'
   | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 

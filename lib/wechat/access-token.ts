@@ -22,8 +22,10 @@ export interface AccessTokens {
   /** A valid access_token: from memory, the shared cache, or a refresh. */
   get(): Promise<string>;
   /**
-   * Calls a WeChat API with the token; on 40001/42001 (token refused), marks
-   * that token refused (only if it is still the cached one), gets another one and calls once more.
+   * Calls a WeChat API with the token; on 40001/42001 (token refused), marks that token refused (only if it
+   * is still the cached one), asks WeChat for its current token (normal mode; forced only if that is the
+   * refused one) and calls once more with it. Never a merely different cached copy: another holder of the
+   * AppSecret may have replaced that one too.
    */
   call(api: (accessToken: string) => Promise<WeChatAnswer>): Promise<WeChatAnswer>;
 }
@@ -86,8 +88,11 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   };
 
   /** With the lease: a token from normal mode, forced only if that is the very token an API refused. */
-  const refreshWithLease = async (leaseId: string, latest: CachedAccessTokenState | undefined): Promise<CachedAccessToken> => {
-    const refused = latest?.expiresAt === 0 ? latest.accessToken : undefined;
+  const refreshWithLease = async (
+    leaseId: string,
+    latest: CachedAccessTokenState | undefined,
+    refused: string | undefined,
+  ): Promise<CachedAccessToken> => {
     const fresh = await fetchStableToken(false);
     if (refused === undefined || fresh.accessToken !== refused) return fresh;
     const force = nextForce(latest?.forced, seconds());
@@ -99,13 +104,18 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     return forced;
   };
 
-  const refresh = async (leaseId: string): Promise<string> => {
+  /**
+   * With the lease. A routine refresh (`refusedNow` absent) takes a token another instance saved meanwhile; a
+   * refresh after a refusal always asks WeChat: a cached token, however new, may have been replaced as well.
+   */
+  const refresh = async (leaseId: string, refusedNow?: string): Promise<string> => {
     let held = true;
     try {
       // Another instance may have refreshed between our read and our lease (saving frees the lease).
       const latest = await options.cache.read();
-      if (latest && seconds() < latest.refreshAt) return remember(latest);
-      const fresh = await refreshWithLease(leaseId, latest);
+      if (refusedNow === undefined && latest && seconds() < latest.refreshAt) return remember(latest);
+      const refused = refusedNow ?? (latest?.expiresAt === 0 ? latest.accessToken : undefined);
+      const fresh = await refreshWithLease(leaseId, latest, refused);
       const saved = await options.cache.save(fresh, leaseId);
       held = false; // given back by the save, or already someone else's
       if (saved) return remember(fresh);
@@ -137,6 +147,28 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     throw noToken({ waited: waitMs });
   };
 
+  /**
+   * After WeChat refused `refused`: a token WeChat hands out now, so issued after the refused one was. With the
+   * lease, as a refresh (saved for the other instances). Without it (another instance is refreshing), normal mode
+   * is asked all the same (it changes nothing at WeChat); if that is still the refused token, only the lease holder
+   * may force, so this waits for a token that was saved after it looked, and that is not the refused one.
+   */
+  const renew = async (refused: string): Promise<string> => {
+    const now = seconds();
+    const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
+    if (leaseId) return refresh(leaseId, refused);
+    const seen = (await options.cache.read())?.accessToken;
+    const fresh = await fetchStableToken(false);
+    if (fresh.accessToken !== refused) return remember(fresh);
+    const forced = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
+      const latest = await options.cache.read();
+      const replaced = latest && latest.accessToken !== refused && latest.accessToken !== seen;
+      return replaced && seconds() < latest.refreshAt ? latest : undefined;
+    });
+    if (forced) return remember(forced);
+    throw noToken({ reason: 'the refused token is still handed out; another instance holds the refresh lease', waited: waitMs });
+  };
+
   return {
     get,
     async call(api) {
@@ -144,8 +176,9 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       const answer = await api(token);
       if (!TOKEN_REFUSED.has(answer.errcode)) return answer;
       memory = undefined;
+      // Compare-and-expire: the other instances stop using it; the retry itself never takes a cached copy.
       await options.cache.expire(token);
-      return api(await get());
+      return api(await renew(token));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -456,11 +457,17 @@ describe('serverless package (prod, offline, no credentials)', () => {
         expect(ssm, name).toEqual([]);
         continue;
       }
-      expect(ssm.flatMap((s) => s.Action)).toEqual(['ssm:GetParameter']);
-      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"');
-      // More apps' AppSecrets: GetParameter under the stage's apps path only (nothing above it, no other path).
-      expect(ssm[0]!.Resource, name).toHaveLength(2);
-      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/apps/*"');
+      expect(
+        ssm.map((s) => s.Action),
+        name,
+      ).toEqual([['ssm:GetParameter'], ['ssm:GetParametersByPath']]);
+      // GetParameter on the default app's AppSecret only: no wildcard, so no made-up AppID can be asked about by name.
+      expect(ssm[0]!.Resource, name).toHaveLength(1);
+      expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter","/wechat-login/prod/wechat-app-secret"]');
+      // More apps' AppSecrets: the stage's apps path listed as a whole (IAM authorizes GetParametersByPath against the path).
+      expect(ssm[1]!.Resource, name).toHaveLength(1);
+      expect(JSON.stringify(ssm[1]!.Resource)).toContain(':parameter","/wechat-login/prod/apps"]');
+      expect(JSON.stringify(ssm)).not.toContain('*');
     }
   });
 
@@ -536,6 +543,91 @@ describe('serverless package refuses deploy settings that break or leak, naming 
     });
     expect(run.status, run.stdout).not.toBe(0);
     expect(`${run.stdout}${run.stderr}`).toContain(name);
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+/**
+ * A malformed value for every variable of the README's configuration table; null for those npm start alone reads
+ * (they are not in serverless.yml's environment, which the test checks). A row added to the table must be added here.
+ */
+const MALFORMED: Record<string, string | null> = {
+  WECHAT_APPID: 'wx123',
+  WECHAT_SECRET: 'short',
+  WECHAT_SECRET_PARAM: 'wechat-app-secret',
+  WECHAT_API_BASE: 'http://api.weixin.qq.com',
+  WECHAT_TIMEOUT_MS: '5000',
+  SESSION_TTL_SECONDS: '0',
+  INITIAL_CREDIT: '-1',
+  SIGNUP_MAX_RISK_RANK: '5',
+  SIGNUP_RISK_TIMEOUT_MS: '99',
+  SIGNUP_RISK_UNKNOWN: 'maybe',
+  CHECKIN_CREDIT: '0',
+  CHECKIN_TIME_ZONE: 'Asia/Shanghia',
+  CHECKIN_BONUS_EVERY: '367',
+  CHECKIN_BONUS_CREDIT: 'twenty',
+  PORT: null,
+  DYNAMODB_ENDPOINT: 'not a url',
+  DYNAMODB_PORT: null,
+  POWERTOOLS_LOG_LEVEL: 'VERBOSE',
+  WECHAT_APPS: 'wx123=secret',
+  WECHAT_APPS_PARAM_PATH: 'wechat-login/apps',
+  APPS_CACHE_SECONDS: '0',
+  AVATARS_BUCKET: 'avatars.example.com',
+  S3_ENDPOINT: 'not a url',
+  S3_PORT: null,
+  AVATAR_MAX_BYTES: '5000000',
+  AVATAR_URL_TTL_SECONDS: '43201',
+  NICKNAME_REVIEW: 'maybe',
+  SESSIONS_TABLE: ' ',
+  USERS_TABLE: ' ',
+  LOGINS_TABLE: ' ',
+  APP_CACHE_TABLE: ' ',
+  LEDGER_TABLE: ' ',
+};
+
+/** The variables the README's configuration table names (its first column). */
+function readmeSettings(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## API'));
+  return table
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]!));
+}
+
+describe('package time checks the whole environment serverless.yml sets, as the functions read it (#19)', () => {
+  const settings = createRequire(import.meta.url)('../../resources/settings.cjs') as { checkEnvironment(env: Record<string, unknown>): string };
+  const deployed = () => ({ ...template.Resources.LoginLambdaFunction!.Properties.Environment.Variables }) as Record<string, unknown>;
+
+  it("knows a malformed value for every setting of the README's table, and the packaged environment passes the check", () => {
+    expect(Object.keys(MALFORMED).sort()).toEqual([...new Set(readmeSettings())].sort());
+    expect(settings.checkEnvironment(deployed())).toBe('checked');
+    // Every function gets the same environment, so the check covers each.
+    for (const name of Object.keys(FUNCTIONS)) {
+      expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables, name).toEqual(deployed());
+    }
+  });
+
+  it.each(Object.entries(MALFORMED))('refuses a malformed %s (%j), naming it', (name, value) => {
+    if (value === null) {
+      expect(deployed(), `${name} is read by npm start only`).not.toHaveProperty(name);
+      return;
+    }
+    expect(() => settings.checkEnvironment({ ...deployed(), [name]: value })).toThrow(new RegExp(`^${name}`));
+  });
+
+  it('the check is wired: `serverless package` with AVATAR_MAX_BYTES=5000000 (which once stopped all 13 functions) builds nothing', () => {
+    const out = mkdtempSync(join(tmpdir(), 'package-refused-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+    const run = spawnSync(`${ROOT}node_modules/.bin/serverless`, ['package', '--stage', 'prod', '--package', out], {
+      cwd: ROOT,
+      env: packageEnv({ AVATAR_MAX_BYTES: '5000000' }),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stdout).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toContain('AVATAR_MAX_BYTES must be a whole number');
     expect(readdirSync(out)).toEqual([]);
   });
 });

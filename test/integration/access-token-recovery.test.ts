@@ -1,10 +1,13 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createAccessTokens } from '#lib/wechat/access-token';
 import { type AccessTokenStore, createAccessTokenStore } from '#lib/wechat/access-token-store';
 import { createCheckSessionKey } from '#lib/wechat/session-check';
+import { allDeps } from '#lib/wiring';
 import { createTables } from '../../local/tables.ts';
+import { api } from '../support/invoke.ts';
 import { APP_ID, APP_SECRET } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
@@ -187,6 +190,61 @@ describe('the refresh lease', () => {
     const before = stack.fake.stableTokenCalls.length;
     // With the lease still taken (the clock stands still), this instance would wait for a refresh that never comes, then fail.
     expect(await instance({ table }).get()).toEqual(expect.stringMatching(/^fake-access-token-/));
+    expect(stableTokenCallsSince(before)).toEqual([false]);
+  });
+});
+
+/** Another holder of the AppSecret (another stage on the AppID) forces a refresh: every earlier token stops working. */
+async function forceRefreshElsewhere() {
+  afterForceSpacing();
+  const reply = await fetch(`${stack.fake.url}/cgi-bin/stable_token`, {
+    method: 'POST',
+    body: JSON.stringify({ grant_type: 'client_credential', appid: APP_ID, secret: APP_SECRET, force_refresh: true }),
+  });
+  expect(((await reply.json()) as { access_token?: string }).access_token).toEqual(expect.any(String));
+}
+
+describe('two stages on one AppID, the other forcing a refresh before each of its calls', () => {
+  it("the first /phonenumber after /checklogin?verify=wechat refreshed the stage's token asks WeChat again: its retry never uses a cached token WeChat has replaced as well", async () => {
+    // Stage A: this stack's phonenumber function, and its checklogin function (another instance: its own memory, the same table).
+    const db = createDocumentClient({ region: stack.config.region, endpoint: stack.config.dynamodbEndpoint });
+    try {
+      const checklogin = api(allDeps(stack.config, { db, now: stack.clock.now, busyRetryDelayMs: 20 }));
+      // Stage B shares the AppID and resets WeChat's token before each of its calls (force_refresh).
+      const stageBResets = forceRefreshElsewhere;
+      const t = String((await client.login('ann.2')).body.token);
+      const phone = (code: string) => client.phonenumber(t, { code, replace: true });
+      expect((await phone('phone-13800138011')).status).toBe(200); // the phonenumber instance holds the token in memory
+
+      await stageBResets();
+      const verified = await checklogin.invoke('checklogin', {
+        method: 'GET',
+        path: '/checklogin',
+        query: { verify: 'wechat' },
+        headers: { authorization: `Bearer ${t}` },
+      });
+      expect(verified).toMatchObject({ status: 200, body: { is_login: true, session_key_valid: true } });
+
+      await stageBResets();
+      const before = stack.fake.stableTokenCalls.length;
+      const reply = await phone('phone-13800138012');
+      expect(reply.status, reply.raw).toBe(200);
+      // Its copy (two generations old) was refused; the table's (one generation old) is not tried: normal mode is asked.
+      expect(stableTokenCallsSince(before)).toEqual([false]);
+    } finally {
+      db.destroy();
+    }
+  });
+
+  it('while another instance of the stage holds the refresh lease, the retry asks normal mode itself instead of waiting on the cache', async () => {
+    const table = await appCacheTable('busy-lease');
+    const tokens = instance({ table });
+    await tokens.get();
+    await forceRefreshElsewhere();
+    // Another instance is in the middle of a refresh (its lease outlives this test's wait).
+    expect(await store(table).takeLease(nowSeconds(), nowSeconds() + 60)).toEqual(expect.any(String));
+    const before = stack.fake.stableTokenCalls.length;
+    expect(await checkSession(tokens)).toBe(true);
     expect(stableTokenCallsSince(before)).toEqual([false]);
   });
 });

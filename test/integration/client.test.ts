@@ -204,6 +204,33 @@ describe('the mini-program client against the real stack', () => {
     expect(wx.exchanges.every((e) => !e.auth)).toBe(true);
   });
 
+  it('a spend whose reply is lost (NETWORK) and that the user taps again spends once', async () => {
+    const user = newUser('lost');
+    const { wx, client } = device({ user });
+    await client.credit();
+    // wx whose next spend reaches the server, but whose reply never reaches the client.
+    let loseNext = true;
+    const lossy = createClient({
+      baseUrl: api.url,
+      now: stack.clock.now,
+      wx: {
+        ...wx,
+        request(req) {
+          if (!(loseNext && req.url.endsWith('/credit/spend'))) return wx.request(req);
+          loseNext = false;
+          wx.request({ ...req, success: () => req.fail({ errMsg: 'request:fail timeout' }) });
+        },
+      },
+    });
+    // What the Redeem button does for one coupon: the key is derived from what is bought, so every tap is the same purchase.
+    const coupon = { id: 'c0001', price: 30 };
+    const tap = () => lossy.spend({ amount: coupon.price, key: `coupon-${coupon.id}`, reason: 'coupon' });
+    expect(await rejection(tap())).toMatchObject({ status: 0, code: 'NETWORK' });
+    expect(wx.trace()).toContain('POST /credit/spend -> 200'); // it was spent on the server
+    expect((await tap()).credit).toBe(70);
+    expect(await client.credit()).toEqual({ credit: 70 });
+  });
+
   it('no reply at all is NETWORK', async () => {
     const closed = createClient({ baseUrl: 'http://127.0.0.1:9', wx: nodeWx({ user: newUser('net') }) });
     expect(await rejection(closed.credit())).toMatchObject({ status: 0, code: 'NETWORK' });

@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
+import { logger } from '#lib/kernel/log';
 import { allDeps } from '#lib/wiring';
+import { createHandler as grantHandler } from '../../handlers/grant.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
@@ -349,6 +351,59 @@ describe('a spend when DynamoDB fails', () => {
     const retry = await client.spend(token, { amount: 5, key: 'frozen-spend' });
     expect(retry.body).toMatchObject({ credit: 95 });
     expect(await spendEntries('frozen-spend')).toHaveLength(1);
+    await expectBalancesAreSums(stack.admin, stack.tables);
+  });
+});
+
+describe('the grant function when DynamoDB fails', () => {
+  it('a 5xx fails the invocation (thrown, so that asynchronous callers retry), a 4xx stays a payload, one log line each; the retry grants once', async () => {
+    const token = String((await client.login('granted-outage.1')).body.token);
+    const { openid } = stack.fake.user('granted-outage');
+    const prize = { openid, amount: 50, key: 'outage-grant-0001', reason: 'prize' };
+    const lines: { level: string; message: string; status: unknown; code: unknown }[] = [];
+    const spies = (['info', 'warn', 'error'] as const).map((level) =>
+      vi.spyOn(logger, level).mockImplementation((message: unknown, ...rest: unknown[]) => {
+        const fields = (rest[0] ?? {}) as { status?: unknown; code?: unknown };
+        lines.push({ level, message: String(message), status: fields.status, code: fields.code });
+      }),
+    );
+    const faulty = faultyDeps((command) => (command === 'TransactWriteItemsCommand' ? 'throttle' : undefined));
+    try {
+      const invoke = grantHandler(faulty.deps);
+      const thrown = await invoke(prize).then(
+        (reply) => ({ resolved: reply }),
+        (err: unknown) => err,
+      );
+      expect(thrown).toBeInstanceOf(Error);
+      const err = thrown as Error & { code?: unknown; status?: unknown };
+      // What Lambda reports as the FunctionError (errorType, errorMessage, trace): the contract's code and text, no internals.
+      expect({ name: err.name, message: err.message, code: err.code, status: err.status }).toEqual({
+        name: 'STORAGE_UNAVAILABLE',
+        message: 'Storage is unavailable right now: retry in a moment',
+        code: 'STORAGE_UNAVAILABLE',
+        status: 503,
+      });
+      expect(err.stack).toBe('STORAGE_UNAVAILABLE: Storage is unavailable right now: retry in a moment');
+      // A refusal under the same fault is the invocation's payload: retrying it would not help.
+      expect(await invoke({ ...prize, openid: 'o-never-logged-in', key: 'outage-grant-0002' })).toEqual({
+        err: 'No such user: it has never logged in to this mini-program',
+        code: 'USER_NOT_FOUND',
+        status: 404,
+      });
+      expect(await invoke({ openid, amount: 0, key: 'outage-grant-0003', reason: 'x' })).toMatchObject({ code: 'INVALID_REQUEST', status: 400 });
+      expect(lines).toEqual([
+        { level: 'error', message: 'request failed', status: 503, code: 'STORAGE_UNAVAILABLE' },
+        { level: 'info', message: 'request refused', status: 404, code: 'USER_NOT_FOUND' },
+        { level: 'info', message: 'request refused', status: 400, code: 'INVALID_REQUEST' },
+      ]);
+    } finally {
+      faulty.destroy();
+      for (const spy of spies) spy.mockRestore();
+    }
+    // What an asynchronous caller's retry does once DynamoDB is back: the grant, once.
+    expect(await grantHandler(stack.deps)(prize)).toMatchObject({ credit: 150, entry: { amount: 50 } });
+    expect(await grantHandler(stack.deps)(prize)).toMatchObject({ credit: 150, entry: { amount: 50 } });
+    expect((await client.credit(token)).body).toEqual({ credit: 150 });
     await expectBalancesAreSums(stack.admin, stack.tables);
   });
 });

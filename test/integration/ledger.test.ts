@@ -1,10 +1,11 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '#lib/kernel/log';
+import { sleep } from '#lib/kernel/time';
 import { userId } from '#lib/session/token';
 import { createHandler as grantHandler } from '../../handlers/grant.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
-import { api, scanAll } from '../support/invoke.ts';
+import { api, type Reply, scanAll } from '../support/invoke.ts';
 import { expectBalancesAreSums } from '../support/ledger.ts';
 import { APP_ID, APP_ID_B, startTestStack } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
@@ -31,6 +32,37 @@ async function newUser(prefix = 'ledger', appId = APP_ID) {
   return { name, token: String(reply.body.token), uid: userId(appId, stack.fake.user(name, appId).openid) };
 }
 
+/**
+ * What a client does with 503 CREDIT_BUSY (other moves of the same credit kept getting in first): after a moment,
+ * the same request again, with the same key, until it is answered. Each busy answer must be the contract's. (The
+ * pause is the client's, not a wait for our code: without it 50 clients would hammer DynamoDB Local in a loop.)
+ */
+let busyAnswers = 0;
+async function untilAnswered<T extends { code?: unknown }>(send: () => Promise<T>, busy: (reply: T) => void): Promise<T> {
+  for (let tries = 0; tries < 100; tries++) {
+    const reply = await send();
+    if (reply.code !== 'CREDIT_BUSY') return reply;
+    busy(reply);
+    busyAnswers++;
+    await sleep(50 + Math.random() * 150);
+  }
+  throw new Error('still CREDIT_BUSY after 100 tries');
+}
+/** untilAnswered for an HTTP reply: a busy one is exactly the contract's 503. */
+const answered = async (send: () => Promise<Reply>): Promise<Reply> =>
+  (
+    await untilAnswered(
+      async () => {
+        const reply = await send();
+        return { reply, code: reply.body.code };
+      },
+      ({ reply }) => {
+        expect(reply.status).toBe(503);
+        expect(reply.body).toEqual({ code: 'CREDIT_BUSY', err: expect.stringContaining('retry with the same key') });
+      },
+    )
+  ).reply;
+
 async function entriesOf(uid: string) {
   return (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => entry.uid === uid).sort((a, b) => Number(a.seq) - Number(b.seq));
 }
@@ -50,7 +82,9 @@ describe('the sign-up grant', () => {
 describe('POST /credit/spend', () => {
   it('50 simultaneous spends of 3 from 100: exactly 33 succeed, 17 get 409, the balance is 1, with 33 spend entries', async () => {
     const user = await newUser();
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => client.spend(user.token, { amount: 3, key: `rush-spend-${i}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => answered(() => client.spend(user.token, { amount: 3, key: `rush-spend-${i}` }))),
+    );
     const ok = replies.filter((reply) => reply.status === 200);
     const refused = replies.filter((reply) => reply.status === 409);
     const others = replies.filter((reply) => reply.status !== 200 && reply.status !== 409).map((reply) => reply.raw);
@@ -64,12 +98,14 @@ describe('POST /credit/spend', () => {
     // Every balance from 97 down to 1 was handed out exactly once.
     expect(ok.map((reply) => reply.body.credit).sort((a, b) => Number(b) - Number(a))).toEqual(Array.from({ length: 33 }, (_, i) => 97 - 3 * i));
     await expectBalancesAreSums(stack.admin, stack.tables);
+    // 50 moves of one user at once do not each hold a function for seconds: some were told to retry instead.
+    expect(busyAnswers).toBeGreaterThan(0);
   });
 
   it('20 simultaneous requests with one key: one deduction, 20 identical replies', async () => {
     const user = await newUser();
     const replies = await Promise.all(
-      Array.from({ length: 20 }, () => client.spend(user.token, { amount: 7, key: 'same-key-0001', reason: 'coupon' })),
+      Array.from({ length: 20 }, () => answered(() => client.spend(user.token, { amount: 7, key: 'same-key-0001', reason: 'coupon' }))),
     );
     expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
     expect(new Set(replies.map((reply) => reply.raw)).size).toBe(1);
@@ -163,7 +199,7 @@ describe('POST /credit/spend', () => {
 describe('POST /credit/checkin', () => {
   it('10 simultaneous check-ins grant once; the rest get the same day with granted 0', async () => {
     const user = await newUser();
-    const replies = await Promise.all(Array.from({ length: 10 }, () => client.checkin(user.token)));
+    const replies = await Promise.all(Array.from({ length: 10 }, () => answered(() => client.checkin(user.token))));
     expect(replies.map((reply) => reply.status)).toEqual(Array(10).fill(200));
     const granted = replies.filter((reply) => reply.body.granted === 10);
     expect(granted).toHaveLength(1);
@@ -291,6 +327,21 @@ describe('server-side grants (the grant function, invoked)', () => {
     expect(await invoke({ ...prize, appid: APP_ID_B, key: 'order-999999' })).toMatchObject({ code: 'USER_NOT_FOUND', status: 404 });
     // A grant's key and a client's spend key never meet: the same string is two keys.
     expect((await client.credit(user.token)).body).toEqual({ credit: 0 });
+    await expectBalancesAreSums(stack.admin, stack.tables);
+  });
+
+  it('20 simultaneous grants to one user go through the same rounds: a busy one is a 503 CREDIT_BUSY, and its retry with the same key grants once', async () => {
+    const user = await newUser('granted');
+    const openid = stack.fake.user(user.name).openid;
+    const grantOnce = (i: number) =>
+      untilAnswered(
+        () => invoke({ openid, amount: 1, key: `crowd-grant-${i}`, reason: 'crowd' }),
+        (reply) => expect(reply).toEqual({ code: 'CREDIT_BUSY', status: 503, err: expect.stringContaining('retry with the same key') }),
+      );
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => grantOnce(i)));
+    expect(replies.map((reply) => reply.code)).toEqual(Array(20).fill(undefined));
+    expect(replies.map((reply) => reply.credit).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => 101 + i));
+    expect((await client.credit(user.token)).body).toEqual({ credit: 120 });
     await expectBalancesAreSums(stack.admin, stack.tables);
   });
 

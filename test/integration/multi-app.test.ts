@@ -212,34 +212,37 @@ describe('an app registered in SSM (WECHAT_APPS_PARAM_PATH)', () => {
   it('logs in while its parameter exists; once deleted, within APPS_CACHE_SECONDS it can no longer log in, and live sessions live out their TTL', async () => {
     const PATH = '/wechat-login/test/apps/';
     let registered = true;
-    const reads: string[] = [];
-    const readParameter = async (name: string) => {
-      reads.push(name);
-      if (name === `${PATH}${APP_ID_B}` && registered) return APP_SECRET_B;
-      throw Object.assign(new Error('parameter not found'), { name: 'ParameterNotFound' });
+    const listings: string[] = [];
+    const listParameters = async (path: string) => {
+      listings.push(path);
+      return new Map(registered ? [[`${PATH}${APP_ID_B}`, APP_SECRET_B]] : []);
+    };
+    const readParameter = async (name: string): Promise<string | undefined> => {
+      throw new Error(`no GetParameter expected, got ${name}`);
     };
     // B only through SSM: not listed in WECHAT_APPS.
     const config: Config = { ...stack.config, apps: { ...stack.config.apps, listed: new Map(), parameterPath: PATH, cacheSeconds: 60 } };
-    const ssmClient = api(allDeps(config, { now: stack.clock.now, readParameter, busyRetryDelayMs: 20 }));
+    const ssmClient = api(allDeps(config, { now: stack.clock.now, readParameter, listParameters, busyRetryDelayMs: 20 }));
     const login = (code: string) => ssmClient.invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code, appid: APP_ID_B }) });
 
     const first = await login('ssm.b1');
     expect(first.status).toBe(200);
-    expect(reads).toEqual([`${PATH}${APP_ID_B}`]);
+    expect(listings).toEqual([PATH.slice(0, -1)]);
 
     registered = false; // aws ssm delete-parameter
     stack.clock.advanceSeconds(59);
     expect((await login('ssm.b2')).status).toBe(200);
-    expect(reads).toHaveLength(1);
+    expect(listings).toHaveLength(1);
     stack.clock.advanceSeconds(2);
     expect(await login('ssm.b3')).toMatchObject({ status: 400, body: { code: 'UNKNOWN_APP' } });
-    // An app never registered is looked up (and remembered as absent) the same way.
+    // An app never registered is not in the listing: refused without asking SSM again.
     expect(
       await ssmClient.invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code: 'x.1', appid: 'wx0000000000000001' }) }),
     ).toMatchObject({
       status: 400,
       body: { code: 'UNKNOWN_APP' },
     });
+    expect(listings).toHaveLength(2);
     // Its live sessions keep working until they expire (only login and token refreshes consult the registry).
     const token = String(first.body.token);
     expect((await ssmClient.credit(token)).status).toBe(200);

@@ -45,57 +45,104 @@ describe('appSources: registering apps', () => {
   });
 });
 
+/** SSM as the registry sees it: `registered` is what GetParametersByPath lists under PATH. */
+function fakeSsm(registered: Record<string, string> = {}) {
+  const readParameter = vi.fn(async (_name: string): Promise<string | undefined> => undefined);
+  const listParameters = vi.fn(async (path: string): Promise<ReadonlyMap<string, string>> => {
+    expect(path, 'listed without the trailing "/", which IAM authorizes').toBe(PATH.slice(0, -1));
+    return new Map(Object.entries(registered));
+  });
+  return { readParameter, listParameters, registered };
+}
+const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+
 describe('createAppRegistry: finding an app', () => {
   it('knows the default and the listed apps without any I/O', async () => {
-    const readParameter = vi.fn();
-    const apps = createAppRegistry(appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1` }, defaultApp), readParameter, Date.now);
+    const ssm = fakeSsm();
+    const apps = createAppRegistry(appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1` }, defaultApp), ssm, Date.now);
     expect(await (await apps.find(DEFAULT))?.secret()).toBe('default-app-secret');
     expect(await (await apps.find(SHOP))?.secret()).toBe('shop-secret-1');
     expect(await apps.find(GAME)).toBeUndefined();
-    expect(readParameter).not.toHaveBeenCalled();
+    expect(ssm.readParameter).not.toHaveBeenCalled();
+    expect(ssm.listParameters).not.toHaveBeenCalled();
   });
 
-  it('an app added as an SSM parameter under the path is found without a redeploy, and read once per cache time', async () => {
+  it('an app added as an SSM parameter under the path is found without a redeploy; the path is listed once per cache time, never asked about by name', async () => {
     const time = clock();
-    const readParameter = vi.fn(async (name: string) => (name === `${PATH}${SHOP}` ? 'shop-secret-1' : undefined));
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), readParameter, time.now);
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
     expect(await (await apps.find(SHOP))?.secret()).toBe('shop-secret-1');
+    expect(await apps.find(GAME)).toBeUndefined();
     await apps.find(SHOP);
-    expect(readParameter).toHaveBeenCalledTimes(1);
-    expect(readParameter).toHaveBeenCalledWith(`${PATH}${SHOP}`);
+    expect(ssm.listParameters).toHaveBeenCalledTimes(1);
+    expect(ssm.readParameter).not.toHaveBeenCalled();
+    time.advance(60);
+    ssm.registered[`${PATH}${GAME}`] = 'game-secret-2';
+    expect(await (await apps.find(GAME))?.secret(), 'added: found at the next listing').toBe('game-secret-2');
+    expect(ssm.listParameters).toHaveBeenCalledTimes(2);
+  });
+
+  it('simultaneous finds share one listing', async () => {
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
+    await Promise.all([apps.find(SHOP), apps.find(GAME), apps.find(SHOP)]);
+    expect(ssm.listParameters).toHaveBeenCalledTimes(1);
   });
 
   it('a deleted parameter disables its app within APPS_CACHE_SECONDS', async () => {
     const time = clock();
-    let registered = true;
-    const notFound = Object.assign(new Error('not found'), { name: 'ParameterNotFound' });
-    const readParameter = vi.fn(async () => {
-      if (!registered) throw notFound;
-      return 'shop-secret-1';
-    });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH, APPS_CACHE_SECONDS: '30' }, defaultApp), readParameter, time.now);
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH, APPS_CACHE_SECONDS: '30' }, defaultApp), ssm, time.now);
     expect(await apps.find(SHOP)).toBeDefined();
-    registered = false;
+    delete ssm.registered[`${PATH}${SHOP}`];
     time.advance(29);
     expect(await apps.find(SHOP), 'still trusted inside the cache time').toBeDefined();
     time.advance(1);
     expect(await apps.find(SHOP), 'disabled once the cache time has passed').toBeUndefined();
   });
 
-  it('an SSM failure is not remembered as "no such app": the next request asks again', async () => {
-    const readParameter = vi
-      .fn<(name: string) => Promise<string | undefined>>()
-      .mockRejectedValueOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
-      .mockResolvedValue('shop-secret-1');
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), readParameter, Date.now);
-    await expect(apps.find(SHOP)).rejects.toThrow('Rate exceeded');
+  it('ignores what the listing holds that is not <path><AppID> (a deeper name, another shape)', async () => {
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1', [`${PATH}notes`]: 'x', [`/elsewhere/${GAME}`]: 'game-secret-2' });
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
     expect(await apps.find(SHOP)).toBeDefined();
+    expect(await apps.find(GAME)).toBeUndefined();
+  });
+
+  it('SSM failing with no listing yet: a 503 STORAGE_UNAVAILABLE (not a 400: we cannot know), remembered for the cache time, then asked again', async () => {
+    const time = clock();
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
+    ssm.listParameters.mockRejectedValueOnce(throttled);
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
+    await expect(apps.find(SHOP)).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      detail: { appsListing: 'ThrottlingException: Rate exceeded' },
+    });
+    time.advance(59);
+    await expect(apps.find(GAME)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(ssm.listParameters).toHaveBeenCalledTimes(1);
+    expect(await apps.find(DEFAULT), 'the default app needs no listing').toBeDefined();
+    time.advance(1);
+    expect(await apps.find(SHOP)).toBeDefined();
+    expect(ssm.listParameters).toHaveBeenCalledTimes(2);
+  });
+
+  it('SSM failing after a good listing: its apps keep working for another cache time, unknown ones stay a 400', async () => {
+    const time = clock();
+    const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
+    expect(await apps.find(SHOP)).toBeDefined();
+    ssm.listParameters.mockRejectedValue(throttled);
+    time.advance(60);
+    expect(await apps.find(SHOP)).toBeDefined();
+    expect(await apps.find(GAME)).toBeUndefined();
+    expect(ssm.listParameters).toHaveBeenCalledTimes(2);
   });
 
   it('never asks SSM about something that is not an AppID', async () => {
-    const readParameter = vi.fn();
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), readParameter, Date.now);
+    const ssm = fakeSsm();
+    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
     expect(await apps.find('../../prod/wechat-app-secret')).toBeUndefined();
-    expect(readParameter).not.toHaveBeenCalled();
+    expect(ssm.readParameter).not.toHaveBeenCalled();
+    expect(ssm.listParameters).not.toHaveBeenCalled();
   });
 });

@@ -236,6 +236,54 @@ describe('replies that are not the contract', () => {
   });
 });
 
+describe('spend', () => {
+  const spendServer = (live: Set<string>) => {
+    const base = server(live);
+    return (sent: Sent): Reply =>
+      sent.route === 'POST /credit/spend' && live.has(sent.token ?? '') ? { status: 200, body: { credit: 1 } } : base(sent);
+  };
+
+  it('needs a key: a compile error without one, and at run time a TypeError with nothing sent', async () => {
+    const wx = scriptedWx(spendServer(new Set()));
+    const client = createClient({ baseUrl: BASE, wx });
+    for (const call of [
+      // @ts-expect-error the key is required
+      () => client.spend({ amount: 10 }),
+      () => client.spend({ amount: 10, key: 'short' }),
+      () => client.spend({ amount: 10, key: 'order:0001' }),
+      // @ts-expect-error the old signature, spend(amount, options)
+      () => client.spend(10, { key: 'order-0001' }),
+      // @ts-expect-error no intent at all
+      () => client.spend(),
+    ]) {
+      await expect(call()).rejects.toThrow(
+        new TypeError('spend: key is required, 8-64 of A-Z a-z 0-9 _ -, the same for every retry of one purchase (e.g. its order id)'),
+      );
+    }
+    expect(wx.sent).toEqual([]);
+    expect(wx.logins()).toBe(0);
+  });
+
+  it("sends the caller's key on every attempt: after NETWORK, after a 5xx, and in its own retry after a re-login", async () => {
+    const live = new Set<string>();
+    const answer = spendServer(live);
+    const wx = scriptedWx((sent, index) => {
+      if (index === 1) return 'fail';
+      if (index === 2) return { status: 503, body: { err: 'Storage is unavailable', code: 'STORAGE_UNAVAILABLE' } };
+      if (index === 3) live.clear(); // the session ends: a 401, a re-login, the same spend again
+      return answer(sent);
+    });
+    const client = createClient({ baseUrl: BASE, wx });
+    const intent = { amount: 10, key: 'order-0001', reason: 'coupon' };
+    expect(await rejection(client.spend(intent))).toMatchObject({ status: 0, code: 'NETWORK' });
+    expect(await rejection(client.spend(intent))).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE' });
+    expect(await client.spend(intent)).toEqual({ credit: 1 });
+    const spends = wx.sent.filter((s) => s.route === 'POST /credit/spend');
+    expect(spends.map((s) => s.data)).toEqual(Array.from({ length: 4 }, () => intent));
+    expect(wx.logins()).toBe(2);
+  });
+});
+
 describe('the kept token', () => {
   it("is dropped once its expiry passes by the client's clock, before any request", async () => {
     let now = 1_000_000;

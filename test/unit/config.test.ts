@@ -47,7 +47,21 @@ describe('readConfig', () => {
       region: 'us-east-1',
       avatars: { bucket: 'avatars', s3Endpoint: undefined, maxBytes: 1_048_576, urlTtlSeconds: 3600 },
       nicknameReview: 'reject',
+      logLevel: 'INFO',
     });
+  });
+
+  it('checks the core and the named sections now, and reads any other section on first use, failing there, naming the variable', () => {
+    const config = readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000', CHECKIN_TIME_ZONE: 'Beijing time' }, ['login']);
+    expect(config.sessionTtlSeconds).toBe(604_800);
+    expect(() => config.avatars).toThrow(/AVATAR_MAX_BYTES/);
+    expect(() => config.checkin).toThrow(/CHECKIN_TIME_ZONE/);
+    expect(() => readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000' }, ['avatars'])).toThrow(/AVATAR_MAX_BYTES/);
+    expect(() => readConfig({ ...minimal, AVATAR_MAX_BYTES: '5000000' })).toThrow(/AVATAR_MAX_BYTES/);
+    // Read once: a lazily read section is the same object every time.
+    const fine = readConfig(minimal, []);
+    expect(fine.avatars).toBe(fine.avatars);
+    expect(fine).toEqual(readConfig(minimal));
   });
 
   it('takes the avatar and nickname settings', () => {
@@ -146,11 +160,16 @@ describe('readConfig', () => {
     ['DYNAMODB_ENDPOINT "file:///tmp/db"', { DYNAMODB_ENDPOINT: 'file:///tmp/db' }, 'DYNAMODB_ENDPOINT'],
     ['AVATARS_BUCKET missing', { AVATARS_BUCKET: undefined }, 'AVATARS_BUCKET'],
     ['AVATARS_BUCKET not a bucket name', { AVATARS_BUCKET: 'My_Bucket' }, 'AVATARS_BUCKET'],
+    // A dot breaks virtual-hosted HTTPS: <bucket>.s3.<region>.amazonaws.com no longer matches the certificate's *.s3…
+    ['AVATARS_BUCKET with a dot (virtual-hosted HTTPS fails)', { AVATARS_BUCKET: 'avatars.example.com' }, 'AVATARS_BUCKET'],
+    ['AVATARS_BUCKET with the prefix xn-- S3 refuses', { AVATARS_BUCKET: 'xn--avatars' }, 'AVATARS_BUCKET'],
+    ['AVATARS_BUCKET with the suffix -s3alias S3 refuses', { AVATARS_BUCKET: 'avatars-s3alias' }, 'AVATARS_BUCKET'],
     ['S3_ENDPOINT "not a url"', { S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT'],
     ['AVATAR_MAX_BYTES above 4 MiB (API Gateway hands Lambda 6 MB, base64)', { AVATAR_MAX_BYTES: '4194305' }, 'AVATAR_MAX_BYTES'],
     ['AVATAR_MAX_BYTES "1MB"', { AVATAR_MAX_BYTES: '1MB' }, 'AVATAR_MAX_BYTES'],
     ['AVATAR_URL_TTL_SECONDS above 12 h', { AVATAR_URL_TTL_SECONDS: '43201' }, 'AVATAR_URL_TTL_SECONDS'],
     ['NICKNAME_REVIEW "maybe"', { NICKNAME_REVIEW: 'maybe' }, 'NICKNAME_REVIEW'],
+    ['POWERTOOLS_LOG_LEVEL "VERBOSE" (Powertools would silently log at INFO)', { POWERTOOLS_LOG_LEVEL: 'VERBOSE' }, 'POWERTOOLS_LOG_LEVEL'],
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
     const error = configError(() => readConfig({ ...minimal, ...patch }));
     expect(error.message).toContain(name);

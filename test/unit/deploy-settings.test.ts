@@ -7,6 +7,7 @@ const settings = createRequire(import.meta.url)('../../resources/settings.cjs') 
   wechatApiBase(): string;
   reservedConcurrency(): Record<string, number | null>;
   avatarsBucket(context: { resolveVariable(name: string): Promise<string> }): Promise<string>;
+  environmentChecked(context: { resolveVariable(name: string): Promise<unknown> }): Promise<string>;
 };
 const resolveVariable = async (name: string) => ({ 'self:service': 'wechat-login', 'sls:stage': 'prod' })[name] ?? '';
 
@@ -41,6 +42,9 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     expect(await settings.avatarsBucket({ resolveVariable })).toBe('team-avatars-123456789012');
     vi.stubEnv('AVATARS_BUCKET', 'Team_Avatars');
     await expect(settings.avatarsBucket({ resolveVariable })).rejects.toThrow(/^AVATARS_BUCKET/);
+    // S3 takes dots, but then <bucket>.s3.<region>.amazonaws.com is outside its certificate's *.s3… name: every upload and URL fails.
+    vi.stubEnv('AVATARS_BUCKET', 'avatars.example.com');
+    await expect(settings.avatarsBucket({ resolveVariable })).rejects.toThrow(/^AVATARS_BUCKET.*dot/);
   });
 
   it.each([
@@ -51,6 +55,30 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
   ])('refuses %s, naming the setting', (_name, env, message) => {
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
     expect(() => settings.reservedConcurrency()).toThrow(message);
+  });
+
+  it("checks serverless.yml's whole provider.environment as the functions read it, and the check-in's time zone by Intl", async () => {
+    const environment = {
+      WECHAT_APPID: 'wx1234567890abcdef',
+      WECHAT_SECRET_PARAM: '/wechat-login/prod/wechat-app-secret',
+      SESSIONS_TABLE: 's',
+      USERS_TABLE: 'u',
+      LOGINS_TABLE: 'l',
+      APP_CACHE_TABLE: 'a',
+      LEDGER_TABLE: 'g',
+      AVATARS_BUCKET: 'wechat-login-prod-avatars',
+      AVATAR_MAX_BYTES: '1048576',
+      CHECKIN_TIME_ZONE: 'Asia/Shanghai',
+    };
+    const resolving = (env: Record<string, string>) => ({
+      resolveVariable: async (name: string) => (name === 'self:provider.environment' ? env : resolveVariable(name)),
+    });
+    expect(await settings.environmentChecked(resolving(environment))).toBe('checked');
+    // Both once deployed fine and then failed: every function's init, and every check-in.
+    await expect(settings.environmentChecked(resolving({ ...environment, AVATAR_MAX_BYTES: '5000000' }))).rejects.toThrow(/^AVATAR_MAX_BYTES/);
+    await expect(settings.environmentChecked(resolving({ ...environment, CHECKIN_TIME_ZONE: 'Asia/Shanghia' }))).rejects.toThrow(
+      /^CHECKIN_TIME_ZONE is not a time zone this runtime knows/,
+    );
   });
 
   it('RESERVED_CONCURRENCY=off reserves nothing (an account whose quota is still low)', () => {

@@ -33,6 +33,7 @@ const ALL_CODES = Object.keys({
   WECHAT_TIMEOUT: true,
   DECRYPT_FAILED: true,
   STORAGE_UNAVAILABLE: true,
+  CREDIT_BUSY: true,
   DEADLINE_EXCEEDED: true,
   INTERNAL: true,
   SESSION_KEY_EXPIRED: true,

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#lib/aws/dynamodb';
-import { createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/aws/ssm';
+import { createSsmParameterLister, createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { resignedAuthorization } from '../support/sigv4.ts';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).
@@ -132,5 +132,49 @@ describe('SSM GetParameter: throttling and faults are retried with jitter, withi
     expect(error).toBeInstanceOf(Error);
     expect(elapsed).toBeGreaterThanOrEqual(SSM_TIMEOUT_MS - 50);
     expect(elapsed).toBeLessThan(SSM_TIMEOUT_MS + 300);
+  });
+});
+
+describe('SSM GetParametersByPath: the apps path, listed page by page', () => {
+  const page = (names: string[], next?: string): [number, unknown] => [
+    200,
+    { Parameters: names.map((name) => ({ Name: name, Type: 'SecureString', Value: `secret-of-${name}` })), ...(next ? { NextToken: next } : {}) },
+  ];
+
+  it('asks for one level, decrypted, 10 a page, follows NextToken to the end, and signs each page', async () => {
+    const ssm = await fakeSsmAnswering([page(['/apps/wx1', '/apps/wx2'], 'token-2'), page(['/apps/wx3'], 'token-3'), page([])]);
+    const listed = await createSsmParameterLister(aws, { endpoint: ssm.endpoint })('/apps');
+    expect([...listed]).toEqual([
+      ['/apps/wx1', 'secret-of-/apps/wx1'],
+      ['/apps/wx2', 'secret-of-/apps/wx2'],
+      ['/apps/wx3', 'secret-of-/apps/wx3'],
+    ]);
+    expect(ssm.seen.map((r) => JSON.parse(r.body))).toEqual([
+      { Path: '/apps', Recursive: false, WithDecryption: true, MaxResults: 10 },
+      { Path: '/apps', Recursive: false, WithDecryption: true, MaxResults: 10, NextToken: 'token-2' },
+      { Path: '/apps', Recursive: false, WithDecryption: true, MaxResults: 10, NextToken: 'token-3' },
+    ]);
+    for (const request of ssm.seen) {
+      expect(request.headers['x-amz-target']).toBe('AmazonSSM.GetParametersByPath');
+      expect(await resignedAuthorization(request, { credentials: aws.credentials, region: aws.region, service: 'ssm' })).toBe(
+        String(request.headers.authorization),
+      );
+    }
+  });
+
+  it('a throttled page is tried again; a refusal is thrown named by its type', async () => {
+    const ssm = await fakeSsmAnswering([[400, { __type: 'ThrottlingException', message: 'Rate exceeded' }], page(['/apps/wx1'])]);
+    expect((await createSsmParameterLister(aws, { endpoint: ssm.endpoint })('/apps')).size).toBe(1);
+    const denied = await fakeSsm(400, { __type: 'AccessDeniedException', message: 'not authorized to perform ssm:GetParametersByPath' });
+    const error = await createSsmParameterLister(aws, { endpoint: denied.endpoint })('/apps').catch((err: unknown) => err as Error);
+    expect((error as Error).name).toBe('AccessDeniedException');
+  });
+
+  it('the whole listing, every page and retry, ends within SSM_TIMEOUT_MS', async () => {
+    const ssm = await fakeSsmAnswering([page(['/apps/wx1'], 'more'), 'hang']);
+    const started = performance.now();
+    const error = await createSsmParameterLister(aws, { endpoint: ssm.endpoint })('/apps').catch((err: unknown) => err as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(performance.now() - started).toBeLessThan(SSM_TIMEOUT_MS + 300);
   });
 });

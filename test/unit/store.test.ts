@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/aws/dynamodb';
 import { createLedgerStore } from '#lib/credit/ledger';
 import { createSignupStart } from '#lib/credit/signup';
+import { STATUS_BY_CODE } from '#lib/http/status';
 import { AppError } from '#lib/kernel/errors';
 import { createLoginCodeStore } from '#lib/session/login-codes';
 import { createSessionStore } from '#lib/session/session-store';
@@ -204,6 +205,42 @@ describe('ledger moves (TransactWriteItems)', () => {
     expect(applied).toMatchObject({ outcome: 'applied', entry: { seq: 5, amount: -4, balance: 4 }, balance: { credit: 4, seq: 5 } });
     const second = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
     expect(second[0]?.Update.ExpressionAttributeValues).toMatchObject({ ':fromSeq': 4, ':credit': 4, ':seq': 5 });
+  });
+
+  it('a move that keeps losing the race to other moves of the user gives up after 5 rounds with a retryable 503 CREDIT_BUSY, its pauses short and injected', async () => {
+    // Each round another move of the user got in first: the failed condition hands back the user as it is now.
+    let seq = 3;
+    const lost = () =>
+      new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Item: { uid: { S: 'u' }, credit: { N: '10' }, ledgerSeq: { N: String(++seq) } } as never },
+          { Code: 'None' },
+        ],
+      });
+    const { db, calls } = stubClient(Array.from({ length: 100 }, lost));
+    const pauses: number[] = [];
+    const ledger = createLedgerStore(
+      db,
+      TABLES,
+      { findBalance: async () => undefined },
+      {
+        sleep: async (ms) => {
+          pauses.push(ms);
+        },
+      },
+    );
+    const error = await ledger.apply('u', balance, () => move).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('CREDIT_BUSY');
+    expect((error as AppError).message).toMatch(/retry with the same key/);
+    expect(STATUS_BY_CODE.CREDIT_BUSY).toBe(503);
+    expect(calls).toHaveLength(5);
+    expect(pauses).toHaveLength(4);
+    // Jittered, and all of them together well under a second: the request is not held.
+    for (const ms of pauses) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(pauses.reduce((a, b) => a + b, 0)).toBeLessThan(300);
   });
 
   it("any other storage failure is the contract's storage error at once, and nothing is retried", async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '#lib/config';
 import { ConfigError } from '#lib/kernel/errors';
-import { loginDeps } from '#lib/wiring';
+import { checkinDeps, commonDeps, ledgerDeps, loginDeps, nicknameDeps, profileDeps, profileWeChatDeps, weChatApiDeps } from '#lib/wiring';
 
 const env = {
   WECHAT_APPID: 'wx1234567890abcdef',
@@ -54,5 +54,70 @@ describe('loginDeps: the AppSecret read starts at init', () => {
   it('fails at init, naming the variables, when no AppSecret source is set', () => {
     const { WECHAT_SECRET_PARAM: _, ...without } = env;
     expect(() => loginDeps(readConfig(without))).toThrow(/WECHAT_SECRET_PARAM/);
+  });
+});
+
+describe('each function validates the settings it uses, and only those (#19)', () => {
+  // What each handler's wiring reads from the environment at cold start (handlers/*.ts).
+  const wirings = {
+    login: () => loginDeps(),
+    'checklogin, userinfo': () => weChatApiDeps(),
+    'credit, logout': () => commonDeps(),
+    'spend, history, grant': () => ledgerDeps(),
+    checkin: () => checkinDeps(),
+    'profile, avatar': () => profileDeps(),
+    phonenumber: () => profileWeChatDeps(),
+    nickname: () => nicknameDeps(),
+  } as const;
+  type Wiring = keyof typeof wirings;
+  const all = Object.keys(wirings) as Wiring[];
+  const weChat: Wiring[] = ['login', 'checklogin, userinfo', 'phonenumber', 'nickname'];
+  const avatars: Wiring[] = ['profile, avatar', 'phonenumber', 'nickname'];
+  const cases: Array<[string, string, Wiring[]]> = [
+    ['WECHAT_APPID', 'wx123', all],
+    ['SESSIONS_TABLE', ' ', all],
+    ['DYNAMODB_ENDPOINT', 'not a url', all],
+    ['WECHAT_SECRET_PARAM', 'no-leading-slash', weChat],
+    ['WECHAT_APPS_PARAM_PATH', 'no/slashes', weChat],
+    ['APPS_CACHE_SECONDS', '0', weChat],
+    ['WECHAT_API_BASE', 'http://api.weixin.qq.com', weChat],
+    ['WECHAT_TIMEOUT_MS', '5000', weChat],
+    ['SESSION_TTL_SECONDS', '0', ['login']],
+    ['INITIAL_CREDIT', '-1', ['login']],
+    ['SIGNUP_MAX_RISK_RANK', '5', ['login']],
+    ['SIGNUP_RISK_TIMEOUT_MS', '99', ['login']],
+    ['SIGNUP_RISK_UNKNOWN', 'maybe', ['login']],
+    ['CHECKIN_CREDIT', '0', ['checkin']],
+    ['CHECKIN_TIME_ZONE', 'Beijing time', ['checkin']],
+    ['CHECKIN_BONUS_EVERY', '367', ['checkin']],
+    ['CHECKIN_BONUS_CREDIT', 'x', ['checkin']],
+    ['AVATARS_BUCKET', 'My_Bucket', avatars],
+    ['S3_ENDPOINT', 'not a url', avatars],
+    ['AVATAR_MAX_BYTES', '5000000', avatars],
+    ['AVATAR_URL_TTL_SECONDS', '43201', avatars],
+    ['NICKNAME_REVIEW', 'maybe', ['nickname']],
+  ];
+
+  it.each(cases)('a malformed %s (%j) stops only the functions that use it', (name, value, users) => {
+    for (const [key, fine] of Object.entries(env)) vi.stubEnv(key, fine);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    vi.stubGlobal('fetch', async () => new Response('{}', { status: 400 }));
+    vi.stubEnv(name, value);
+    for (const wiring of all) {
+      const start = () => wirings[wiring]();
+      if (users.includes(wiring)) expect(start, `${wiring} uses ${name}`).toThrow(name);
+      else expect(start, `${wiring} does not use ${name}`).not.toThrow();
+    }
+  });
+
+  it('a bad avatar setting cannot take /login down (AVATAR_MAX_BYTES=5000000 once stopped all 13 functions)', () => {
+    for (const [key, fine] of Object.entries(env)) vi.stubEnv(key, fine);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    vi.stubGlobal('fetch', async () => new Response('{}', { status: 400 }));
+    vi.stubEnv('AVATAR_MAX_BYTES', '5000000');
+    expect(() => loginDeps()).not.toThrow();
+    expect(() => profileDeps()).toThrow(/AVATAR_MAX_BYTES/);
   });
 });

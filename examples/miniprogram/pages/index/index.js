@@ -3,6 +3,9 @@ const { isApiError } = require('wechat-miniprogram-login-client');
 /** @type {{ client: import('wechat-miniprogram-login-client').Client }} */
 const { client } = getApp();
 
+/** What the Redeem button buys: this coupon, once per user. A shop whose purchases repeat uses its order id instead. */
+const COUPON = { id: 'welcome-10', price: 10 };
+
 Page({
   data: { loggedIn: false, credit: 0, phone: '', phoneKnown: false, phoneQuotaUsedUp: false, nickName: '', avatarUrl: '', message: '' },
 
@@ -69,13 +72,21 @@ Page({
     }
   },
 
-  /** Spends 10 points once: a retry of the same spend (same key) is not charged again. */
+  /**
+   * Redeems the coupon for 10 points. The idempotency key is derived from what is bought, never made per tap:
+   * a second tap after a lost reply (NETWORK) or a 5xx is the same purchase, which the server answers with the
+   * first reply and charges once.
+   */
   async onRedeem() {
     try {
-      const { credit } = await client.spend(10, { reason: 'coupon' });
+      await client.spend({ amount: COUPON.price, key: 'coupon-' + COUPON.id, reason: 'coupon' });
+      // A retry gets the first reply again, whose balance may be older than a check-in since: read it afresh.
+      const { credit } = await client.credit();
       this.setData({ credit, message: 'Coupon redeemed' });
     } catch (err) {
       if (isApiError(err) && err.code === 'INSUFFICIENT_CREDIT') return this.setData({ message: 'Not enough points' });
+      if (isApiError(err) && (err.code === 'NETWORK' || err.status >= 500))
+        return this.setData({ message: 'Not sure it went through: tap again, you will not be charged twice' });
       this.fail(err);
     }
   },
