@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/aws/dynamodb-errors';
@@ -7,6 +7,9 @@ import { parseItem } from '#lib/aws/items';
 /** One app's WeChat access_token as shared by every Lambda instance: one item (and lease) per app in the app-cache table. */
 export const accessTokenKey = (appId: string) => ({ id: `access-token#${appId}` });
 
+/** What a token fetched after a refusal records of the refused one: a hash, never the token. */
+export const renewalOf = (refusedToken: string) => createHash('sha256').update(refusedToken, 'utf8').digest('base64url').slice(0, 22);
+
 /** Epoch seconds. */
 export interface CachedAccessToken {
   accessToken: string;
@@ -14,6 +17,13 @@ export interface CachedAccessToken {
   expiresAt: number;
   /** When instances should start refreshing it: a few minutes before expiresAt. */
   refreshAt: number;
+  /**
+   * Set when it was fetched because WeChat refused another token: a hash of that token (renewalOf). An instance
+   * whose call was refused with the same token takes this one instead of asking WeChat again.
+   */
+  renews?: string | undefined;
+  /** When (epoch ms, the injected clock) the call to WeChat that handed it out started. */
+  fetchedAtMs?: number | undefined;
 }
 
 /** The force_refresh calls this cache made: WeChat allows 20 a day, at least 30 s apart. */
@@ -33,6 +43,8 @@ const CachedAccessTokenItem = v.object({
   accessToken: v.string(),
   expiresAt: v.number(),
   refreshAt: v.number(),
+  renews: v.optional(v.string()),
+  fetchedAtMs: v.optional(v.number()),
   forcedAt: v.optional(v.number()),
   forcedDay: v.optional(v.number()),
   forcedCount: v.optional(v.number()),
@@ -101,7 +113,7 @@ export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string
     save: (token, leaseId) =>
       update({
         // An update, not a put: the record of forced refreshes outlives the token.
-        UpdateExpression: 'SET accessToken = :token, expiresAt = :expiresAt, refreshAt = :refreshAt, #ttl = :ttl REMOVE leaseUntil, leaseId',
+        UpdateExpression: `SET accessToken = :token, expiresAt = :expiresAt, refreshAt = :refreshAt, #ttl = :ttl, fetchedAtMs = :fetchedAtMs${token.renews ? ', renews = :renews' : ''} REMOVE leaseUntil, leaseId${token.renews ? '' : ', renews'}`,
         ConditionExpression: 'leaseId = :id',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: {
@@ -110,6 +122,8 @@ export function createAccessTokenStore(db: DynamoDBDocumentClient, table: string
           ':refreshAt': token.refreshAt,
           ':ttl': token.expiresAt + TTL_SLACK_SECONDS,
           ':id': leaseId,
+          ':fetchedAtMs': token.fetchedAtMs ?? 0,
+          ...(token.renews ? { ':renews': token.renews } : {}),
         },
       }),
 

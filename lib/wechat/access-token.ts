@@ -1,6 +1,6 @@
 import { AppError } from '#lib/kernel/errors';
 import { type Clock, epochSeconds, pollUntil } from '#lib/kernel/time';
-import type { AccessTokenStore, CachedAccessToken, CachedAccessTokenState, ForcedRefreshes } from '#lib/wechat/access-token-store';
+import { type AccessTokenStore, type CachedAccessToken, type CachedAccessTokenState, type ForcedRefreshes, renewalOf } from '#lib/wechat/access-token-store';
 import { callWeChat, type WeChatAnswer, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
 import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 
@@ -71,6 +71,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   };
 
   const fetchStableToken = async (forceRefresh: boolean): Promise<CachedAccessToken> => {
+    const fetchedAtMs = options.now();
     const secret = await options.secret();
     const answer = await withBusyRetry(options, () =>
       callWeChat(
@@ -84,7 +85,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     const { access_token: accessToken, expires_in: expiresIn } = answer.body;
     if (typeof accessToken !== 'string' || typeof expiresIn !== 'number') throw weChatError('stable_token', answer);
     const now = seconds();
-    return { accessToken, expiresAt: now + expiresIn, refreshAt: now + Math.max(expiresIn - margin, 0) };
+    return { accessToken, expiresAt: now + expiresIn, refreshAt: now + Math.max(expiresIn - margin, 0), fetchedAtMs };
   };
 
   /** With the lease: a token from normal mode, forced only if that is the very token an API refused. */
@@ -116,7 +117,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       if (refusedNow === undefined && latest && seconds() < latest.refreshAt) return remember(latest);
       const refused = refusedNow ?? (latest?.expiresAt === 0 ? latest.accessToken : undefined);
       const fresh = await refreshWithLease(leaseId, latest, refused);
-      const saved = await options.cache.save(fresh, leaseId);
+      const saved = await options.cache.save(refusedNow ? { ...fresh, renews: renewalOf(refusedNow) } : fresh, leaseId);
       held = false; // given back by the save, or already someone else's
       if (saved) return remember(fresh);
       // The lease ran out and another instance took it: its token may have replaced ours, so the cache wins.
@@ -148,24 +149,28 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   };
 
   /**
-   * After WeChat refused `refused`: a token WeChat hands out now, so issued after the refused one was. With the
-   * lease, as a refresh (saved for the other instances). Without it (another instance is refreshing), normal mode
-   * is asked all the same (it changes nothing at WeChat); if that is still the refused token, only the lease holder
-   * may force, so this waits for a token that was saved after it looked, and that is not the refused one.
+   * After WeChat refused `refused`: a token WeChat handed out after that refusal, never merely a different cached
+   * one (another holder of the AppSecret may have replaced that too). With the lease, it asks WeChat (a refresh,
+   * saved for the other instances, marked as the renewal of `refused`). Without it, it waits for the lease
+   * holder's renewal of the same refused token, or for the lease: however many instances saw one token refused,
+   * WeChat is asked once.
    */
-  const renew = async (refused: string): Promise<string> => {
-    const now = seconds();
-    const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
-    if (leaseId) return refresh(leaseId, refused);
-    const seen = (await options.cache.read())?.accessToken;
-    const fresh = await fetchStableToken(false);
-    if (fresh.accessToken !== refused) return remember(fresh);
-    const forced = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
+  const renew = async (refused: string, calledAtMs: number): Promise<string> => {
+    const renewal = renewalOf(refused);
+    const renewed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
+      // Another instance whose call with the same token was refused may have renewed it: taken only if WeChat handed
+      // it out after this call was made (an older renewal of that token may have been replaced since, as well).
       const latest = await options.cache.read();
-      const replaced = latest && latest.accessToken !== refused && latest.accessToken !== seen;
-      return replaced && seconds() < latest.refreshAt ? latest : undefined;
+      const fresh = latest?.renews === renewal && (latest.fetchedAtMs ?? 0) >= calledAtMs && latest.accessToken !== refused;
+      if (latest && fresh && seconds() < latest.refreshAt) return { token: remember(latest) };
+      const now = seconds();
+      const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
+      return leaseId ? { token: await refresh(leaseId, refused) } : undefined;
     });
-    if (forced) return remember(forced);
+    if (renewed) return renewed.token;
+    // The lease holder saved nothing in time: normal mode, for this call only (it changes nothing at WeChat).
+    const fetched = await fetchStableToken(false);
+    if (fetched.accessToken !== refused) return remember(fetched);
     throw noToken({ reason: 'the refused token is still handed out; another instance holds the refresh lease', waited: waitMs });
   };
 
@@ -173,12 +178,13 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     get,
     async call(api) {
       const token = await get();
+      const calledAtMs = options.now();
       const answer = await api(token);
       if (!TOKEN_REFUSED.has(answer.errcode)) return answer;
       memory = undefined;
       // Compare-and-expire: the other instances stop using it; the retry itself never takes a cached copy.
       await options.cache.expire(token);
-      return api(await renew(token));
+      return api(await renew(token, calledAtMs));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
+import { createDocumentClient, DYNAMODB_MAX_ATTEMPTS, DYNAMODB_REQUEST_TIMEOUT_MS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
 import { logger } from '#lib/kernel/log';
 import { allDeps } from '#lib/wiring';
 import { createHandler as grantHandler } from '../../handlers/grant.ts';
@@ -27,7 +27,8 @@ const killDynamo = () => dynamo?.process.kill('SIGKILL');
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
   process.once('exit', killDynamo);
-  stack = await startTestStack({ DYNAMODB_ENDPOINT: dynamo.endpoint });
+  // Production's bounds: they are what this file tests.
+  stack = await startTestStack({ DYNAMODB_ENDPOINT: dynamo.endpoint }, { dynamoRequestTimeoutMs: DYNAMODB_REQUEST_TIMEOUT_MS });
   client = api(stack.deps);
 });
 

@@ -12,6 +12,8 @@ import { type FakeWeChat, startFakeWeChat } from '../../local/fake-wechat.ts';
 import { createTables, type TableNames } from '../../local/tables.ts';
 
 export const APP_ID = 'wx1234567890abcdef';
+/** Each DynamoDB attempt's bound on DynamoDB Local in the tests (production: DYNAMODB_REQUEST_TIMEOUT_MS). */
+export const LOCAL_DYNAMODB_REQUEST_TIMEOUT_MS = 5000;
 export const APP_SECRET = 'test-app-secret-0123456789';
 /** A second mini-program on the same deployment (WECHAT_APPS), for isolation tests. */
 export const APP_ID_B = 'wxfedcba0987654321';
@@ -56,7 +58,10 @@ export interface TestStack {
  * Real parts only: DynamoDB Local (tables of resources/dynamodb.yml, fresh per
  * call), the fake WeChat over real HTTP, the production store and WeChat client.
  */
-export async function startTestStack(overrides: Partial<Record<string, string>> = {}): Promise<TestStack> {
+export async function startTestStack(
+  overrides: Partial<Record<string, string>> = {},
+  { dynamoRequestTimeoutMs = LOCAL_DYNAMODB_REQUEST_TIMEOUT_MS }: { dynamoRequestTimeoutMs?: number } = {},
+): Promise<TestStack> {
   // A file that disturbs DynamoDB (test/integration/dynamodb-faults.test.ts) brings its own.
   const endpoint = overrides.DYNAMODB_ENDPOINT ?? inject('dynamodbEndpoint');
   const suffix = randomUUID().slice(0, 8);
@@ -94,7 +99,10 @@ export async function startTestStack(overrides: Partial<Record<string, string>> 
     S3_ENDPOINT: s3Endpoint,
     ...overrides,
   });
-  const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
+  // Each attempt may wait longer than DynamoDB's own second: DynamoDB Local queues transactions one at a time, and on
+  // a busy machine (two suites at once) a crowd of them takes seconds. The request deadline is unchanged; the file
+  // that tests the bounds themselves (dynamodb-faults.test.ts) asks for production's.
+  const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint, requestTimeoutMs: dynamoRequestTimeoutMs });
   // As production wires it (lib/wiring.ts); only the clock and the busy pause differ.
   const deps: TestDeps = allDeps(config, { db, now: clock.now, busyRetryDelayMs: 20 });
   return {
