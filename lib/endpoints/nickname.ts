@@ -8,14 +8,17 @@ import { epochSeconds } from '#lib/platform/time';
 
 export const MAX_NICKNAME_CHARACTERS = 32;
 
-/** From <input type="nickname">: trimmed, 1-32 characters, no control characters (nor a lone surrogate, which is no text). */
+/** From <input type="nickname">: trimmed, 1-32 characters of plain text (lib/platform/text.ts: nothing invisible or direction-changing). */
 export const NicknameBody = v.object({
   nickName: v.pipe(
     v.string('nickName must be a string: the value of <input type="nickname">'),
     v.trim(),
     v.check((text) => characters(text) >= 1, 'nickName is empty'),
     v.check((text) => characters(text) <= MAX_NICKNAME_CHARACTERS, `nickName is longer than ${MAX_NICKNAME_CHARACTERS} characters`),
-    v.check(isPlainText, 'nickName must not contain control characters'),
+    v.check(
+      isPlainText,
+      'nickName must not contain control, invisible or direction-changing characters, private-use characters or stacked combining marks',
+    ),
   ),
 });
 

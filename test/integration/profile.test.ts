@@ -104,6 +104,15 @@ describe('PUT /profile: the nickname, checked by msg_sec_check', () => {
     ['a control character', { nickName: 'bad\u0007name' }],
     ['a newline', { nickName: 'two\nlines' }],
     ['a lone surrogate', { nickName: 'x\ud800y' }],
+    ['a zero-width space', { nickName: 'Ali\u200Bce' }],
+    ['a right-to-left override', { nickName: 'abc\u202Egpj.exe' }],
+    ['a left-to-right isolate', { nickName: '\u2066Alice' }],
+    ['the Hangul filler', { nickName: '\u3164' }],
+    ['braille blanks', { nickName: '\u2800\u2800' }],
+    ['a private-use character', { nickName: 'x\uE000' }],
+    ['an unassigned code point', { nickName: 'x\u{2FFFF}' }],
+    ['stacked combining marks', { nickName: `Z${'\u0336'.repeat(30)}` }],
+    ['a zero-width joiner between letters', { nickName: 'a\u200Db' }],
     ['not a string', { nickName: 42 }],
     ['missing', {}],
   ])('refuses a nickname that is %s with 400, before asking WeChat', async (what, body) => {
@@ -111,6 +120,11 @@ describe('PUT /profile: the nickname, checked by msg_sec_check', () => {
     const reply = await client.setNickname(await token(`badnick-${what.replaceAll(' ', '-')}.1`), body);
     expect(reply, reply.raw).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', err: expect.stringContaining('nickName') } });
     expect(stack.fake.checkedTexts.length).toBe(before);
+  });
+
+  it('a family emoji (joined by U+200D) and a variation selector are fine', async () => {
+    const reply = await client.setNickname(await token('family.1'), { nickName: '小明 👨\u200D👩\u200D👧 ❤️' });
+    expect(reply, reply.raw).toMatchObject({ status: 200, body: { nickName: '小明 👨\u200D👩\u200D👧 ❤️' } });
   });
 
   it('32 characters are characters, not UTF-16 units: 32 emoji fit', async () => {
