@@ -58,7 +58,7 @@ const APP_SECRET = 'local-fake-app-secret';
 
 /** What one request did. */
 interface Meter {
-  /** Wall time with at least one DynamoDB call in flight: calls made in parallel (GET /credit/history) count once. */
+  /** Wall time with at least one DynamoDB call in flight: calls made in parallel count once. */
   dynamoMs: number;
   inFlight: number;
   busySince: number;

@@ -23,7 +23,15 @@ export function sniffImage(bytes: Uint8Array): ImageType | undefined {
  * profile never points at a missing object: a failed write leaves the old avatar in place (the new object
  * stays, unreferenced, rather than risk deleting one a write of unknown outcome may point at).
  */
-export async function uploadAvatar(deps: ProfileDeps, token: string | undefined, upload: Upload, appHint?: string): Promise<{ avatarUrl: string }> {
+export async function uploadAvatar(
+  deps: ProfileDeps,
+  token: string | undefined,
+  readUpload: () => Promise<Upload>,
+  appHint?: string,
+): Promise<{ avatarUrl: string }> {
+  // Authenticate first: no body is parsed for a caller without a live session.
+  const session = await requireSession(deps, token, appHint);
+  const upload = await readUpload();
   const max = deps.config.avatars.maxBytes;
   if (upload.tooLarge || upload.bytes.length > max) {
     throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${max} bytes: send a smaller one`);
@@ -32,7 +40,6 @@ export async function uploadAvatar(deps: ProfileDeps, token: string | undefined,
   const type = sniffImage(upload.bytes);
   if (!type) throw new AppError('INVALID_IMAGE', 'The file is not a JPEG, PNG or WebP image');
 
-  const session = await requireSession(deps, token, appHint);
   const key = await deps.avatars.save(session.appid, session.uid, upload.bytes, type);
   const saved = await deps.profiles.replaceAvatarKey(session.uid, key, epochSeconds(deps.now));
   if (!saved) {

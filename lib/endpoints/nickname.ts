@@ -30,10 +30,12 @@ export const NicknameBody = v.object({
 export async function setNickname(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
-  body: v.InferOutput<typeof NicknameBody>,
+  readBody: () => v.InferOutput<typeof NicknameBody>,
   appHint?: string,
 ): Promise<ProfileReply> {
   const { session, profile } = await requireProfile(deps, token, appHint);
+  // Read after the session: a caller without one learns nothing of its body's faults.
+  const body = readBody();
   const verdict = await deps.checkText(session.appid, session.openid, body.nickName);
   if (verdict === 'risky' || (verdict === 'review' && deps.config.nicknameReview === 'reject')) {
     // The verdict is for the log line; the client learns only that the nickname was refused.

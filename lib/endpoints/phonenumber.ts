@@ -21,11 +21,12 @@ export const PhoneNumberBody = v.object({
 export async function phoneNumber(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
-  body: v.InferOutput<typeof PhoneNumberBody>,
+  readBody: () => v.InferOutput<typeof PhoneNumberBody>,
   appHint?: string,
 ): Promise<PhoneNumber> {
   // The session and whether a number is known, in one round-trip.
   const { session, profile } = await requireProfile(deps, token, appHint);
+  const body = readBody();
   if (profile.purePhoneNumber !== undefined && body.replace !== true) {
     throw new AppError(
       'PHONE_ALREADY_KNOWN',
