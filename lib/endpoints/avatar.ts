@@ -17,11 +17,13 @@ export function sniffImage(bytes: Uint8Array): ImageType | undefined {
 }
 
 /**
- * POST /profile/avatar: the image from <button open-type="chooseAvatar">, sent by wx.uploadFile. Checked on
- * its bytes (JPEG, PNG or WebP, at most AVATAR_MAX_BYTES), stored under the user's own prefix, then the user
- * is pointed at it in one write that returns the key it replaced, whose object is deleted last. So the
- * profile never points at a missing object: a failed write leaves the old avatar in place (the new object
- * stays, unreferenced, rather than risk deleting one a write of unknown outcome may point at).
+ * POST /profile/avatar: the image from <button open-type="chooseAvatar">, sent by wx.uploadFile. The session
+ * first, then the body: checked on its bytes (JPEG, PNG or WebP, at most AVATAR_MAX_BYTES), stored under the
+ * user's own prefix at a key no other upload uses, then the user is pointed at it in one conditional write
+ * that returns the key it replaced, whose object is deleted last, and only after that write succeeded. So the
+ * profile never points at a missing object: the replaced key was this upload's to delete (no other upload
+ * writes it again), a failed write leaves the old avatar in place (the new object stays, unreferenced, rather
+ * than risk deleting one a write of unknown outcome may point at).
  */
 export async function uploadAvatar(
   deps: ProfileDeps,
@@ -48,6 +50,7 @@ export async function uploadAvatar(
     throw noUserForSession();
   }
   let oldDeleted = true;
+  // Never the key just written (the profile now points at it); keys are unique per upload, so this is a guard only.
   if (saved.replaced !== undefined && saved.replaced !== key) {
     // Best effort: an object left behind is unreferenced (and private), never shown.
     await deps.avatars.remove(saved.replaced).catch((err: unknown) => {
