@@ -7,6 +7,7 @@ import { characters, isPlainText } from '#lib/platform/text';
 import { epochSeconds } from '#lib/platform/time';
 
 export const MAX_NICKNAME_CHARACTERS = 32;
+const HOUR_MS = 3_600_000;
 
 /** From <input type="nickname">: trimmed, 1-32 characters of plain text (lib/platform/text.ts: nothing invisible or direction-changing). */
 export const NicknameBody = v.object({
@@ -36,6 +37,13 @@ export async function setNickname(
   const { session, profile } = await requireProfile(deps, token, appHint);
   // Read after the session: a caller without one learns nothing of its body's faults.
   const body = readBody();
+  // Counted before WeChat is asked: each check is a call on the app's quota, refused or not.
+  if (!(await deps.userLimits.take(session.uid, 'nickNameChecks', deps.config.userLimits.nicknameChecksPerHour, HOUR_MS, deps.now()))) {
+    throw new AppError(
+      'USER_RATE_LIMITED',
+      `This user has had ${deps.config.userLimits.nicknameChecksPerHour} nicknames checked within the hour: try again in an hour`,
+    );
+  }
   const verdict = await deps.checkText(session.appid, session.openid, body.nickName);
   if (verdict === 'risky' || (verdict === 'review' && deps.config.nicknameReview === 'reject')) {
     // The verdict is for the log line; the client learns only that the nickname was refused.

@@ -61,6 +61,15 @@ export interface Config {
   avatars: AvatarConfig;
   /** What a nickname that msg_sec_check answers "review" for gets: saved (accept) or refused like "risky" (reject). */
   nicknameReview: 'accept' | 'reject';
+  /** Per-user bounds on WeChat's paid or quota-bound calls. */
+  userLimits: UserLimitsConfig;
+}
+
+export interface UserLimitsConfig {
+  /** msg_sec_check calls (PUT /profile) per user per hour. */
+  nicknameChecksPerHour: number;
+  /** getuserphonenumber exchanges (POST /phonenumber, billed by WeChat) per user per day. */
+  phoneNumbersPerDay: number;
 }
 
 /** The avatar bucket and its bounds (POST /profile/avatar, and the avatarUrl of every profile reply). */
@@ -121,6 +130,10 @@ export function readConfig(env: Env): Config {
       urlTtlSeconds: integer(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
     },
     nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const),
+    userLimits: {
+      nicknameChecksPerHour: integer(env, 'NICKNAME_CHECKS_PER_HOUR', 10, 1, 10_000),
+      phoneNumbersPerDay: integer(env, 'PHONE_NUMBERS_PER_DAY', 3, 1, 1000),
+    },
   };
 }
 

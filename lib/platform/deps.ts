@@ -6,6 +6,7 @@ import type { LedgerStore } from '#lib/store/ledger';
 import type { LoginCodeStore } from '#lib/store/login-codes';
 import type { ProfileStore } from '#lib/store/profiles';
 import type { SessionStore } from '#lib/store/sessions';
+import type { UserLimitStore } from '#lib/store/user-limits';
 import type { PhoneNumber, UserStore } from '#lib/store/users';
 import type { WeChatSession } from '#lib/wechat/code2session';
 import type { TextVerdict } from '#lib/wechat/msg-sec-check';
@@ -45,4 +46,6 @@ export interface WeChatApiDeps extends Deps {
 export interface ProfileDeps extends Deps {
   profiles: ProfileStore;
   avatars: AvatarStore;
+  /** Per-user bounds on WeChat's paid or quota-bound calls (nickname checks, phone-number exchanges). */
+  userLimits: UserLimitStore;
 }

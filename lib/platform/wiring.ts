@@ -14,6 +14,7 @@ import { createLedgerStore } from '#lib/store/ledger';
 import { createLoginCodeStore } from '#lib/store/login-codes';
 import { createProfileStore } from '#lib/store/profiles';
 import { createSessionStore } from '#lib/store/sessions';
+import { createUserLimitStore } from '#lib/store/user-limits';
 import { createUserStore } from '#lib/store/users';
 import { type AccessTokens, createAccessTokens } from '#lib/wechat/access-token';
 import type { WeChatHttpOptions } from '#lib/wechat/api';
@@ -98,8 +99,9 @@ export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps 
   return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired), ...ledgerParts(wired), ...profileParts(wired) };
 }
 
-const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars'> => ({
+const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars' | 'userLimits'> => ({
   profiles: createProfileStore(db, config.tables),
+  userLimits: createUserLimitStore(db, config.tables.users),
   // Signed with the DynamoDB client's own credentials, region and hash, as SSM is.
   avatars: createAvatarStore(
     createS3Bucket(db.config, {

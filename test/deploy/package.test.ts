@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/platform/config';
 import { SSM_TIMEOUT_MS } from '#lib/platform/ssm';
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/store/client';
+import { limitWriteAttributes } from '#lib/store/user-limits';
 import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes, replayMarkWriteAttributes } from '#lib/store/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
@@ -69,7 +70,12 @@ const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin' | 'r
         ? replayMarkWriteAttributes
         : attribute === 'balance' || attribute === 'checkin'
           ? balanceWriteAttributes(attribute === 'checkin')
-          : profileWriteAttributes(attribute),
+          : [
+              ...profileWriteAttributes(attribute),
+              // The nickname and phonenumber roles also count their WeChat calls on the user (lib/store/user-limits.ts).
+              ...(attribute === 'nickName' ? limitWriteAttributes('nickNameChecks') : []),
+              ...(attribute === 'phoneNumber' ? limitWriteAttributes('phoneNumberExchanges') : []),
+            ],
   },
   StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
 });
