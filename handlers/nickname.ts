@@ -1,12 +1,12 @@
 import { httpHandler } from '#lib/http/handler';
-import { readAppId, readBody, readToken } from '#lib/http/request';
+import { bodyReader, readAppId, readToken } from '#lib/http/request';
 import type { ProfileDeps } from '#lib/profile/deps';
 import { NicknameBody, setNickname } from '#lib/profile/nickname';
 import type { WeChatApiDeps } from '#lib/session/deps';
-import { nicknameDeps } from '#lib/wiring';
+import { profileWeChatDeps } from '#lib/wiring';
 
 /** PUT /profile {"nickName"} (checked by WeChat's msg_sec_check) -> the profile */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>
-  httpHandler('nickname', async (event) => setNickname(deps, readToken(event), readBody(event, NicknameBody), readAppId(event)));
+  httpHandler('nickname', async (event) => setNickname(deps, readToken(event), bodyReader(event, NicknameBody), readAppId(event)));
 
-export const handler = createHandler(nicknameDeps());
+export const handler = createHandler(profileWeChatDeps());

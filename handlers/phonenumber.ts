@@ -1,5 +1,5 @@
 import { httpHandler } from '#lib/http/handler';
-import { readAppId, readBody, readToken } from '#lib/http/request';
+import { bodyReader, readAppId, readToken } from '#lib/http/request';
 import type { ProfileDeps } from '#lib/profile/deps';
 import { PhoneNumberBody, phoneNumber } from '#lib/profile/phone-number';
 import type { WeChatApiDeps } from '#lib/session/deps';
@@ -7,6 +7,6 @@ import { profileWeChatDeps } from '#lib/wiring';
 
 /** POST /phonenumber {"code", "replace"?} (from the getPhoneNumber button) -> {"phoneNumber", "purePhoneNumber", "countryCode"}; asked once */
 export const createHandler = (deps: ProfileDeps & WeChatApiDeps) =>
-  httpHandler('phonenumber', async (event) => phoneNumber(deps, readToken(event), readBody(event, PhoneNumberBody), readAppId(event)));
+  httpHandler('phonenumber', async (event) => phoneNumber(deps, readToken(event), bodyReader(event, PhoneNumberBody), readAppId(event)));
 
 export const handler = createHandler(profileWeChatDeps());

@@ -10,10 +10,10 @@ import { type CheckinConfig, unknownTimeZone } from '#lib/credit/checkin';
 import type { SignupRiskConfig } from '#lib/credit/signup';
 import type { Env } from '#lib/kernel/env';
 import { ConfigError } from '#lib/kernel/errors';
-import type { AvatarConfig } from '#lib/profile/deps';
+import type { AvatarConfig, UserLimitsConfig } from '#lib/profile/deps';
 
 // Each feature declares its own settings' shape next to itself; Config is all of them, read here once.
-export type { AvatarConfig, CheckinConfig, Env, SignupRiskConfig, TableNames };
+export type { AvatarConfig, CheckinConfig, Env, SignupRiskConfig, TableNames, UserLimitsConfig };
 
 export interface Config {
   appId: string;
@@ -36,6 +36,8 @@ export interface Config {
   avatars: AvatarConfig;
   /** What a nickname that msg_sec_check answers "review" for gets: saved (accept) or refused like "risky" (reject). */
   nicknameReview: 'accept' | 'reject';
+  /** Per-user bounds on WeChat's paid or quota-bound calls. */
+  userLimits: UserLimitsConfig;
   /** POWERTOOLS_LOG_LEVEL, checked here (Powertools itself reads it). */
   logLevel: string;
 }
@@ -47,7 +49,7 @@ export const MAX_WECHAT_TIMEOUT_MS = 4000;
  * The settings, by the part of the code that uses them. Every function reads the core (the default AppID, the
  * tables, DynamoDB, the region); each section is read by the functions that use it (lib/wiring.ts).
  */
-export const CONFIG_SECTIONS = ['apps', 'wechat', 'login', 'checkin', 'avatars', 'nickname'] as const;
+export const CONFIG_SECTIONS = ['apps', 'wechat', 'login', 'checkin', 'avatars', 'nickname', 'limits'] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
 /** Which Config fields each section holds. */
@@ -58,6 +60,7 @@ type SectionFields = {
   checkin: Pick<Config, 'checkin'>;
   avatars: Pick<Config, 'avatars'>;
   nickname: Pick<Config, 'nicknameReview'>;
+  limits: Pick<Config, 'userLimits'>;
 };
 
 const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => SectionFields[S] } = {
@@ -102,6 +105,12 @@ const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => Sect
     },
   }),
   nickname: (env) => ({ nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const) }),
+  limits: (env) => ({
+    userLimits: {
+      nicknameChecksPerHour: integer(env, 'NICKNAME_CHECKS_PER_HOUR', 10, 1, 10_000),
+      phoneNumbersPerDay: integer(env, 'PHONE_NUMBERS_PER_DAY', 3, 1, 1000),
+    },
+  }),
 };
 
 /**
@@ -155,6 +164,7 @@ const SECTION_KEYS: { [S in ConfigSection]: Record<keyof SectionFields[S], true>
   checkin: { checkin: true },
   avatars: { avatars: true },
   nickname: { nicknameReview: true },
+  limits: { userLimits: true },
 };
 
 /**

@@ -13,6 +13,7 @@ import type { Clock } from '#lib/kernel/time';
 import { createAvatarStore } from '#lib/profile/avatar-store';
 import type { ProfileDeps } from '#lib/profile/deps';
 import { createProfileStore } from '#lib/profile/profile-store';
+import { createUserLimitStore } from '#lib/profile/user-limits';
 import type { Deps, LoginDeps, WeChatApiDeps } from '#lib/session/deps';
 import { createLoginCodeStore } from '#lib/session/login-codes';
 import { createSessionStore } from '#lib/session/session-store';
@@ -101,7 +102,7 @@ export function profileDeps(config: Config = fromEnvironment(['avatars']), optio
 
 /** POST /phonenumber (asked once): the profile and WeChat's server APIs. */
 export function profileWeChatDeps(
-  config: Config = fromEnvironment(['apps', 'wechat', 'avatars']),
+  config: Config = fromEnvironment(['apps', 'wechat', 'avatars', 'limits']),
   options: WiringOptions = {},
 ): ProfileDeps & WeChatApiDeps {
   const wired = wire(config, options);
@@ -110,7 +111,7 @@ export function profileWeChatDeps(
 
 /** PUT /profile (msg_sec_check): as /phonenumber, and NICKNAME_REVIEW, which only it reads. */
 export function nicknameDeps(
-  config: Config = fromEnvironment(['apps', 'wechat', 'avatars', 'nickname']),
+  config: Config = fromEnvironment(['apps', 'wechat', 'avatars', 'nickname', 'limits']),
   options: WiringOptions = {},
 ): ProfileDeps & WeChatApiDeps {
   return profileWeChatDeps(config, options);
@@ -122,8 +123,9 @@ export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps 
   return { ...wired.deps, ...loginParts(wired), ...weChatApiParts(wired), ...ledgerParts(wired), ...profileParts(wired) };
 }
 
-const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars'> => ({
+const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars' | 'userLimits'> => ({
   profiles: createProfileStore(db, config.tables),
+  userLimits: createUserLimitStore(db, config.tables.users),
   // Signed with the DynamoDB client's own credentials, region and hash, as SSM is.
   avatars: createAvatarStore(
     createS3Bucket(db.config, {

@@ -36,7 +36,11 @@ export const dynamoCallBoundMs = (): number =>
  */
 export const DYNAMODB_CLEANUP_BOUND_MS = 1000;
 
-export function createDocumentClient({ region, endpoint, requestTimeoutMs = DYNAMODB_REQUEST_TIMEOUT_MS }: DynamoClientOptions): DynamoDBDocumentClient {
+export function createDocumentClient({
+  region,
+  endpoint,
+  requestTimeoutMs = DYNAMODB_REQUEST_TIMEOUT_MS,
+}: DynamoClientOptions): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region,
     maxAttempts: DYNAMODB_MAX_ATTEMPTS,

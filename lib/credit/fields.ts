@@ -30,5 +30,8 @@ export const grantAmount = v.pipe(
 export const reason = v.pipe(
   v.string('reason must be a string'),
   v.check((text) => text.length > 0 && characters(text) <= 64, 'reason must be 1 to 64 characters'),
-  v.check(isPlainText, 'reason must not contain control characters or lone surrogates'),
+  v.check(
+    isPlainText,
+    'reason must not contain control, invisible or direction-changing characters, private-use characters, stacked combining marks or lone surrogates',
+  ),
 );

@@ -1,7 +1,7 @@
 import type { LedgerDeps } from '#lib/credit/deps';
 import { type Entry, toEntry } from '#lib/credit/ledger';
 import { AppError } from '#lib/kernel/errors';
-import { requireRef, requireSession, sessionInvalid } from '#lib/session/guard';
+import { requireSession } from '#lib/session/guard';
 
 export interface HistoryQuery {
   limit?: string | undefined;
@@ -41,15 +41,15 @@ export function parseLimit(raw: string | undefined): number {
 }
 
 /**
- * GET /credit/history?limit=&cursor=: the caller's ledger, newest first. The token names its user, so the
- * session and the page are read at once (two reads, one round-trip of latency); the page is shown only if the session is live.
+ * GET /credit/history?limit=&cursor=: the caller's ledger, newest first. The session is checked first, and
+ * only then are the query's parameters read and the page queried: no caller without a live session makes
+ * us read a ledger (two round-trips, README Decisions).
  */
 export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appHint?: string): Promise<HistoryReply> {
-  const ref = requireRef(token);
+  const session = await requireSession(deps, token, appHint);
   const limit = parseLimit(query.limit);
-  if (!ref) throw sessionInvalid();
-  const beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ref.uid);
-  const [session, page] = await Promise.all([requireSession(deps, token, appHint), deps.ledger.history(ref.uid, { limit, beforeSeq })]);
+  const beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor, session.uid);
+  const page = await deps.ledger.history(session.uid, { limit, beforeSeq });
   const last = page.entries.at(-1);
   return {
     entries: page.entries.map(toEntry),

@@ -18,10 +18,12 @@ const DEFAULT_REASON = 'spend';
 export async function spend(
   deps: LedgerDeps,
   token: string | undefined,
-  body: v.InferOutput<typeof SpendBody>,
+  readBody: () => v.InferOutput<typeof SpendBody>,
   appHint?: string,
 ): Promise<MoveReply> {
   const { session, balance } = await requireSessionWithBalance(deps, token, appHint);
+  // Read after the session: a caller without one learns nothing of its body's faults.
+  const body = readBody();
   const move = { entryKey: ENTRY_KEYS.spend(body.key), amount: -body.amount, reason: body.reason ?? DEFAULT_REASON, atMs: deps.now() };
   return moveReply(move, await deps.ledger.apply(session.uid, balance, () => move));
 }

@@ -22,17 +22,30 @@ const refused = (message: string) => new AppError('INVALID_REQUEST', message);
  * naming what is wrong: not multipart, a body over the bound, malformed, no file or two files,
  * a file under another name, too many or too long form fields. What the part claims to be
  * (filename, content type) is not trusted and not returned: the caller checks the bytes.
+ *
+ * In two steps, for an endpoint that authenticates first: the size bound now (413, arithmetic on the body's
+ * length, nothing decoded), the decoding and parsing when the endpoint calls the reader, after it has read
+ * the session. So a caller without a live session gets its 401 whatever its body holds.
  */
-export async function readUpload(event: APIGatewayProxyEventV2, options: { field: string; maxFileBytes: number }): Promise<Upload> {
-  const contentType = event.headers?.['content-type'] ?? '';
-  if (!/^multipart\/form-data\s*;/i.test(contentType) || !/boundary=/i.test(contentType)) {
-    throw refused(`Send the image as multipart/form-data (wx.uploadFile), in the field "${options.field}"`);
-  }
+export function uploadReader(event: APIGatewayProxyEventV2, options: { field: string; maxFileBytes: number }): () => Promise<Upload> {
   const maxBodyBytes = options.maxFileBytes + MULTIPART_OVERHEAD_BYTES;
   const raw = typeof event.body === 'string' ? event.body : '';
   // Bounded before decoding: base64 is 4/3 of the bytes.
   if ((event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw, 'utf8')) > maxBodyBytes + 3) {
     throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes`);
+  }
+  return () => parseUpload(event, raw, maxBodyBytes, options);
+}
+
+async function parseUpload(
+  event: APIGatewayProxyEventV2,
+  raw: string,
+  maxBodyBytes: number,
+  options: { field: string; maxFileBytes: number },
+): Promise<Upload> {
+  const contentType = event.headers?.['content-type'] ?? '';
+  if (!/^multipart\/form-data\s*;/i.test(contentType) || !/boundary=/i.test(contentType)) {
+    throw refused(`Send the image as multipart/form-data (wx.uploadFile), in the field "${options.field}"`);
   }
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (body.length > maxBodyBytes) throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${maxBodyBytes} bytes`);

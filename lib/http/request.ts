@@ -31,6 +31,15 @@ export const readAppId = (event: APIGatewayProxyEventV2): string | undefined => 
  * valibot schema. Every failure is a 4xx that names what is wrong.
  */
 export function readBody<const TSchema extends v.GenericSchema>(event: APIGatewayProxyEventV2, schema: TSchema): v.InferOutput<TSchema> {
+  return bodyReader(event, schema)();
+}
+
+/**
+ * readBody in two steps, for an endpoint that authenticates first: the size bound now (413, a length check
+ * and no parse), the parse and validation when the endpoint calls it, after it has read the session. So a
+ * caller without a live session gets its 401 whatever its body holds.
+ */
+export function bodyReader<const TSchema extends v.GenericSchema>(event: APIGatewayProxyEventV2, schema: TSchema): () => v.InferOutput<TSchema> {
   // API Gateway always sends a string; serverless-offline hands a JSON scalar over as a number or boolean.
   const body: unknown = event.body ?? '';
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
@@ -38,6 +47,10 @@ export function readBody<const TSchema extends v.GenericSchema>(event: APIGatewa
   if (bytes.length > MAX_BODY_BYTES) {
     throw new AppError('BODY_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`);
   }
+  return () => parseBody(event, bytes, schema);
+}
+
+function parseBody<const TSchema extends v.GenericSchema>(event: APIGatewayProxyEventV2, bytes: Buffer, schema: TSchema): v.InferOutput<TSchema> {
   const text = bytes.toString('utf8');
   const contentType = event.headers?.['content-type'] ?? '';
 

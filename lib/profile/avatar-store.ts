@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { S3Bucket } from '#lib/aws/s3';
 
 /** Every avatar lives under this prefix: the avatar function may write and delete only there (serverless.yml, test/deploy). */
@@ -9,15 +9,18 @@ export const CONTENT_TYPE: Readonly<Record<ImageType, string>> = { jpeg: 'image/
 const EXTENSION: Readonly<Record<ImageType, string>> = { jpeg: 'jpg', png: 'png', webp: 'webp' };
 
 /**
- * `avatars/<appid>/<uid>/<content hash>.<ext>`: per app, per user (uid comes from the session, never from the
- * client, so only that user's uploads reach their prefix), named by its content, so the same image uploaded
- * again is the same object.
+ * `avatars/<appid>/<uid>/<192 random bits>.<ext>`: per app, per user (uid comes from the session, never from
+ * the client, so only that user's uploads reach their prefix), and a new key for every upload, even of the
+ * same image. A key named by its content was shared by two uploads of one image: an upload replacing it
+ * deleted it while the other, re-picking the current image, pointed the profile back at it (README Decisions).
+ * A unique key is written by one upload only, so the key an upload replaced is never the one the profile
+ * points at next.
  */
-export const avatarKey = (appid: string, uid: string, bytes: Uint8Array, type: ImageType): string =>
-  `${AVATAR_PREFIX}${appid}/${uid}/${createHash('sha256').update(bytes).digest('base64url').slice(0, 32)}.${EXTENSION[type]}`;
+export const avatarKey = (appid: string, uid: string, type: ImageType): string =>
+  `${AVATAR_PREFIX}${appid}/${uid}/${randomBytes(24).toString('base64url')}.${EXTENSION[type]}`;
 
 export interface AvatarStore {
-  /** Stores the image under its key; the key. */
+  /** Stores the image under a key of its own (never one used before); the key. */
   save(appid: string, uid: string, bytes: Uint8Array, type: ImageType): Promise<string>;
   remove(key: string): Promise<void>;
   /** A short-lived presigned GET of the avatar, which <image src> loads without any header. */
@@ -27,7 +30,7 @@ export interface AvatarStore {
 export function createAvatarStore(bucket: S3Bucket, urlTtlSeconds: number): AvatarStore {
   return {
     async save(appid, uid, bytes, type) {
-      const key = avatarKey(appid, uid, bytes, type);
+      const key = avatarKey(appid, uid, type);
       await bucket.put(key, bytes, CONTENT_TYPE[type]);
       return key;
     },

@@ -17,13 +17,23 @@ export function sniffImage(bytes: Uint8Array): ImageType | undefined {
 }
 
 /**
- * POST /profile/avatar: the image from <button open-type="chooseAvatar">, sent by wx.uploadFile. Checked on
- * its bytes (JPEG, PNG or WebP, at most AVATAR_MAX_BYTES), stored under the user's own prefix, then the user
- * is pointed at it in one write that returns the key it replaced, whose object is deleted last. So the
- * profile never points at a missing object: a failed write leaves the old avatar in place (the new object
- * stays, unreferenced, rather than risk deleting one a write of unknown outcome may point at).
+ * POST /profile/avatar: the image from <button open-type="chooseAvatar">, sent by wx.uploadFile. The session
+ * first, then the body: checked on its bytes (JPEG, PNG or WebP, at most AVATAR_MAX_BYTES), stored under the
+ * user's own prefix at a key no other upload uses, then the user is pointed at it in one conditional write
+ * that returns the key it replaced, whose object is deleted last, and only after that write succeeded. So the
+ * profile never points at a missing object: the replaced key was this upload's to delete (no other upload
+ * writes it again), a failed write leaves the old avatar in place (the new object stays, unreferenced, rather
+ * than risk deleting one a write of unknown outcome may point at).
  */
-export async function uploadAvatar(deps: ProfileDeps, token: string | undefined, upload: Upload, appHint?: string): Promise<{ avatarUrl: string }> {
+export async function uploadAvatar(
+  deps: ProfileDeps,
+  token: string | undefined,
+  readUpload: () => Promise<Upload>,
+  appHint?: string,
+): Promise<{ avatarUrl: string }> {
+  // Authenticate first: no body is parsed for a caller without a live session.
+  const session = await requireSession(deps, token, appHint);
+  const upload = await readUpload();
   const max = deps.config.avatars.maxBytes;
   if (upload.tooLarge || upload.bytes.length > max) {
     throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${max} bytes: send a smaller one`);
@@ -32,7 +42,6 @@ export async function uploadAvatar(deps: ProfileDeps, token: string | undefined,
   const type = sniffImage(upload.bytes);
   if (!type) throw new AppError('INVALID_IMAGE', 'The file is not a JPEG, PNG or WebP image');
 
-  const session = await requireSession(deps, token, appHint);
   const key = await deps.avatars.save(session.appid, session.uid, upload.bytes, type);
   const saved = await deps.profiles.replaceAvatarKey(session.uid, key, epochSeconds(deps.now));
   if (!saved) {
@@ -41,6 +50,7 @@ export async function uploadAvatar(deps: ProfileDeps, token: string | undefined,
     throw noUserForSession();
   }
   let oldDeleted = true;
+  // Never the key just written (the profile now points at it); keys are unique per upload, so this is a guard only.
   if (saved.replaced !== undefined && saved.replaced !== key) {
     // Best effort: an object left behind is unreferenced (and private), never shown.
     await deps.avatars.remove(saved.replaced).catch((err: unknown) => {

@@ -8,15 +8,19 @@ import type { WeChatApiDeps } from '#lib/session/deps';
 import { noUserForSession } from '#lib/session/guard';
 
 export const MAX_NICKNAME_CHARACTERS = 32;
+const HOUR_MS = 3_600_000;
 
-/** From <input type="nickname">: trimmed, 1-32 characters, no control characters (nor a lone surrogate, which is no text). */
+/** From <input type="nickname">: trimmed, 1-32 characters of plain text (lib/kernel/text.ts: nothing invisible or direction-changing). */
 export const NicknameBody = v.object({
   nickName: v.pipe(
     v.string('nickName must be a string: the value of <input type="nickname">'),
     v.trim(),
     v.check((text) => characters(text) >= 1, 'nickName is empty'),
     v.check((text) => characters(text) <= MAX_NICKNAME_CHARACTERS, `nickName is longer than ${MAX_NICKNAME_CHARACTERS} characters`),
-    v.check(isPlainText, 'nickName must not contain control characters'),
+    v.check(
+      isPlainText,
+      'nickName must not contain control, invisible or direction-changing characters, private-use characters or stacked combining marks',
+    ),
   ),
 });
 
@@ -28,10 +32,19 @@ export const NicknameBody = v.object({
 export async function setNickname(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
-  body: v.InferOutput<typeof NicknameBody>,
+  readBody: () => v.InferOutput<typeof NicknameBody>,
   appHint?: string,
 ): Promise<ProfileReply> {
   const { session, profile } = await requireProfile(deps, token, appHint);
+  // Read after the session: a caller without one learns nothing of its body's faults.
+  const body = readBody();
+  // Counted before WeChat is asked: each check is a call on the app's quota, refused or not.
+  if (!(await deps.userLimits.take(session.uid, 'nickNameChecks', deps.config.userLimits.nicknameChecksPerHour, HOUR_MS, deps.now()))) {
+    throw new AppError(
+      'USER_RATE_LIMITED',
+      `This user has had ${deps.config.userLimits.nicknameChecksPerHour} nicknames checked within the hour: try again in an hour`,
+    );
+  }
   const verdict = await deps.checkText(session.appid, session.openid, body.nickName);
   if (verdict === 'risky' || (verdict === 'review' && deps.config.nicknameReview === 'reject')) {
     // The verdict is for the log line; the client learns only that the nickname was refused.

@@ -8,6 +8,8 @@ import { noUserForSession } from '#lib/session/guard';
 import type { PhoneNumber } from '#lib/session/users';
 import { oneTimeCode } from '#lib/wechat/code';
 
+const DAY_MS = 86_400_000;
+
 /** Not wx.login()'s code: the phone button's. `replace: true` to replace a number already known (each exchange costs money). */
 export const PhoneNumberBody = v.object({
   code: oneTimeCode('e.detail.code from <button open-type="getPhoneNumber">'),
@@ -22,15 +24,23 @@ export const PhoneNumberBody = v.object({
 export async function phoneNumber(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
-  body: v.InferOutput<typeof PhoneNumberBody>,
+  readBody: () => v.InferOutput<typeof PhoneNumberBody>,
   appHint?: string,
 ): Promise<PhoneNumber> {
   // The session and whether a number is known, in one round-trip.
   const { session, profile } = await requireProfile(deps, token, appHint);
+  const body = readBody();
   if (profile.purePhoneNumber !== undefined && body.replace !== true) {
     throw new AppError(
       'PHONE_ALREADY_KNOWN',
       'This user\'s phone number is already known (GET /profile says phone.known: hide the button): send "replace": true to replace it. WeChat was not asked, nothing was charged',
+    );
+  }
+  // Counted before WeChat is asked: each exchange is billed (¥0.03 past the free quota), replace: true included.
+  if (!(await deps.userLimits.take(session.uid, 'phoneNumberExchanges', deps.config.userLimits.phoneNumbersPerDay, DAY_MS, deps.now()))) {
+    throw new AppError(
+      'USER_RATE_LIMITED',
+      `This user's phone number was asked of WeChat ${deps.config.userLimits.phoneNumbersPerDay} times within the day: try again in a day. WeChat was not asked, nothing was charged`,
     );
   }
   const phone = await deps.getPhoneNumber(session.appid, body.code, session.openid);

@@ -36,10 +36,11 @@ export interface UserInfoReply {
 export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
-  request: UserInfoRequest,
+  readRequest: () => UserInfoRequest,
   appHint?: string,
 ): Promise<UserInfoReply> {
   const session = await requireSession(deps, token, appHint);
+  const request = readRequest();
 
   let data: Record<string, unknown>;
   try {

@@ -1,6 +1,12 @@
 import { AppError } from '#lib/kernel/errors';
 import { type Clock, epochSeconds, pollUntil } from '#lib/kernel/time';
-import { type AccessTokenStore, type CachedAccessToken, type CachedAccessTokenState, type ForcedRefreshes, renewalOf } from '#lib/wechat/access-token-store';
+import {
+  type AccessTokenStore,
+  type CachedAccessToken,
+  type CachedAccessTokenState,
+  type ForcedRefreshes,
+  renewalOf,
+} from '#lib/wechat/access-token-store';
 import { callWeChat, type WeChatAnswer, type WeChatHttpOptions, withBusyRetry } from '#lib/wechat/api';
 import { ERRCODE, weChatError } from '#lib/wechat/errcodes';
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
 import { SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/config';
+import { limitWriteAttributes } from '#lib/profile/user-limits';
 import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes, replayMarkWriteAttributes } from '#lib/session/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
@@ -70,7 +71,12 @@ const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin' | 'r
         ? replayMarkWriteAttributes
         : attribute === 'balance' || attribute === 'checkin'
           ? balanceWriteAttributes(attribute === 'checkin')
-          : profileWriteAttributes(attribute),
+          : [
+              ...profileWriteAttributes(attribute),
+              // The nickname and phonenumber roles also count their WeChat calls on the user (lib/profile/user-limits.ts).
+              ...(attribute === 'nickName' ? limitWriteAttributes('nickNameChecks') : []),
+              ...(attribute === 'phoneNumber' ? limitWriteAttributes('phoneNumberExchanges') : []),
+            ],
   },
   StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
 });

@@ -164,6 +164,11 @@ describe('POST /credit/spend', () => {
     ['a reason over 64 characters', { amount: 1, key: 'bad-input-01', reason: 'r'.repeat(65) }],
     ['a reason with a control character', { amount: 1, key: 'bad-input-01', reason: 'a\nb' }],
     ['a reason with a lone surrogate (no text: DynamoDB would refuse it)', { amount: 1, key: 'bad-input-01', reason: 'a\ud800b' }],
+    ['a reason with a zero-width space', { amount: 1, key: 'bad-input-01', reason: 'co\u200Bupon' }],
+    ['a reason with a right-to-left override', { amount: 1, key: 'bad-input-01', reason: 'coupon\u202E' }],
+    ['a reason that is the Hangul filler', { amount: 1, key: 'bad-input-01', reason: '\u3164' }],
+    ['a reason with a private-use character', { amount: 1, key: 'bad-input-01', reason: 'x\uE000' }],
+    ['a reason with stacked combining marks', { amount: 1, key: 'bad-input-01', reason: `a${'\u0301'.repeat(10)}` }],
   ])('%s is 400 INVALID_REQUEST, and nothing is written', async (_what, body) => {
     const user = await newUser();
     const before = await scanAll(stack.admin, stack.tables.ledger);

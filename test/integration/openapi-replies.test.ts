@@ -31,7 +31,8 @@ function replySchema(route: string, status: number) {
   return ajv.getSchema(`openapi.yaml#${at}/content/application~1json/schema`);
 }
 
-const { stack } = useTestStack();
+// The per-user bounds on WeChat calls (test/integration/user-limits.test.ts) are not this file's subject: it sends one user many.
+const { stack } = useTestStack({ NICKNAME_CHECKS_PER_HOUR: '10000', PHONE_NUMBERS_PER_DAY: '1000' });
 let api: HttpApi;
 beforeAll(async () => {
   api = await startHttpApi(stack.deps);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanAll } from '../support/invoke.ts';
+import { api, scanAll } from '../support/invoke.ts';
 import { DEFAULT_MAX_BYTES_FOR_TESTS } from '../support/limits.ts';
 import { IMAGES, jpegOfSize, multipart, uploadFileBody } from '../support/multipart.ts';
 import { APP_ID, startTestStack } from '../support/stack.ts';
@@ -77,7 +77,6 @@ describe('PUT /profile: the nickname, checked by msg_sec_check', () => {
   it('accepts a "review" verdict with NICKNAME_REVIEW=accept', async () => {
     const other = await startTestStack({ NICKNAME_REVIEW: 'accept' });
     try {
-      const { api } = await import('../support/invoke.ts');
       const c = api(other.deps);
       const t = String((await c.login('reviewok.1')).body.token);
       expect((await c.setNickname(t, { nickName: 'please review me' })).body).toEqual({ nickName: 'please review me', phone: { known: false } });
@@ -104,6 +103,15 @@ describe('PUT /profile: the nickname, checked by msg_sec_check', () => {
     ['a control character', { nickName: 'bad\u0007name' }],
     ['a newline', { nickName: 'two\nlines' }],
     ['a lone surrogate', { nickName: 'x\ud800y' }],
+    ['a zero-width space', { nickName: 'Ali\u200Bce' }],
+    ['a right-to-left override', { nickName: 'abc\u202Egpj.exe' }],
+    ['a left-to-right isolate', { nickName: '\u2066Alice' }],
+    ['the Hangul filler', { nickName: '\u3164' }],
+    ['braille blanks', { nickName: '\u2800\u2800' }],
+    ['a private-use character', { nickName: 'x\uE000' }],
+    ['an unassigned code point', { nickName: 'x\u{2FFFF}' }],
+    ['stacked combining marks', { nickName: `Z${'\u0336'.repeat(30)}` }],
+    ['a zero-width joiner between letters', { nickName: 'a\u200Db' }],
     ['not a string', { nickName: 42 }],
     ['missing', {}],
   ])('refuses a nickname that is %s with 400, before asking WeChat', async (what, body) => {
@@ -111,6 +119,11 @@ describe('PUT /profile: the nickname, checked by msg_sec_check', () => {
     const reply = await client.setNickname(await token(`badnick-${what.replaceAll(' ', '-')}.1`), body);
     expect(reply, reply.raw).toMatchObject({ status: 400, body: { code: 'INVALID_REQUEST', err: expect.stringContaining('nickName') } });
     expect(stack.fake.checkedTexts.length).toBe(before);
+  });
+
+  it('a family emoji (joined by U+200D) and a variation selector are fine', async () => {
+    const reply = await client.setNickname(await token('family.1'), { nickName: '小明 👨\u200D👩\u200D👧 ❤️' });
+    expect(reply, reply.raw).toMatchObject({ status: 200, body: { nickName: '小明 👨\u200D👩\u200D👧 ❤️' } });
   });
 
   it('32 characters are characters, not UTF-16 units: 32 emoji fit', async () => {
@@ -171,7 +184,7 @@ describe('POST /profile/avatar: the image wx.uploadFile sends', () => {
     expect((await fetch(`${stack.s3Endpoint}/${stack.bucket}/${first}`)).status).toBe(404);
     const webp = await client.avatar(t, uploadFileBody(IMAGES.webp, 'tmp_2.webp', 'image/webp'));
     expect(await download(String(webp.body.avatarUrl))).toMatchObject({ status: 200, type: 'image/webp', bytes: IMAGES.webp });
-    // The same image again is the same object: nothing is deleted from under the profile.
+    // The same image again: a new object of its own, and the profile's URL loads it.
     const same = await client.avatar(t, uploadFileBody(IMAGES.webp, 'tmp_3.webp'));
     expect(await download(String(same.body.avatarUrl))).toMatchObject({ status: 200, bytes: IMAGES.webp });
   });
@@ -226,6 +239,64 @@ describe('POST /profile/avatar: the image wx.uploadFile sends', () => {
     expect(reply.status, reply.raw).toBe(status);
     expect(reply.body).toEqual({ err: expect.any(String), code });
     expect((await userItem(name))?.avatarKey).toBe(before);
+  });
+
+  it('two overlapping uploads, the second re-picking the current image, leave the profile on a live object and no stray', async () => {
+    const t = await token('avarace.1');
+    expect((await client.avatar(t, uploadFileBody(IMAGES.jpeg))).status).toBe(200);
+    const uid = String((await userItem('avarace'))?.uid);
+
+    // Interleaving by hand: the first upload (a new PNG) stops right after its profile write, until the second
+    // (the current JPEG again) has finished: write, delete of what it replaced, reply. Then the first deletes what it replaced.
+    let releaseFirst = () => {};
+    const firstMayGoOn = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    let firstWritten = () => {};
+    const firstHasWritten = new Promise<void>((resolve) => {
+      firstWritten = resolve;
+    });
+    let writes = 0;
+    const profiles = stack.deps.profiles;
+    const gated = api({
+      ...stack.deps,
+      profiles: {
+        ...profiles,
+        async replaceAvatarKey(...args: Parameters<typeof profiles.replaceAvatarKey>) {
+          const result = await profiles.replaceAvatarKey(...args);
+          if (++writes === 1) {
+            firstWritten();
+            await firstMayGoOn;
+          }
+          return result;
+        },
+      },
+    });
+    const first = gated.avatar(t, uploadFileBody(IMAGES.png, 'new.png', 'image/png'));
+    await firstHasWritten;
+    const second = await gated.avatar(t, uploadFileBody(IMAGES.jpeg, 'again.jpg'));
+    expect(second.status, second.raw).toBe(200);
+    releaseFirst();
+    expect((await first).status).toBe(200);
+
+    // The second write was the last: the profile shows the JPEG, and its object is there.
+    const profile = await client.profile(t);
+    expect(await download(String(profile.body.avatarUrl))).toMatchObject({ status: 200, type: 'image/jpeg', bytes: IMAGES.jpeg });
+    // Every replaced object was deleted: only the one the profile points at is left under the user's prefix.
+    const listing = await (await fetch(`${stack.s3Endpoint}/${stack.bucket}?prefix=${encodeURIComponent(`avatars/${APP_ID}/${uid}/`)}`)).text();
+    const keys = [...listing.matchAll(/<Key>([^<]+)<\/Key>/g)].map((match) => match[1]);
+    expect(keys).toEqual([(await userItem('avarace'))?.avatarKey]);
+  });
+
+  it('the same image again is a new object, and the old one is deleted', async () => {
+    const t = await token('avasame.1');
+    await client.avatar(t, uploadFileBody(IMAGES.webp, 'a.webp', 'image/webp'));
+    const before = String((await userItem('avasame'))?.avatarKey);
+    const again = await client.avatar(t, uploadFileBody(IMAGES.webp, 'b.webp', 'image/webp'));
+    const after = String((await userItem('avasame'))?.avatarKey);
+    expect(after).not.toBe(before);
+    expect(await download(String(again.body.avatarUrl))).toMatchObject({ status: 200, bytes: IMAGES.webp });
+    expect((await fetch(`${stack.s3Endpoint}/${stack.bucket}/${before}`)).status).toBe(404);
   });
 
   it('needs a session', async () => {

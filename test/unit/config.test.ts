@@ -48,6 +48,14 @@ describe('readConfig', () => {
       avatars: { bucket: 'avatars', s3Endpoint: undefined, maxBytes: 1_048_576, urlTtlSeconds: 3600 },
       nicknameReview: 'reject',
       logLevel: 'INFO',
+      userLimits: { nicknameChecksPerHour: 10, phoneNumbersPerDay: 3 },
+    });
+  });
+
+  it('takes the per-user bounds on WeChat calls', () => {
+    expect(readConfig({ ...minimal, NICKNAME_CHECKS_PER_HOUR: '20', PHONE_NUMBERS_PER_DAY: '1' }).userLimits).toEqual({
+      nicknameChecksPerHour: 20,
+      phoneNumbersPerDay: 1,
     });
   });
 
@@ -170,6 +178,8 @@ describe('readConfig', () => {
     ['AVATAR_URL_TTL_SECONDS above 12 h', { AVATAR_URL_TTL_SECONDS: '43201' }, 'AVATAR_URL_TTL_SECONDS'],
     ['NICKNAME_REVIEW "maybe"', { NICKNAME_REVIEW: 'maybe' }, 'NICKNAME_REVIEW'],
     ['POWERTOOLS_LOG_LEVEL "VERBOSE" (Powertools would silently log at INFO)', { POWERTOOLS_LOG_LEVEL: 'VERBOSE' }, 'POWERTOOLS_LOG_LEVEL'],
+    ['NICKNAME_CHECKS_PER_HOUR 0 (no nickname could ever be set)', { NICKNAME_CHECKS_PER_HOUR: '0' }, 'NICKNAME_CHECKS_PER_HOUR'],
+    ['PHONE_NUMBERS_PER_DAY "three"', { PHONE_NUMBERS_PER_DAY: 'three' }, 'PHONE_NUMBERS_PER_DAY'],
   ] as const)('refuses %s with a ConfigError naming the variable', (_label, patch, name) => {
     const error = configError(() => readConfig({ ...minimal, ...patch }));
     expect(error.message).toContain(name);

@@ -42,6 +42,7 @@ const ALL_CODES = Object.keys({
   PHONE_QUOTA_EXHAUSTED: true,
   INVALID_IMAGE: true,
   IMAGE_TOO_LARGE: true,
+  USER_RATE_LIMITED: true,
 } satisfies Record<ErrorCode, true>) as ErrorCode[];
 
 const CLIENT_FAULTS: ErrorCode[] = [
@@ -64,6 +65,7 @@ const CLIENT_FAULTS: ErrorCode[] = [
   'PHONE_ALREADY_KNOWN',
   'INVALID_IMAGE',
   'IMAGE_TOO_LARGE',
+  'USER_RATE_LIMITED',
 ];
 
 describe('httpHandler', () => {
