@@ -8,7 +8,7 @@ const { handler } = require(bundle);
 const invocations = JSON.parse(plan);
 let inFlight = 'none';
 const crash = (kind) => (error) => {
-  process.stdout.write(`${JSON.stringify({ crash: kind, during: inFlight, error: String(error && error.message) })}\n`);
+  process.stdout.write(`${JSON.stringify({ crash: kind, during: inFlight, error: String(error?.message) })}\n`);
   process.exit(129);
 };
 process.on('unhandledRejection', crash('Runtime.UnhandledPromiseRejection'));
