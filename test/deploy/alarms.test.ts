@@ -20,6 +20,7 @@ import {
   type PeriodData,
   parseFilterPattern,
 } from '../support/metric-filter.ts';
+import { validateTemplate } from '../support/cfn-spec.ts';
 import { rawHandlers } from '../support/raw.ts';
 import { startTestStack, type TestDeps, type TestStack } from '../support/stack.ts';
 
@@ -570,5 +571,28 @@ describe('the alarms as declared', () => {
         .map((a) => a.AlarmName)
         .sort(),
     );
+  });
+});
+
+describe('the packaged template, against the CloudFormation resource specification (@aws-cdk/aws-service-spec)', () => {
+  it('every resource type exists, every property is known and of the right type, required properties are present', { timeout: 60_000 }, async () => {
+    expect(await validateTemplate(template)).toEqual([]);
+  });
+
+  it('the check fails an unknown type, an unknown property, a wrong type, a missing required property and a bad DeletionPolicy', {
+    timeout: 60_000,
+  }, async () => {
+    const broken = structuredClone(template);
+    broken.Resources.Bogus = { Type: 'AWS::Nothing::Here', Properties: {} };
+    broken.Resources.AlarmTopic!.Properties.Colour = 'red';
+    broken.Resources.HttpApiStage!.Properties.AutoDeploy = 'sometimes';
+    delete broken.Resources.UsersTable!.Properties.KeySchema;
+    (broken.Resources.LedgerTable as { DeletionPolicy?: string }).DeletionPolicy = 'Keep';
+    const problems = await validateTemplate(broken);
+    expect(problems.join('\n')).toMatch(/no resource type AWS::Nothing::Here/);
+    expect(problems.join('\n')).toMatch(/AlarmTopic.*Colour: no such property/);
+    expect(problems.join('\n')).toMatch(/HttpApiStage.*AutoDeploy: expected a boolean/);
+    expect(problems.join('\n')).toMatch(/UsersTable.*KeySchema: required, missing/);
+    expect(problems.join('\n')).toMatch(/LedgerTable: DeletionPolicy Keep/);
   });
 });
