@@ -8,6 +8,7 @@ import { allDeps } from '#lib/platform/wiring';
 import { createDocumentClient } from '#lib/store/client';
 import { freePort } from '../../local/ports.ts';
 import { ROOT } from '../../local/state.ts';
+import { validateTemplate } from '../support/cfn-spec.ts';
 import { apiEvent } from '../support/event.ts';
 import { api, type Reply } from '../support/invoke.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
@@ -20,7 +21,6 @@ import {
   type PeriodData,
   parseFilterPattern,
 } from '../support/metric-filter.ts';
-import { validateTemplate } from '../support/cfn-spec.ts';
 import { rawHandlers } from '../support/raw.ts';
 import { startTestStack, type TestDeps, type TestStack } from '../support/stack.ts';
 
