@@ -66,7 +66,7 @@ export async function validateTemplate(template: { Resources: Record<string, Rec
         return;
       case 'array':
         if (!Array.isArray(value)) problems.push(`${where}: expected a list, got ${JSON.stringify(value)}`);
-        else value.forEach((item, i) => checkValue(`${where}[${i}]`, type.element!, item));
+        else for (const [i, item] of value.entries()) checkValue(`${where}[${i}]`, type.element!, item);
         return;
       case 'map':
         if (typeof value !== 'object' || value === null || Array.isArray(value))
