@@ -34,6 +34,9 @@ export async function packageService(outDir: string, build: ServiceBuild): Promi
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     WECHAT_APPID: 'wx0000000000000000',
+    // A plain name: the default is an Fn::Sub over the account and region (resources/settings.cjs), which only
+    // CloudFormation resolves, and the bundles need a bucket name at cold start.
+    AVATARS_BUCKET: `wechat-login-${STAGE}-avatars`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',

@@ -20,6 +20,16 @@ const REQUIRED_PLACEHOLDERS = {
 };
 const { secretParameterName } = tsRequire('../lib/apps/app-secret.ts', __filename);
 
+/** The longest region name AWS has (ap-southeast-5 and the like are 14; GovCloud's us-gov-west-1 is 13). */
+const LONGEST_REGION = 'ap-southeast-55';
+
+/** An Error whose stack is its message alone: osls prints the stack of what a resolver throws. */
+function checkedError(message) {
+  const error = new Error(message);
+  error.stack = message;
+  return error;
+}
+
 /** The ConfigError's message alone: osls prints the stack of what a resolver throws. */
 function checked(read) {
   try {
@@ -32,9 +42,10 @@ function checked(read) {
 }
 
 /**
- * Each function's reserved concurrency: its own share of the account's Lambda concurrency, which is also its cap, so a
- * flood on one route cannot take the others'. The defaults assume the default account quota of 1,000 and leave more
- * than Lambda's minimum of 100 unreserved (README, Deploy).
+ * Each function's reserved concurrency, an opt-in (RESERVED_CONCURRENCY=on): its own share of the account's Lambda
+ * concurrency, which is also its cap. Off by default, so that a deploy fits any account quota and sits beside other
+ * stages; API Gateway's per-route throttling (resources/throttling.cjs) bounds a flood instead. The shares assume the
+ * default account quota of 1,000 and leave more than Lambda's minimum of 100 unreserved (README, Deploy).
  */
 const RESERVED_CONCURRENCY = {
   login: 250,
@@ -56,7 +67,16 @@ const RESERVED_CONCURRENCY = {
 const MIN_UNRESERVED = 100;
 
 function reservedConcurrency(env) {
-  if (env.RESERVED_CONCURRENCY === 'off') return Object.fromEntries(Object.keys(RESERVED_CONCURRENCY).map((name) => [name, null]));
+  const mode = env.RESERVED_CONCURRENCY?.trim() || 'off';
+  if (mode !== 'on' && mode !== 'off') throw new Error(`RESERVED_CONCURRENCY must be "on" or "off" (the default), got "${mode}"`);
+  if (mode === 'off') {
+    // A share set without the opt-in would silently reserve nothing: say so instead.
+    const stray = Object.keys(env).find(
+      (name) => (name.startsWith('RESERVED_CONCURRENCY_') || name === 'LAMBDA_CONCURRENCY_LIMIT') && env[name]?.trim(),
+    );
+    if (stray) throw new Error(`${stray} is set, but reserved concurrency is off by default: set RESERVED_CONCURRENCY=on as well, or unset ${stray}`);
+    return Object.fromEntries(Object.keys(RESERVED_CONCURRENCY).map((name) => [name, null]));
+  }
   const limit = wholeNumber(env, 'LAMBDA_CONCURRENCY_LIMIT', 1000, MIN_UNRESERVED + Object.keys(RESERVED_CONCURRENCY).length);
   const reserved = {};
   for (const [name, fallback] of Object.entries(RESERVED_CONCURRENCY)) {
@@ -104,9 +124,24 @@ module.exports = {
     return checked(() => secretParameterName(process.env.WECHAT_SECRET_PARAM?.trim() || fallback));
   },
   wechatApiBase: () => checked(() => weChatApiBase(process.env)),
-  /** AVATARS_BUCKET or <service>-<stage>-avatars (S3 names are global: set AVATARS_BUCKET when that one is taken), checked as at cold start. */
+  /**
+   * AVATARS_BUCKET, checked as at cold start, or <service>-<stage>-avatars-<account>-<region>: S3 names are global, so
+   * the account and the region keep a second team's deploy with the defaults from colliding with the first. The
+   * account is known only to CloudFormation (packaging needs no credentials), so the default is an Fn::Sub, checked
+   * here with the longest account and region it can become.
+   */
   async avatarsBucket({ resolveVariable }) {
-    const fallback = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}-avatars`;
-    return checked(() => readConfig({ ...REQUIRED_PLACEHOLDERS, AVATARS_BUCKET: process.env.AVATARS_BUCKET?.trim() || fallback }).avatars.bucket);
+    const chosen = process.env.AVATARS_BUCKET?.trim();
+    const check = (name) => checked(() => readConfig({ ...REQUIRED_PLACEHOLDERS, AVATARS_BUCKET: name }).avatars.bucket);
+    if (chosen) return check(chosen);
+    const prefix = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}-avatars`;
+    const longest = `${prefix}-${'1'.repeat(12)}-${LONGEST_REGION}`;
+    if (longest.length > 63) {
+      throw checkedError(
+        `AVATARS_BUCKET: the default name ${prefix}-<account>-<region> can be ${longest.length} characters, over S3's 63: set AVATARS_BUCKET to a shorter name`,
+      );
+    }
+    check(longest);
+    return { 'Fn::Sub': `${prefix}-\${AWS::AccountId}-\${AWS::Region}` };
   },
 };

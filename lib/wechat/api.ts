@@ -50,6 +50,8 @@ export async function callWeChat(
   retryAdvice: string,
 ): Promise<WeChatAnswer> {
   const url = `${options.apiBase}${path}?${new URLSearchParams(request.query)}`;
+  // Which API failed, for the log line (and the alarms' per-API metric): the path's last segment, one of WeChatApiName.
+  const api = path.slice(path.lastIndexOf('/') + 1);
   let status: number;
   let text: string;
   try {
@@ -62,23 +64,23 @@ export async function callWeChat(
   } catch (err) {
     // Never attach `err` as cause: undici's errors can quote the URL, which holds secrets and codes.
     if (isTimeout(err)) {
-      throw new AppError('WECHAT_TIMEOUT', `WeChat did not answer in time: ${retryAdvice}`, { timeoutMs: options.timeoutMs });
+      throw new AppError('WECHAT_TIMEOUT', `WeChat did not answer in time: ${retryAdvice}`, { api, timeoutMs: options.timeoutMs });
     }
-    throw new AppError('WECHAT_UNREACHABLE', `Could not reach WeChat: ${retryAdvice}`, { reason: networkReason(err) });
+    throw new AppError('WECHAT_UNREACHABLE', `Could not reach WeChat: ${retryAdvice}`, { api, reason: networkReason(err) });
   }
 
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw badWeChatAnswer({ httpStatus: status, reason: 'not JSON', length: text.length });
+    throw badWeChatAnswer({ api, httpStatus: status, reason: 'not JSON', length: text.length });
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw badWeChatAnswer({ httpStatus: status, reason: 'not an object' });
+    throw badWeChatAnswer({ api, httpStatus: status, reason: 'not an object' });
   }
   const answer = body as Record<string, unknown>;
   const errcode = answer.errcode ?? 0;
-  if (typeof errcode !== 'number') throw badWeChatAnswer({ httpStatus: status, reason: 'errcode not a number' });
+  if (typeof errcode !== 'number') throw badWeChatAnswer({ api, httpStatus: status, reason: 'errcode not a number' });
   return { body: answer, errcode, rid: ridOf(answer.errmsg) };
 }
 

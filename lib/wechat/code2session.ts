@@ -38,10 +38,10 @@ export function createCode2Session(options: Code2SessionOptions): Code2Session {
 function sessionOf({ body }: WeChatAnswer): WeChatSession {
   const { openid, session_key: sessionKey, unionid } = body;
   if (typeof openid !== 'string' || !/^[\w-]{1,128}$/.test(openid)) {
-    throw badWeChatAnswer({ httpStatus: 200, reason: 'no usable openid' });
+    throw badWeChatAnswer({ api: 'jscode2session', httpStatus: 200, reason: 'no usable openid' });
   }
   if (typeof sessionKey !== 'string' || !SESSION_KEY.test(sessionKey)) {
-    throw badWeChatAnswer({ httpStatus: 200, reason: 'no usable session_key' });
+    throw badWeChatAnswer({ api: 'jscode2session', httpStatus: 200, reason: 'no usable session_key' });
   }
   const session: WeChatSession = { openid, sessionKey };
   if (typeof unionid === 'string' && unionid !== '') session.unionid = unionid;

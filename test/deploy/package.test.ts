@@ -17,6 +17,7 @@ import { localDynamoClient } from '../../local/dynamodb.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../local/fake-wechat.ts';
 import { ROOT } from '../../local/state.ts';
 import { createTables } from '../../local/tables.ts';
+import { deployedEnvironment } from '../support/cfn-intrinsics.ts';
 import { apiEvent } from '../support/event.ts';
 import { type ProxiedExchange, type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.ts';
 import { resignedAuthorization } from '../support/sigv4.ts';
@@ -44,7 +45,7 @@ interface Resource {
   Properties: Record<string, any>;
 }
 
-/** Reserved concurrency by default: the account's default quota (1,000) less Lambda's 100 unreserved, at most. */
+/** Reserved concurrency with RESERVED_CONCURRENCY=on (resources/settings.cjs): the account's default quota (1,000) less Lambda's 100 unreserved, at most. */
 const RESERVED = {
   Login: 250,
   Checklogin: 130,
@@ -61,6 +62,8 @@ const RESERVED = {
   Avatar: 20,
 };
 const ACCOUNT_CONCURRENCY = 1000;
+/** The avatars' bucket without AVATARS_BUCKET: named by CloudFormation for the account and region it is deployed in. */
+const DEFAULT_BUCKET = { 'Fn::Sub': 'wechat-login-prod-avatars-${AWS::AccountId}-${AWS::Region}' };
 const MIN_UNRESERVED = 100;
 
 /** The IAM fence AWS documents for a role that may write only some attributes. */
@@ -275,7 +278,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
       const reply = execFileSync(process.execPath, ['-e', probe, join(loaded, name, file)], {
         env: {
           PATH: process.env.PATH,
-          ...fn.Environment.Variables,
+          ...deployedEnvironment(fn.Environment.Variables),
           WECHAT_SECRET: SENTINEL_SECRET,
           AWS_REGION: 'us-east-1',
           POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -402,7 +405,8 @@ describe('serverless package (prod, offline, no credentials)', () => {
     '%s (credits): on-demand, point-in-time recovery, encrypted, retained on delete and replace, deletion-protected',
     (id) => {
       const users = template.Resources[id]!;
-      expect(users.DeletionPolicy).toBe('Retain');
+      // Retained, except when the stack's own creation fails: a failed first deploy can then be retried.
+      expect(users.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(users.UpdateReplacePolicy).toBe('Retain');
       expect(users.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(users.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -426,7 +430,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
           if (action.startsWith('s3:')) {
             // Only objects under the avatars' prefix, of the stack's own bucket: never the bucket, never another prefix.
             expect(statement.Resource, `${name} ${action}`).toEqual([
-              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', 'wechat-login-prod-avatars', '/avatars/*']] },
+              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', DEFAULT_BUCKET, '/avatars/*']] },
             ]);
             (granted.s3 ??= []).push(action);
             continue;
@@ -477,13 +481,30 @@ describe('serverless package (prod, offline, no credentials)', () => {
     }
   });
 
-  it("reserves each function its own concurrency, leaving Lambda's 100 unreserved of the default account quota", () => {
-    const reserved = Object.fromEntries(
-      Object.keys(FUNCTIONS).map((name) => [name, template.Resources[`${name}LambdaFunction`]!.Properties.ReservedConcurrentExecutions]),
-    );
-    expect(reserved).toEqual(RESERVED);
+  it('reserves no concurrency by default: the deploy fits any account quota and sits beside other stages (an opt-in leaves 100 unreserved)', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      expect(template.Resources[`${name}LambdaFunction`]!.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    }
+    // What RESERVED_CONCURRENCY=on reserves (test/unit/deploy-settings.test.ts) still fits the default quota.
     const total = Object.values(RESERVED).reduce((sum, n) => sum + n, 0);
     expect(total).toBeLessThanOrEqual(ACCOUNT_CONCURRENCY - MIN_UNRESERVED);
+  });
+
+  it('throttles each route on its own (flood protection at the edge), every key a route of the API, created after its routes', () => {
+    const [id, stage] = resources('AWS::ApiGatewayV2::Stage')[0]!;
+    const routes = new Map(resources('AWS::ApiGatewayV2::Route').map(([routeId, r]) => [r.Properties.RouteKey as string, routeId]));
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = stage.Properties.RouteSettings;
+    expect(Object.keys(settings).sort(), id).toEqual([...routes.keys()].sort());
+    for (const [key, limits] of Object.entries(settings)) {
+      expect(limits.ThrottlingRateLimit, key).toBeGreaterThan(0);
+      expect(limits.ThrottlingBurstLimit, key).toBeGreaterThanOrEqual(limits.ThrottlingRateLimit);
+    }
+    // The paid and WeChat-limited routes get less than the stage default.
+    expect(settings['POST /phonenumber']).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    expect(settings['POST /login']).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    // API Gateway refuses RouteSettings for a route that does not exist yet.
+    const dependsOn = [(template.Resources[id] as { DependsOn?: string[] }).DependsOn ?? []].flat();
+    for (const routeId of routes.values()) expect(dependsOn, routeId).toContain(routeId);
   });
 
   it('throttles the HTTP API default stage', () => {
@@ -499,9 +520,10 @@ describe('serverless package (prod, offline, no credentials)', () => {
         .sort(),
     ).toEqual(['AvatarsBucket', 'ServerlessDeploymentBucket']);
     const bucket = template.Resources.AvatarsBucket!;
-    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
-    expect(bucket.Properties.BucketName).toBe('wechat-login-prod-avatars');
+    // S3 names are global: unique to the account and region, so a second team's deploy with the defaults cannot collide.
+    expect(bucket.Properties.BucketName).toEqual(DEFAULT_BUCKET);
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
       BlockPublicPolicy: true,
@@ -517,7 +539,7 @@ describe('serverless package (prod, offline, no credentials)', () => {
     expect(policy.Properties.PolicyDocument.Statement.map((statement: { Effect: string }) => statement.Effect)).toEqual(['Deny']);
     expect(policy.Properties.PolicyDocument.Statement[0].Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
     for (const name of Object.keys(FUNCTIONS)) {
-      expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables.AVATARS_BUCKET, name).toBe('wechat-login-prod-avatars');
+      expect(template.Resources[`${name}LambdaFunction`]!.Properties.Environment.Variables.AVATARS_BUCKET, name).toEqual(DEFAULT_BUCKET);
     }
   });
 
@@ -537,7 +559,11 @@ describe('serverless package refuses deploy settings that break or leak, naming 
     // The AppSecret would travel in clear.
     ['WECHAT_API_BASE', { WECHAT_API_BASE: 'http://api.weixin.qq.com' }],
     // More than the account can reserve: CloudFormation would fail midway.
-    ['RESERVED_CONCURRENCY_', { RESERVED_CONCURRENCY_LOGIN: '850' }],
+    ['RESERVED_CONCURRENCY_', { RESERVED_CONCURRENCY: 'on', RESERVED_CONCURRENCY_LOGIN: '850' }],
+    // A share set without the opt-in would reserve nothing, silently.
+    ['RESERVED_CONCURRENCY=on', { RESERVED_CONCURRENCY_LOGIN: '250' }],
+    // A route's throttle that API Gateway would refuse.
+    ['API_THROTTLE_LOGIN', { API_THROTTLE_LOGIN: '50' }],
   ])('%s', (name, extra) => {
     const out = mkdtempSync(join(tmpdir(), 'package-refused-'));
     onTestFinished(() => rmSync(out, { recursive: true, force: true }));
@@ -695,15 +721,15 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
 
     beforeAll(async () => {
       const endpoint = inject('dynamodbEndpoint');
-      const variables = template.Resources.LoginLambdaFunction!.Properties.Environment.Variables;
+      const variables = deployedEnvironment(template.Resources.LoginLambdaFunction!.Properties.Environment.Variables);
       const admin = localDynamoClient(endpoint);
       try {
         await createTables(admin, {
-          sessions: variables.SESSIONS_TABLE,
-          users: variables.USERS_TABLE,
-          logins: variables.LOGINS_TABLE,
-          appCache: variables.APP_CACHE_TABLE,
-          ledger: variables.LEDGER_TABLE,
+          sessions: variables.SESSIONS_TABLE!,
+          users: variables.USERS_TABLE!,
+          logins: variables.LOGINS_TABLE!,
+          appCache: variables.APP_CACHE_TABLE!,
+          ledger: variables.LEDGER_TABLE!,
         });
       } finally {
         admin.destroy();
@@ -736,7 +762,7 @@ describe('credentials: the environment, as Lambda hands them over, and nothing e
       const fn = template.Resources[`${name}LambdaFunction`]!.Properties;
       const env: Record<string, string | undefined> = {
         PATH: process.env.PATH,
-        ...fn.Environment.Variables,
+        ...deployedEnvironment(fn.Environment.Variables),
         WECHAT_SECRET: SENTINEL_SECRET,
         WECHAT_API_BASE: fake.url,
         DYNAMODB_ENDPOINT: proxy.url,

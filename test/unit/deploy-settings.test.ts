@@ -30,14 +30,34 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     expect(settings.wechatApiBase()).toBe('http://127.0.0.1:9000');
   });
 
-  it('reserves 820 of the default 1,000 by default, leaving at least 100 unreserved', () => {
-    const reserved = settings.reservedConcurrency();
-    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(820);
+  it('reserves no concurrency by default: a deploy fits any account quota and sits beside other stages', () => {
+    expect(Object.values(settings.reservedConcurrency())).toEqual(Array(13).fill(null));
   });
 
-  it('names the avatars bucket <service>-<stage>-avatars unless AVATARS_BUCKET says otherwise, and refuses a name S3 would refuse', async () => {
+  it('RESERVED_CONCURRENCY=on reserves 820 of the default 1,000, leaving at least 100 unreserved', () => {
+    vi.stubEnv('RESERVED_CONCURRENCY', 'on');
+    const reserved = settings.reservedConcurrency();
+    expect(Object.values(reserved).reduce((sum: number, n) => sum + (n ?? 0), 0)).toBe(820);
+    vi.stubEnv('RESERVED_CONCURRENCY_LOGIN', '300');
+    expect(settings.reservedConcurrency().login).toBe(300);
+  });
+
+  it.each([
+    ['a per-function share without the opt-in', { RESERVED_CONCURRENCY_LOGIN: '250' }, /^RESERVED_CONCURRENCY_LOGIN.*RESERVED_CONCURRENCY=on/],
+    ['a quota without the opt-in', { LAMBDA_CONCURRENCY_LIMIT: '1000' }, /^LAMBDA_CONCURRENCY_LIMIT.*RESERVED_CONCURRENCY=on/],
+    ['an unknown switch', { RESERVED_CONCURRENCY: 'yes' }, /^RESERVED_CONCURRENCY must be/],
+  ])('refuses %s, naming the setting', (_name, env, message) => {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    expect(() => settings.reservedConcurrency()).toThrow(message);
+  });
+
+  it('names the avatars bucket <service>-<stage>-avatars-<account>-<region> unless AVATARS_BUCKET says otherwise, and refuses a name S3 would refuse', async () => {
     vi.stubEnv('AVATARS_BUCKET', '');
-    expect(await settings.avatarsBucket({ resolveVariable })).toBe('wechat-login-prod-avatars');
+    // S3 names are global: the account and the region make the default unique, so a second team's deploy cannot collide.
+    expect(await settings.avatarsBucket({ resolveVariable })).toEqual({ 'Fn::Sub': 'wechat-login-prod-avatars-${AWS::AccountId}-${AWS::Region}' });
+    // A stage so long that the default could pass S3's 63 characters is refused at package time, not by CloudFormation.
+    const longStage = async (name: string) => (name === 'sls:stage' ? 'x'.repeat(30) : resolveVariable(name));
+    await expect(settings.avatarsBucket({ resolveVariable: longStage })).rejects.toThrow(/^AVATARS_BUCKET/);
     vi.stubEnv('AVATARS_BUCKET', 'team-avatars-123456789012');
     expect(await settings.avatarsBucket({ resolveVariable })).toBe('team-avatars-123456789012');
     vi.stubEnv('AVATARS_BUCKET', 'Team_Avatars');
@@ -52,7 +72,8 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     ['0, which would stop the function', { RESERVED_CONCURRENCY_LOGOUT: '0' }, /^RESERVED_CONCURRENCY_LOGOUT/],
     ['a quota too small for the defaults', { LAMBDA_CONCURRENCY_LIMIT: '500' }, /^RESERVED_CONCURRENCY_\*/],
     ['a malformed quota', { LAMBDA_CONCURRENCY_LIMIT: '1k' }, /^LAMBDA_CONCURRENCY_LIMIT/],
-  ])('refuses %s, naming the setting', (_name, env, message) => {
+  ])('with RESERVED_CONCURRENCY=on, refuses %s, naming the setting', (_name, env, message) => {
+    vi.stubEnv('RESERVED_CONCURRENCY', 'on');
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
     expect(() => settings.reservedConcurrency()).toThrow(message);
   });
