@@ -104,9 +104,20 @@ function wholeNumber(env, name, fallback, min, max) {
  * section) and the check-in's time zone by Intl: a setting only one function uses (AVATAR_MAX_BYTES, CHECKIN_TIME_ZONE)
  * is refused here, before anything is built, instead of failing that function in production.
  */
+/**
+ * A value CloudFormation resolves at deploy (the default bucket name is an Fn::Sub of the account and region) is
+ * checked as the longest string it can become; any other intrinsic cannot be checked here and is refused.
+ */
+function deployValue(name, value) {
+  if (typeof value !== 'object') return String(value);
+  const template = value['Fn::Sub'];
+  if (typeof template !== 'string') throw checkedError(`${name}: a CloudFormation function other than Fn::Sub cannot be checked at package time`);
+  return template.replaceAll('${AWS::AccountId}', '1'.repeat(12)).replaceAll('${AWS::Region}', LONGEST_REGION).replaceAll('${AWS::Partition}', 'aws');
+}
+
 function checkEnvironment(environment) {
   const env = {};
-  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = String(value);
+  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = deployValue(name, value);
   checkDeployEnvironment(env);
   return 'checked';
 }

@@ -115,15 +115,26 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
    * With the lease. A routine refresh (`refusedNow` absent) takes a token another instance saved meanwhile; a
    * refresh after a refusal always asks WeChat: a cached token, however new, may have been replaced as well.
    */
-  const refresh = async (leaseId: string, refusedNow?: string): Promise<string> => {
+  /** A token another instance fetched from WeChat, after `calledAtMs`, to replace `refused`: what a refused call may take. */
+  const isRenewal = (token: CachedAccessTokenState | undefined, refused: string, calledAtMs: number): token is CachedAccessTokenState =>
+    token !== undefined &&
+    token.renews === renewalOf(refused) &&
+    (token.fetchedAtMs ?? 0) >= calledAtMs &&
+    token.accessToken !== refused &&
+    seconds() < token.refreshAt;
+
+  const refresh = async (leaseId: string, refusedNow?: { token: string; calledAtMs: number }): Promise<string> => {
     let held = true;
     try {
       // Another instance may have refreshed between our read and our lease (saving frees the lease).
       const latest = await options.cache.read();
       if (refusedNow === undefined && latest && seconds() < latest.refreshAt) return remember(latest);
-      const refused = refusedNow ?? (latest?.expiresAt === 0 ? latest.accessToken : undefined);
+      // Renewed by another instance between our read and our lease: WeChat was asked after our call, once is enough.
+      if (refusedNow && isRenewal(latest, refusedNow.token, refusedNow.calledAtMs)) return remember(latest);
+      const refused = refusedNow?.token ?? (latest?.expiresAt === 0 ? latest.accessToken : undefined);
       const fresh = await refreshWithLease(leaseId, latest, refused);
-      const saved = await options.cache.save(refusedNow ? { ...fresh, renews: renewalOf(refusedNow) } : fresh, leaseId);
+      // Marked as the renewal of a refused token (ours, or one another instance expired), for the instances it refused too.
+      const saved = await options.cache.save(refused ? { ...fresh, renews: renewalOf(refused) } : fresh, leaseId);
       held = false; // given back by the save, or already someone else's
       if (saved) return remember(fresh);
       // The lease ran out and another instance took it: its token may have replaced ours, so the cache wins.
@@ -162,16 +173,14 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
    * WeChat is asked once.
    */
   const renew = async (refused: string, calledAtMs: number): Promise<string> => {
-    const renewal = renewalOf(refused);
     const renewed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
       // Another instance whose call with the same token was refused may have renewed it: taken only if WeChat handed
       // it out after this call was made (an older renewal of that token may have been replaced since, as well).
       const latest = await options.cache.read();
-      const fresh = latest?.renews === renewal && (latest.fetchedAtMs ?? 0) >= calledAtMs && latest.accessToken !== refused;
-      if (latest && fresh && seconds() < latest.refreshAt) return { token: remember(latest) };
+      if (isRenewal(latest, refused, calledAtMs)) return { token: remember(latest) };
       const now = seconds();
       const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
-      return leaseId ? { token: await refresh(leaseId, refused) } : undefined;
+      return leaseId ? { token: await refresh(leaseId, { token: refused, calledAtMs }) } : undefined;
     });
     if (renewed) return renewed.token;
     // The lease holder saved nothing in time: normal mode, for this call only (it changes nothing at WeChat).

@@ -20,6 +20,9 @@ function instance(tableSuffix = '') {
     secret: async () => APP_SECRET,
     cache,
     now: stack.clock.now,
+    // How long an instance waits for the lease holder's token: it ends as soon as that token is saved, so a generous
+    // bound only keeps a busy machine (the holder slower than WECHAT_TIMEOUT_MS + 1 s) from looking like a dead holder.
+    waitMs: 10_000,
   });
 }
 
