@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FUNCTION_NAMES, FUNCTIONS, ROUTE_NAMES, routeKey } from '#lib/http/routes';
+import { ROUTES as CLIENT_ROUTES } from '../../client/src/routes.ts';
+import { ROUTES_FILE, renderRoutes } from '../../client/tools/routes.mts';
 import { ROOT } from '../../local/state.ts';
 import { type IamContext, PROD_IAM_CONTEXT, serverlessFunctions } from '../support/routes.ts';
 
@@ -57,6 +59,13 @@ describe('the route table (lib/http/routes.ts) and serverless.yml', () => {
         .map(([method, operation]) => `${method.toUpperCase()} ${path} ${operation.operationId}`),
     );
     expect(specified.sort()).toEqual(ROUTE_NAMES.map((name) => `${routeKey(name)} ${FUNCTIONS[name].operationId}`).sort());
+  });
+});
+
+describe("the client's routes (client/src/routes.ts)", () => {
+  it('are what `npm run build` generates from the route table: every route, under its operationId', () => {
+    expect(readFileSync(ROUTES_FILE, 'utf8')).toBe(renderRoutes());
+    expect(CLIENT_ROUTES).toEqual(Object.fromEntries(ROUTE_NAMES.map((name) => [FUNCTIONS[name].operationId, routeKey(name)])));
   });
 });
 
