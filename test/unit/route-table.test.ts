@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { FUNCTION_NAMES, FUNCTIONS, ROUTE_NAMES, routeKey } from '#lib/http/routes';
 import { ROUTES as CLIENT_ROUTES } from '../../client/src/routes.ts';
@@ -59,6 +59,26 @@ describe('the route table (lib/http/routes.ts) and serverless.yml', () => {
         .map(([method, operation]) => `${method.toUpperCase()} ${path} ${operation.operationId}`),
     );
     expect(specified.sort()).toEqual(ROUTE_NAMES.map((name) => `${routeKey(name)} ${FUNCTIONS[name].operationId}`).sort());
+  });
+});
+
+describe('the other per-function lists of resources/ name exactly the functions of the table', () => {
+  const load = createRequire(import.meta.url);
+  it('route throttles (resources/throttling.cjs): every route, keyed by the route the table gives it', () => {
+    const { ROUTES } = load('../../resources/throttling.cjs') as { ROUTES: Record<string, [string, number, number]> };
+    expect(Object.entries(ROUTES).map(([key, [fn]]) => `${fn} ${key}`)).toEqual(ROUTE_NAMES.map((name) => `${name} ${routeKey(name)}`));
+  });
+
+  it('reserved concurrency (resources/settings.cjs) and the alarms (resources/alarms.cjs): every function', () => {
+    const { FUNCTIONS: alarmed } = load('../../resources/alarms.cjs') as { FUNCTIONS: string[] };
+    expect([...alarmed].sort()).toEqual([...FUNCTION_NAMES].sort());
+    vi.stubEnv('RESERVED_CONCURRENCY', 'on');
+    try {
+      const { reservedConcurrency } = load('../../resources/settings.cjs') as { reservedConcurrency(): Record<string, number> };
+      expect(Object.keys(reservedConcurrency()).sort()).toEqual([...FUNCTION_NAMES].sort());
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
