@@ -49,7 +49,18 @@ import { ROOT } from './esbuild-options.ts';
  *     msg_sec_check at the fake, then the write). The avatar upload needs S3, which
  *     the bench does not run: it is measured for size and cold init only.
  */
-export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout', 'spend', 'checkin', 'history', 'profile', 'nickname'] as const satisfies readonly RouteName[];
+export const RECIPES = [
+  'login',
+  'checklogin',
+  'credit',
+  'userinfo',
+  'logout',
+  'spend',
+  'checkin',
+  'history',
+  'profile',
+  'nickname',
+] as const satisfies readonly RouteName[];
 /** Measured apart from the rounds (see runWarm), reported as a budget only. */
 export const LOGOUT_ALL = 'logout?all=1';
 /** Each user's first check-in of the day (a grant), measured once per user before the rounds. */
