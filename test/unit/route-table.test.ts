@@ -51,6 +51,17 @@ describe('the route table (lib/http/routes.ts) and serverless.yml', () => {
     expect(modules.map((file) => file.replace(/\.ts$/, '')).sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 
+  it("each function's feature is the one its handler calls into (README, Layout), never the other of credit and profile", () => {
+    for (const name of FUNCTION_NAMES) {
+      const { feature } = FUNCTIONS[name];
+      const features = new Set(
+        [...readFileSync(`${ROOT}handlers/${name}.ts`, 'utf8').matchAll(/from '#lib\/(session|credit|profile)\//g)].map((m) => m[1]),
+      );
+      expect(features.has(feature), `${name} imports from lib/${feature}`).toBe(true);
+      if (feature !== 'session') expect(features.has(feature === 'credit' ? 'profile' : 'credit'), name).toBe(false);
+    }
+  });
+
   it("openapi.yaml has exactly the table's routes, each under the table's operationId", () => {
     const spec = parse(readFileSync(`${ROOT}openapi.yaml`, 'utf8')) as { paths: Record<string, Record<string, { operationId?: string }>> };
     const specified = Object.entries(spec.paths).flatMap(([path, item]) =>
