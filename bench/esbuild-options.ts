@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
+import { FUNCTION_NAMES, handlerOf } from '#lib/http/routes';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,7 +56,6 @@ export interface ServiceBuild {
 interface ServerlessYml {
   provider?: { runtime?: string };
   custom?: { esbuild?: Record<string, unknown> };
-  functions?: Record<string, { handler?: string }>;
 }
 
 export function readServiceBuild(overrides: BuildOptions = {}): ServiceBuild {
@@ -83,8 +83,9 @@ export function readServiceBuild(overrides: BuildOptions = {}): ServiceBuild {
   if (outputFileExtension !== '.js') options.outExtension = { '.js': outputFileExtension };
 
   const functions: ServiceBuild['functions'] = {};
-  for (const [name, fn] of Object.entries(yml.functions ?? {})) {
-    const handler = fn.handler ?? '';
+  // serverless.yml's functions are generated from the route table (resources/functions.cjs).
+  for (const name of FUNCTION_NAMES) {
+    const handler = handlerOf(name);
     const dot = handler.lastIndexOf('.');
     functions[name] = { handler, entry: `${handler.slice(0, dot)}.ts`, exportName: handler.slice(dot + 1) };
   }

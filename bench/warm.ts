@@ -22,6 +22,7 @@ import { parse } from 'yaml';
 import { createDocumentClient } from '#lib/aws/dynamodb';
 import { readConfig } from '#lib/config';
 import type { LedgerDeps } from '#lib/credit/deps';
+import { FUNCTIONS, type RouteName } from '#lib/http/routes';
 import type { ProfileDeps } from '#lib/profile/deps';
 import type { LoginDeps, WeChatApiDeps } from '#lib/session/deps';
 import { allDeps } from '#lib/wiring';
@@ -48,7 +49,18 @@ import { ROOT } from './esbuild-options.ts';
  *     msg_sec_check at the fake, then the write). The avatar upload needs S3, which
  *     the bench does not run: it is measured for size and cold init only.
  */
-export const RECIPES = ['login', 'checklogin', 'credit', 'userinfo', 'logout', 'spend', 'checkin', 'history', 'profile', 'nickname'] as const;
+export const RECIPES = [
+  'login',
+  'checklogin',
+  'credit',
+  'userinfo',
+  'logout',
+  'spend',
+  'checkin',
+  'history',
+  'profile',
+  'nickname',
+] as const satisfies readonly RouteName[];
 /** Measured apart from the rounds (see runWarm), reported as a budget only. */
 export const LOGOUT_ALL = 'logout?all=1';
 /** Each user's first check-in of the day (a grant), measured once per user before the rounds. */
@@ -311,9 +323,7 @@ export async function runWarm(options: {
     };
     // The first check-in of the day moves credit (a transaction); every later one today is a read.
     if (order.includes('checkin')) {
-      await measureApart(CHECKIN_FIRST, handlers.checkin!, (user) =>
-        apiEvent({ method: 'POST', path: '/credit/checkin', headers: { authorization: `Bearer ${user.token}` } }),
-      );
+      await measureApart(CHECKIN_FIRST, handlers.checkin!, (user) => routed('checkin', { headers: { authorization: `Bearer ${user.token}` } }));
     }
 
     let loginSeq = 0;
@@ -324,26 +334,26 @@ export async function runWarm(options: {
         case 'login':
           return loginEvent(`${user.name}.${++loginSeq}`);
         case 'checklogin':
-          return apiEvent({ method: 'GET', path: '/checklogin', headers: auth });
+          return routed('checklogin', { headers: auth });
         case 'credit':
-          return apiEvent({ method: 'GET', path: '/credit', headers: auth });
+          return routed('credit', { headers: auth });
         case 'userinfo':
-          return apiEvent({ method: 'POST', path: '/userinfo', headers: auth, body: user.userinfo });
+          return routed('userinfo', { headers: auth, body: user.userinfo });
         case 'logout': {
           const spare = spareTokens.shift();
           if (!spare) throw new Error('no spare session left for /logout');
-          return apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${spare}` } });
+          return routed('logout', { headers: { authorization: `Bearer ${spare}` } });
         }
         case 'spend':
-          return apiEvent({ method: 'POST', path: '/credit/spend', headers: auth, body: { amount: 1, key: `bench-spend-${++spendSeq}` } });
+          return routed('spend', { headers: auth, body: { amount: 1, key: `bench-spend-${++spendSeq}` } });
         case 'checkin':
-          return apiEvent({ method: 'POST', path: '/credit/checkin', headers: auth });
+          return routed('checkin', { headers: auth });
         case 'history':
-          return apiEvent({ method: 'GET', path: '/credit/history', headers: auth, query: { limit: '20' } });
+          return routed('history', { headers: auth, query: { limit: '20' } });
         case 'profile':
-          return apiEvent({ method: 'GET', path: '/profile', headers: auth });
+          return routed('profile', { headers: auth });
         case 'nickname':
-          return apiEvent({ method: 'PUT', path: '/profile', headers: auth, body: { nickName: `bench ${++spendSeq}` } });
+          return routed('nickname', { headers: auth, body: { nickName: `bench ${++spendSeq}` } });
         default:
           throw new Error(`no recipe for ${endpoint}`);
       }
@@ -383,7 +393,7 @@ export async function runWarm(options: {
     // Logging out everywhere (#12), once per user after the rounds: it ends all of the user's sessions, so never inside them.
     if (order.includes('logout')) {
       await measureApart(LOGOUT_ALL, handlers.logout!, (user) =>
-        apiEvent({ method: 'POST', path: '/logout', headers: { authorization: `Bearer ${user.token}` }, query: { all: '1' } }),
+        routed('logout', { headers: { authorization: `Bearer ${user.token}` }, query: { all: '1' } }),
       );
     }
     const commandMs: Record<string, number[]> = {};
@@ -401,8 +411,14 @@ export async function runWarm(options: {
   }
 }
 
+/** An event on the function's own route (the route table's method and path). */
+function routed(name: RouteName, input: Omit<NonNullable<Parameters<typeof apiEvent>[0]>, 'method' | 'path'>): APIGatewayProxyEventV2 {
+  const { method, path } = FUNCTIONS[name];
+  return apiEvent({ method, path, ...input });
+}
+
 function loginEvent(code: string): APIGatewayProxyEventV2 {
-  return apiEvent({ method: 'POST', path: '/login', body: { code } });
+  return routed('login', { body: { code } });
 }
 
 function tokenOf(reply: APIGatewayProxyStructuredResultV2, what: string): string {

@@ -8,25 +8,40 @@
  * API_THROTTLE_<FUNCTION>=<rate>/<burst> (e.g. API_THROTTLE_LOGIN=200/400), checked here at package time.
  */
 
-/** Route key → [function, rate, burst]. The paid or WeChat-limited routes get less than the reads. */
-const ROUTES = {
+const { require: tsRequire } = require('tsx/cjs/api');
+
+const { FUNCTIONS } = tsRequire('../lib/http/routes.ts', __filename);
+
+/** Function → [rate, burst], its route from the route table (lib/http/routes.ts). The paid or WeChat-limited routes get less than the reads. */
+const THROTTLES = {
   // Each login spends a WeChat jscode2session call and, for a new user, a risk call: 50/s is 3,000 logins a minute.
-  'POST /login': ['login', 50, 100],
-  'GET /checklogin': ['checklogin', 100, 200],
-  'GET /credit': ['credit', 100, 200],
-  'POST /userinfo': ['userinfo', 20, 40],
+  login: [50, 100],
+  checklogin: [100, 200],
+  credit: [100, 200],
+  userinfo: [20, 40],
   // Every success is a paid verification at WeChat.
-  'POST /phonenumber': ['phonenumber', 10, 20],
-  'POST /logout': ['logout', 50, 100],
-  'POST /credit/spend': ['spend', 50, 100],
-  'POST /credit/checkin': ['checkin', 50, 100],
-  'GET /credit/history': ['history', 50, 100],
-  'GET /profile': ['profile', 100, 200],
+  phonenumber: [10, 20],
+  logout: [50, 100],
+  spend: [50, 100],
+  checkin: [50, 100],
+  history: [50, 100],
+  profile: [100, 200],
   // Each is a msg_sec_check call at WeChat.
-  'PUT /profile': ['nickname', 10, 20],
+  nickname: [10, 20],
   // Up to 1 MiB each into S3.
-  'POST /profile/avatar': ['avatar', 10, 20],
+  avatar: [10, 20],
 };
+
+/** Route key → [function, rate, burst]: every route of the table, each with its own throttle. */
+const ROUTES = Object.fromEntries(
+  Object.entries(FUNCTIONS).flatMap(([fn, { method, path }]) => {
+    if (!path) return [];
+    if (!THROTTLES[fn]) throw new Error(`resources/throttling.cjs: the route of ${fn} (${method} ${path}) has no throttle`);
+    return [[`${method} ${path}`, [fn, ...THROTTLES[fn]]]];
+  }),
+);
+const unrouted = Object.keys(THROTTLES).filter((fn) => !FUNCTIONS[fn]?.path);
+if (unrouted.length) throw new Error(`resources/throttling.cjs: ${unrouted.join(', ')} has no route in lib/http/routes.ts`);
 
 /** osls's logical id of a route: HttpApiRoute + the method and each path segment, capitalized, without punctuation. */
 function routeLogicalId(routeKey) {
@@ -63,6 +78,7 @@ function routeSettings(env) {
 
 module.exports = {
   ROUTES,
+  THROTTLES,
   routeLogicalId,
   routeSettings: () => routeSettings(process.env),
   /** The stage names routes in its RouteSettings: API Gateway refuses a key whose route does not exist yet. */

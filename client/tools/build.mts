@@ -1,5 +1,6 @@
 /**
- * `npm run build`: client/src/error-codes.ts from the server's status table,
+ * `npm run build`: client/src/error-codes.ts from the server's status table and
+ * client/src/routes.ts from its route table,
  * then client/dist: index.js (CommonJS, ES2017, minified: what a mini-program's
  * `require` loads after "build npm"), index.mjs (the same as an ES module, for
  * Taro / uni-app bundlers) and the declarations (tsc). Prints the sizes.
@@ -9,6 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { ERROR_CODES_FILE, renderErrorCodes } from './error-codes.mts';
+import { ROUTES_FILE, renderRoutes } from './routes.mts';
 
 const CLIENT = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,14 +25,18 @@ export interface ClientBuild {
 }
 
 export async function buildClient(): Promise<ClientBuild> {
-  const generated = renderErrorCodes();
-  let current = '';
-  try {
-    current = readFileSync(ERROR_CODES_FILE, 'utf8');
-  } catch {
-    // first build
+  for (const [file, generated] of [
+    [ERROR_CODES_FILE, renderErrorCodes()],
+    [ROUTES_FILE, renderRoutes()],
+  ] as const) {
+    let current = '';
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch {
+      // first build
+    }
+    if (current !== generated) writeFileSync(file, generated);
   }
-  if (current !== generated) writeFileSync(ERROR_CODES_FILE, generated);
 
   rmSync(`${CLIENT}dist`, { recursive: true, force: true });
   const common: BuildOptions = {

@@ -2,17 +2,9 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { allDeps } from '#lib/wiring';
-import { createHandler as avatar } from '../../handlers/avatar.ts';
-import { createHandler as checklogin } from '../../handlers/checklogin.ts';
-import { createHandler as credit } from '../../handlers/credit.ts';
-import { createHandler as login } from '../../handlers/login.ts';
-import { createHandler as logout } from '../../handlers/logout.ts';
-import { createHandler as nickname } from '../../handlers/nickname.ts';
-import { createHandler as phonenumber } from '../../handlers/phonenumber.ts';
-import { createHandler as profile } from '../../handlers/profile.ts';
-import { createHandler as userinfo } from '../../handlers/userinfo.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { apiEvent } from '../support/event.ts';
+import { ENDPOINTS, type Endpoint, ROUTES } from '../support/handlers.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
 import { IMAGES, uploadFileBody } from '../support/multipart.ts';
 import { type RawHttpServer, startRawHttpServer } from '../support/raw-http.ts';
@@ -54,34 +46,37 @@ async function expectReplyInTime(handler: Handler, event: APIGatewayProxyEventV2
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const { login, checklogin, phonenumber, nickname, userinfo, avatar } = Object.fromEntries(
+  ENDPOINTS.map((name) => [name, ROUTES[name].create]),
+) as Record<Endpoint, (typeof ROUTES)[Endpoint]['create']>;
+/** The endpoint's own route (the route table's method and path), with the rest of the event. */
+const routed = (name: Endpoint, input: Omit<NonNullable<Parameters<typeof apiEvent>[0]>, 'method' | 'path'>) =>
+  apiEvent({ method: ROUTES[name].method, path: ROUTES[name].path, ...input });
 const avatarEvent = (token: string) => {
   const upload = uploadFileBody(IMAGES.jpeg);
-  return apiEvent({ method: 'POST', path: '/profile/avatar', headers: { ...bearer(token), 'content-type': upload.contentType }, body: upload.body });
+  return routed('avatar', { headers: { ...bearer(token), 'content-type': upload.contentType }, body: upload.body });
 };
 
 describe('a deadline on every request: DynamoDB that never answers', () => {
   const silent = () => allDeps({ ...stack.config, dynamodbEndpoint: silentDynamo.url });
   const token = `${'A'.repeat(22)}.${'A'.repeat(43)}`;
-  it.each([
-    ['login', () => login(silent()), apiEvent({ method: 'POST', path: '/login', body: { code: 'deadline.1' } })],
-    ['checklogin', () => checklogin(silent()), apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token) })],
-    ['credit', () => credit(silent()), apiEvent({ method: 'GET', path: '/credit', headers: bearer(token) })],
-    [
-      'userinfo',
-      () => userinfo(silent()),
-      apiEvent({ method: 'POST', path: '/userinfo', headers: bearer(token), body: { encryptedData: 'AAAA', iv: 'AAAA' } }),
-    ],
-    [
-      'phonenumber',
-      () => phonenumber(silent()),
-      apiEvent({ method: 'POST', path: '/phonenumber', headers: bearer(token), body: { code: 'phone-1' } }),
-    ],
-    ['logout', () => logout(silent()), apiEvent({ method: 'POST', path: '/logout', headers: bearer(token) })],
-    ['profile', () => profile(silent()), apiEvent({ method: 'GET', path: '/profile', headers: bearer(token) })],
-    ['nickname', () => nickname(silent()), apiEvent({ method: 'PUT', path: '/profile', headers: bearer(token), body: { nickName: 'Late' } })],
-    ['avatar', () => avatar(silent()), avatarEvent(token)],
-  ] as const)('%s replies 503 STORAGE_UNAVAILABLE before the deadline', async (_name, handler, event) => {
-    await expectReplyInTime(handler(), event, 503, 'STORAGE_UNAVAILABLE');
+  // Each route's request (its method and path from the route table): a route added there without one here does not compile.
+  const requests: Record<Endpoint, () => APIGatewayProxyEventV2> = {
+    login: () => routed('login', { body: { code: 'deadline.1' } }),
+    checklogin: () => routed('checklogin', { headers: bearer(token) }),
+    credit: () => routed('credit', { headers: bearer(token) }),
+    userinfo: () => routed('userinfo', { headers: bearer(token), body: { encryptedData: 'AAAA', iv: 'AAAA' } }),
+    phonenumber: () => routed('phonenumber', { headers: bearer(token), body: { code: 'phone-1' } }),
+    logout: () => routed('logout', { headers: bearer(token) }),
+    spend: () => routed('spend', { headers: bearer(token), body: { amount: 1, key: 'deadline-spend-1' } }),
+    checkin: () => routed('checkin', { headers: bearer(token) }),
+    history: () => routed('history', { headers: bearer(token) }),
+    profile: () => routed('profile', { headers: bearer(token) }),
+    nickname: () => routed('nickname', { headers: bearer(token), body: { nickName: 'Late' } }),
+    avatar: () => avatarEvent(token),
+  };
+  it.each(ENDPOINTS)('%s replies 503 STORAGE_UNAVAILABLE before the deadline', async (name) => {
+    await expectReplyInTime(ROUTES[name].create(silent()), requests[name](), 503, 'STORAGE_UNAVAILABLE');
   });
 });
 
@@ -90,7 +85,7 @@ describe('a deadline on every request: WeChat that hangs', () => {
   const hung = () => allDeps({ ...stack.config, wechatApiBase: silentDynamo.url });
 
   it('login replies 504 WECHAT_TIMEOUT before the deadline, and gives the code back in time: a retry asks WeChat at once', async () => {
-    await expectReplyInTime(login(hung()), apiEvent({ method: 'POST', path: '/login', body: { code: 'hung.1' } }), 504, 'WECHAT_TIMEOUT');
+    await expectReplyInTime(login(hung()), routed('login', { body: { code: 'hung.1' } }), 504, 'WECHAT_TIMEOUT');
     const started = performance.now();
     expect((await client.login('hung.1')).status).toBe(200);
     // Not left waiting for a claim to go stale (seconds): the claim was released.
@@ -99,26 +94,26 @@ describe('a deadline on every request: WeChat that hangs', () => {
 
   it('checklogin?verify=wechat replies 504 WECHAT_TIMEOUT before the deadline', async () => {
     const token = String((await client.login('verifier.1')).body.token);
-    const event = apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token), query: { verify: 'wechat' } });
+    const event = routed('checklogin', { headers: bearer(token), query: { verify: 'wechat' } });
     await expectReplyInTime(checklogin(hung()), event, 504, 'WECHAT_TIMEOUT');
   });
 
   it('phonenumber replies 504 WECHAT_TIMEOUT before the deadline', async () => {
     const token = String((await client.login('caller.1')).body.token);
-    const event = apiEvent({ method: 'POST', path: '/phonenumber', headers: bearer(token), body: { code: 'phone-13800138000' } });
+    const event = routed('phonenumber', { headers: bearer(token), body: { code: 'phone-13800138000' } });
     await expectReplyInTime(phonenumber(hung()), event, 504, 'WECHAT_TIMEOUT');
   });
 
   it('PUT /profile replies 504 WECHAT_TIMEOUT before the deadline, and saves nothing', async () => {
     const token = String((await client.login('namer.1')).body.token);
-    const event = apiEvent({ method: 'PUT', path: '/profile', headers: bearer(token), body: { nickName: 'Unchecked' } });
+    const event = routed('nickname', { headers: bearer(token), body: { nickName: 'Unchecked' } });
     await expectReplyInTime(nickname(hung()), event, 504, 'WECHAT_TIMEOUT');
     expect((await client.profile(token)).body).toEqual({ phone: { known: false } });
   });
 
   it("an instance that waits for another instance's access-token refresh replies 503 WECHAT_BUSY before the deadline", async () => {
     const token = String((await client.login('waiter.1')).body.token);
-    const event = () => apiEvent({ method: 'GET', path: '/checklogin', headers: bearer(token), query: { verify: 'wechat' } });
+    const event = () => routed('checklogin', { headers: bearer(token), query: { verify: 'wechat' } });
     // The first instance takes the refresh lease and hangs at WeChat; the second has no token and waits for the first.
     const first = checklogin(hung())(event(), lambdaContext(REMAINING_MS));
     await vi.waitFor(async () => {
@@ -134,7 +129,7 @@ describe('a deadline on every request: WeChat that hangs', () => {
   it('userinfo whose data needs a session_key check replies 400 DECRYPT_FAILED before the deadline (WeChat could not say)', async () => {
     const token = String((await client.login('reader.1')).body.token);
     const other = userInfoPayload({ ...stack.fake.user('someone-else'), appId: APP_ID, nickName: 'X' });
-    const event = apiEvent({ method: 'POST', path: '/userinfo', headers: bearer(token), body: other });
+    const event = routed('userinfo', { headers: bearer(token), body: other });
     await expectReplyInTime(userinfo(hung()), event, 400, 'DECRYPT_FAILED');
   });
 });

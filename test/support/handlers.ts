@@ -1,4 +1,5 @@
 import type { HttpHandler } from '#lib/http/handler';
+import { FUNCTIONS, ROUTE_NAMES, type RouteName } from '#lib/http/routes';
 import { createHandler as avatar } from '../../handlers/avatar.ts';
 import { createHandler as checkin } from '../../handlers/checkin.ts';
 import { createHandler as checklogin } from '../../handlers/checklogin.ts';
@@ -15,28 +16,32 @@ import { lambdaContext } from './lambda-context.ts';
 import type { TestDeps } from './stack.ts';
 
 /**
- * THE one list of the API's routes for tests: each function of serverless.yml
- * (same name) with its route and its handler's createHandler. A unit test holds
- * it equal to serverless.yml, so an endpoint added there cannot be left out here.
+ * Each routed function's createHandler, by its name in the route table (lib/http/routes.ts): a route added there
+ * without its handler here does not compile.
  */
-export const ROUTES = {
-  login: { method: 'POST', path: '/login', create: login },
-  checklogin: { method: 'GET', path: '/checklogin', create: checklogin },
-  credit: { method: 'GET', path: '/credit', create: credit },
-  userinfo: { method: 'POST', path: '/userinfo', create: userinfo },
-  phonenumber: { method: 'POST', path: '/phonenumber', create: phonenumber },
-  logout: { method: 'POST', path: '/logout', create: logout },
-  spend: { method: 'POST', path: '/credit/spend', create: spend },
-  checkin: { method: 'POST', path: '/credit/checkin', create: checkin },
-  history: { method: 'GET', path: '/credit/history', create: history },
-  profile: { method: 'GET', path: '/profile', create: profile },
-  nickname: { method: 'PUT', path: '/profile', create: nickname },
-  avatar: { method: 'POST', path: '/profile/avatar', create: avatar },
-} as const satisfies Record<string, { method: string; path: string; create: (deps: TestDeps) => HttpHandler }>;
+const CREATE: Record<RouteName, (deps: TestDeps) => HttpHandler> = {
+  login,
+  checklogin,
+  credit,
+  userinfo,
+  phonenumber,
+  logout,
+  spend,
+  checkin,
+  history,
+  profile,
+  nickname,
+  avatar,
+};
+
+/** The API's routes for tests, from the route table (what serverless.yml deploys), each with its handler's createHandler. */
+export const ROUTES = Object.fromEntries(
+  ROUTE_NAMES.map((name) => [name, { method: FUNCTIONS[name].method, path: FUNCTIONS[name].path, create: CREATE[name] }]),
+) as { [K in RouteName]: { method: (typeof FUNCTIONS)[K]['method']; path: (typeof FUNCTIONS)[K]['path']; create: (deps: TestDeps) => HttpHandler } };
 
 export type Endpoint = keyof typeof ROUTES;
 
-export const ENDPOINTS = Object.keys(ROUTES) as Endpoint[];
+export const ENDPOINTS: Endpoint[] = ROUTE_NAMES;
 
 /** Lambda's remaining time at the start of an invocation, as the deployed functions' 28 s timeout gives it. */
 export const LAMBDA_REMAINING_MS = 28_000;

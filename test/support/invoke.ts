@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../../local/tables.ts';
 import { apiEvent } from './event.ts';
-import { createHandlers, type Endpoint } from './handlers.ts';
+import { createHandlers, type Endpoint, ROUTES } from './handlers.ts';
 import type { TestDeps } from './stack.ts';
 
 export interface Reply {
@@ -22,31 +22,27 @@ export function api(deps: TestDeps) {
     const raw = result.body ?? '';
     return { status: result.statusCode ?? 0, body: JSON.parse(raw), raw, headers: result.headers ?? {} };
   };
+  /** The endpoint's own route (the route table's method and path), with the rest of the event. */
+  const call = (name: Endpoint, input: Omit<EventInput, 'method' | 'path'> = {}) =>
+    invoke(name, { method: ROUTES[name].method, path: ROUTES[name].path, ...input });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   return {
     invoke,
-    login: (code: string) => invoke('login', { method: 'POST', path: '/login', body: JSON.stringify({ code }) }),
-    checklogin: (token: string) => invoke('checklogin', { method: 'GET', path: '/checklogin', headers: bearer(token) }),
-    credit: (token: string) => invoke('credit', { method: 'GET', path: '/credit', headers: bearer(token) }),
-    logout: (token: string, all = false) =>
-      invoke('logout', { method: 'POST', path: '/logout', headers: bearer(token), ...(all ? { query: { all: '1' } } : {}) }),
-    userinfo: (token: string, body: unknown) =>
-      invoke('userinfo', { method: 'POST', path: '/userinfo', headers: bearer(token), body: JSON.stringify(body) }),
-    spend: (token: string, body: unknown) =>
-      invoke('spend', { method: 'POST', path: '/credit/spend', headers: bearer(token), body: JSON.stringify(body) }),
-    checkin: (token: string) => invoke('checkin', { method: 'POST', path: '/credit/checkin', headers: bearer(token) }),
-    history: (token: string, query: Record<string, string> = {}) =>
-      invoke('history', { method: 'GET', path: '/credit/history', headers: bearer(token), query }),
-    phonenumber: (token: string, body: unknown) =>
-      invoke('phonenumber', { method: 'POST', path: '/phonenumber', headers: bearer(token), body: JSON.stringify(body) }),
-    profile: (token: string) => invoke('profile', { method: 'GET', path: '/profile', headers: bearer(token) }),
+    login: (code: string) => call('login', { body: JSON.stringify({ code }) }),
+    checklogin: (token: string) => call('checklogin', { headers: bearer(token) }),
+    credit: (token: string) => call('credit', { headers: bearer(token) }),
+    logout: (token: string, all = false) => call('logout', { headers: bearer(token), ...(all ? { query: { all: '1' } } : {}) }),
+    userinfo: (token: string, body: unknown) => call('userinfo', { headers: bearer(token), body: JSON.stringify(body) }),
+    spend: (token: string, body: unknown) => call('spend', { headers: bearer(token), body: JSON.stringify(body) }),
+    checkin: (token: string) => call('checkin', { headers: bearer(token) }),
+    history: (token: string, query: Record<string, string> = {}) => call('history', { headers: bearer(token), query }),
+    phonenumber: (token: string, body: unknown) => call('phonenumber', { headers: bearer(token), body: JSON.stringify(body) }),
+    profile: (token: string) => call('profile', { headers: bearer(token) }),
     setNickname: (token: string, body: unknown) =>
-      invoke('nickname', { method: 'PUT', path: '/profile', headers: bearer(token), body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      call('nickname', { headers: bearer(token), body: typeof body === 'string' ? body : JSON.stringify(body) }),
     /** A multipart body as API Gateway hands it over (base64), with its content type. */
     avatar: (token: string | undefined, upload: { body: Buffer; contentType: string }) =>
-      invoke('avatar', {
-        method: 'POST',
-        path: '/profile/avatar',
+      call('avatar', {
         headers: { ...(token ? bearer(token) : {}), 'content-type': upload.contentType },
         body: upload.body,
       }),

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { ROOT } from '../../local/state.ts';
+import { createRequire } from 'node:module';
+import { FUNCTION_NAMES, type FunctionName } from '#lib/http/routes';
 
 export interface ServerlessRoute {
   /** The function's name in serverless.yml. */
@@ -11,21 +10,42 @@ export interface ServerlessRoute {
   entry: string;
 }
 
-interface ServerlessYml {
-  functions?: Record<string, { handler?: string; events?: { httpApi?: string | { method?: string; path?: string } }[] }>;
+export interface GeneratedFunction {
+  handler: string;
+  reservedConcurrency: number | null;
+  events?: { httpApi: string }[];
+  iamRoleStatements: { Effect: string; Action: string[]; Resource: unknown[]; Condition?: Record<string, Record<string, unknown>> }[];
+}
+
+/** What the statements name: the AppSecret's parameter, the apps path, the avatars' bucket (a name or an Fn::Sub). */
+export interface IamContext {
+  appSecretParameter: string;
+  appsPath: string;
+  avatarsBucket: string | Record<string, string>;
+}
+
+/** What the statements name, as serverless.yml resolves it for the prod stage by default. */
+export const PROD_IAM_CONTEXT: IamContext = {
+  appSecretParameter: '/wechat-login/prod/wechat-app-secret',
+  appsPath: '/wechat-login/prod/apps',
+  avatarsBucket: { 'Fn::Sub': 'wechat-login-prod-avatars-${AWS::AccountId}-${AWS::Region}' },
+};
+
+const generator = createRequire(import.meta.url)('../../resources/functions.cjs') as {
+  functions(ctx: IamContext, reserved: Record<string, number | null>): Record<FunctionName, GeneratedFunction>;
+};
+
+/** serverless.yml's `functions`, as resources/functions.cjs generates them from the route table (no reserved concurrency). */
+export function serverlessFunctions(ctx: IamContext = PROD_IAM_CONTEXT): Record<FunctionName, GeneratedFunction> {
+  return generator.functions(ctx, {});
 }
 
 /** Every HTTP API route of serverless.yml: what is deployed, so what the tests serve. */
 export function serverlessRoutes(): ServerlessRoute[] {
-  const yml = parse(readFileSync(`${ROOT}serverless.yml`, 'utf8'), { logLevel: 'silent' }) as ServerlessYml;
-  return Object.entries(yml.functions ?? {}).flatMap(([name, fn]) =>
-    (fn.events ?? [])
-      .filter((event) => event.httpApi !== undefined)
-      .map((event) => {
-        const api = event.httpApi!;
-        const route = typeof api === 'string' ? api : `${api.method?.toUpperCase()} ${api.path}`;
-        const handler = fn.handler ?? '';
-        return { name, route, entry: `${handler.slice(0, handler.lastIndexOf('.'))}.ts` };
-      }),
-  );
+  const functions = serverlessFunctions();
+  return FUNCTION_NAMES.flatMap((name) => {
+    const fn = functions[name];
+    const handler = fn.handler;
+    return (fn.events ?? []).map((event) => ({ name, route: event.httpApi, entry: `${handler.slice(0, handler.lastIndexOf('.'))}.ts` }));
+  });
 }
