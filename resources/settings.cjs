@@ -100,13 +100,28 @@ function wholeNumber(env, name, fallback, min, max) {
 }
 
 /**
+ * A value as the function will see it. A CloudFormation Fn::Sub over the account and region (AVATARS_BUCKET's
+ * default) becomes the longest name it can: 12 digits and the longest region. Any other intrinsic is refused, since
+ * nothing here can say what it becomes.
+ */
+function checkable(name, value) {
+  if (typeof value !== 'object') return String(value);
+  const sub = value['Fn::Sub'];
+  if (typeof sub === 'string' && Object.keys(value).length === 1) {
+    const resolved = sub.replaceAll('${AWS::AccountId}', '1'.repeat(12)).replaceAll('${AWS::Region}', LONGEST_REGION);
+    if (!resolved.includes('${')) return resolved;
+  }
+  throw new Error(`${name}: cannot check ${JSON.stringify(value)} at package time: only an Fn::Sub over AWS::AccountId and AWS::Region is resolved`);
+}
+
+/**
  * The environment serverless.yml gives every function, checked whole by what the functions run (readConfig, every
  * section) and the check-in's time zone by Intl: a setting only one function uses (AVATAR_MAX_BYTES, CHECKIN_TIME_ZONE)
  * is refused here, before anything is built, instead of failing that function in production.
  */
 function checkEnvironment(environment) {
   const env = {};
-  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = String(value);
+  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = checkable(name, value);
   checkDeployEnvironment(env);
   return 'checked';
 }
