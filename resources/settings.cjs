@@ -7,7 +7,7 @@
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase, readConfig, checkDeployEnvironment } = tsRequire('../lib/config.ts', __filename);
+const { weChatApiBase, weChatApiBackupBase, readConfig, checkDeployEnvironment } = tsRequire('../lib/config.ts', __filename);
 /** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
 const REQUIRED_PLACEHOLDERS = {
   WECHAT_APPID: 'wx0000000000000000',
@@ -139,6 +139,8 @@ module.exports = {
     return checked(() => secretParameterName(process.env.WECHAT_SECRET_PARAM?.trim() || fallback));
   },
   wechatApiBase: () => checked(() => weChatApiBase(process.env)),
+  /** WECHAT_API_BACKUP_BASE as the functions will read it: WeChat's api2 by default for WeChat's own main base, else `none`. */
+  wechatApiBackupBase: () => checked(() => weChatApiBackupBase(process.env) ?? 'none'),
   /**
    * AVATARS_BUCKET, checked as at cold start, or <service>-<stage>-avatars-<account>-<region>: S3 names are global, so
    * the account and the region keep a second team's deploy with the defaults from colliding with the first. The
