@@ -22,6 +22,8 @@ export interface Config {
   /** The default app (appId, appSecret) and the others: WECHAT_APPS, WECHAT_APPS_PARAM_PATH (lib/apps/registry.ts). */
   apps: AppSources;
   wechatApiBase: string;
+  /** WeChat's disaster-recovery domain: an attempt that could not connect to wechatApiBase goes here once (undefined: none). */
+  wechatApiBackupBase: string | undefined;
   /** Bound on each call to WeChat (one attempt). */
   wechatTimeoutMs: number;
   sessionTtlSeconds: number;
@@ -55,7 +57,7 @@ export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 /** Which Config fields each section holds. */
 type SectionFields = {
   apps: Pick<Config, 'appSecret' | 'apps'>;
-  wechat: Pick<Config, 'wechatApiBase' | 'wechatTimeoutMs'>;
+  wechat: Pick<Config, 'wechatApiBase' | 'wechatApiBackupBase' | 'wechatTimeoutMs'>;
   login: Pick<Config, 'sessionTtlSeconds' | 'initialCredit' | 'signupRisk'>;
   checkin: Pick<Config, 'checkin'>;
   avatars: Pick<Config, 'avatars'>;
@@ -74,6 +76,7 @@ const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => Sect
   },
   wechat: (env) => ({
     wechatApiBase: weChatApiBase(env),
+    wechatApiBackupBase: weChatApiBackupBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
     wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
   }),
@@ -159,7 +162,7 @@ export function readConfig(env: Env, validate: readonly ConfigSection[] = CONFIG
 /** The fields of each section, to define its lazy getters (the readers' return shapes, named once more for the runtime). */
 const SECTION_KEYS: { [S in ConfigSection]: Record<keyof SectionFields[S], true> } = {
   apps: { appSecret: true, apps: true },
-  wechat: { wechatApiBase: true, wechatTimeoutMs: true },
+  wechat: { wechatApiBase: true, wechatApiBackupBase: true, wechatTimeoutMs: true },
   login: { sessionTtlSeconds: true, initialCredit: true, signupRisk: true },
   checkin: { checkin: true },
   avatars: { avatars: true },
@@ -231,11 +234,31 @@ function oneOf<const T extends readonly [string, ...string[]]>(env: Env, name: s
  * to it, so plain http only to this machine (the fake WeChat, a local tunnel).
  */
 export function weChatApiBase(env: Env): string {
-  const base = httpUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com');
+  return secretSafeBase(env, 'WECHAT_API_BASE', WECHAT_API);
+}
+
+const WECHAT_API = 'https://api.weixin.qq.com';
+/** WeChat's documented disaster-recovery domain for its server APIs. */
+const WECHAT_API_BACKUP = 'https://api2.weixin.qq.com';
+
+/**
+ * WECHAT_API_BACKUP_BASE, checked as WECHAT_API_BASE is (the AppSecret goes there too), at cold start and at package
+ * time: WeChat's backup domain by default when the main base is WeChat's own, none by default otherwise (a fake, a
+ * proxy: its backup is not ours to guess); `none` turns it off.
+ */
+export function weChatApiBackupBase(env: Env): string | undefined {
+  const raw = env.WECHAT_API_BACKUP_BASE?.trim();
+  if (raw === 'none') return undefined;
+  if (!raw) return weChatApiBase(env) === WECHAT_API ? WECHAT_API_BACKUP : undefined;
+  return secretSafeBase(env, 'WECHAT_API_BACKUP_BASE', '');
+}
+
+function secretSafeBase(env: Env, name: string, fallback: string): string {
+  const base = httpUrl(env, name, fallback);
   const { protocol, hostname } = new URL(base);
   if (protocol === 'http:' && !isLoopback(hostname)) {
     throw new ConfigError(
-      `WECHAT_API_BASE must be an https:// URL, since the AppSecret is sent to it; plain http:// only to a loopback host (127.0.0.0/8, localhost, [::1]), got "${base}"`,
+      `${name} must be an https:// URL, since the AppSecret is sent to it; plain http:// only to a loopback host (127.0.0.0/8, localhost, [::1]), got "${base}"`,
     );
   }
   return base;

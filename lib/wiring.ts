@@ -221,7 +221,12 @@ function wire(config: Config, options: WiringOptions) {
     db,
     options,
     get http(): WeChatHttpOptions {
-      http ??= { apiBase: config.wechatApiBase, timeoutMs: config.wechatTimeoutMs, ...definedOptions(options) };
+      http ??= {
+        apiBase: config.wechatApiBase,
+        ...(config.wechatApiBackupBase ? { backupBase: config.wechatApiBackupBase } : {}),
+        timeoutMs: config.wechatTimeoutMs,
+        ...definedOptions(options),
+      };
       return http;
     },
     get apps(): AppRegistry {

@@ -47,6 +47,8 @@ const SIGNALS = {
     dimension: ['Api', '$.api'],
   },
   WeChatMisconfigured: { pattern: '{ $.fault = "*" }', functions: WECHAT_FUNCTIONS },
+  // A request that sent a WeChat call to the backup domain (WECHAT_API_BACKUP_BASE): its line names the APIs in `wechatBackup`.
+  WeChatBackupUsed: { pattern: '{ $.wechatBackup = "*" }', functions: WECHAT_FUNCTIONS },
   RiskChecksUnknown: { pattern: '{ $.riskCheck = "unknown" }', functions: ['login'] },
   StorageUnavailable: { pattern: '{ $.code = "STORAGE_UNAVAILABLE" }', functions: FUNCTIONS },
   DeadlineExceeded: { pattern: '{ $.code = "DEADLINE_EXCEEDED" }', functions: FUNCTIONS },
@@ -412,11 +414,12 @@ function dashboard({ service, stage, namespace, alarmNames }) {
       0,
     ),
     metric(
-      'WeChat failures per API, risk checks unknown, misconfigurations',
+      'WeChat failures per API, risk checks unknown, misconfigurations, requests sent to the backup domain',
       [
         ...WECHAT_APIS.map((a) => [namespace, 'WeChatFailures', 'Api', a, { stat: 'Sum', label: a }]),
         [namespace, 'RiskChecksUnknown', { stat: 'Sum', label: 'getuserriskrank (unknown)' }],
         [namespace, 'WeChatMisconfigured', { stat: 'Sum' }],
+        [namespace, 'WeChatBackupUsed', { stat: 'Sum', label: 'requests sent to the backup domain (api2)' }],
       ],
       16,
       12,

@@ -7,7 +7,7 @@
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { weChatApiBase, readConfig, checkDeployEnvironment } = tsRequire('../lib/config.ts', __filename);
+const { weChatApiBase, weChatApiBackupBase, readConfig, checkDeployEnvironment } = tsRequire('../lib/config.ts', __filename);
 /** The settings readConfig requires besides the one being checked (their own checks run elsewhere). */
 const REQUIRED_PLACEHOLDERS = {
   WECHAT_APPID: 'wx0000000000000000',
@@ -100,24 +100,28 @@ function wholeNumber(env, name, fallback, min, max) {
 }
 
 /**
+ * A value as the function will see it. A CloudFormation Fn::Sub over the account and region (AVATARS_BUCKET's
+ * default) becomes the longest name it can: 12 digits and the longest region. Any other intrinsic is refused, since
+ * nothing here can say what it becomes.
+ */
+function checkable(name, value) {
+  if (typeof value !== 'object') return String(value);
+  const sub = value['Fn::Sub'];
+  if (typeof sub === 'string' && Object.keys(value).length === 1) {
+    const resolved = sub.replaceAll('${AWS::AccountId}', '1'.repeat(12)).replaceAll('${AWS::Region}', LONGEST_REGION);
+    if (!resolved.includes('${')) return resolved;
+  }
+  throw new Error(`${name}: cannot check ${JSON.stringify(value)} at package time: only an Fn::Sub over AWS::AccountId and AWS::Region is resolved`);
+}
+
+/**
  * The environment serverless.yml gives every function, checked whole by what the functions run (readConfig, every
  * section) and the check-in's time zone by Intl: a setting only one function uses (AVATAR_MAX_BYTES, CHECKIN_TIME_ZONE)
  * is refused here, before anything is built, instead of failing that function in production.
  */
-/**
- * A value CloudFormation resolves at deploy (the default bucket name is an Fn::Sub of the account and region) is
- * checked as the longest string it can become; any other intrinsic cannot be checked here and is refused.
- */
-function deployValue(name, value) {
-  if (typeof value !== 'object') return String(value);
-  const template = value['Fn::Sub'];
-  if (typeof template !== 'string') throw checkedError(`${name}: a CloudFormation function other than Fn::Sub cannot be checked at package time`);
-  return template.replaceAll('${AWS::AccountId}', '1'.repeat(12)).replaceAll('${AWS::Region}', LONGEST_REGION).replaceAll('${AWS::Partition}', 'aws');
-}
-
 function checkEnvironment(environment) {
   const env = {};
-  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = deployValue(name, value);
+  for (const [name, value] of Object.entries(environment ?? {})) if (value !== null && value !== undefined) env[name] = checkable(name, value);
   checkDeployEnvironment(env);
   return 'checked';
 }
@@ -135,6 +139,8 @@ module.exports = {
     return checked(() => secretParameterName(process.env.WECHAT_SECRET_PARAM?.trim() || fallback));
   },
   wechatApiBase: () => checked(() => weChatApiBase(process.env)),
+  /** WECHAT_API_BACKUP_BASE as the functions will read it: WeChat's api2 by default for WeChat's own main base, else `none`. */
+  wechatApiBackupBase: () => checked(() => weChatApiBackupBase(process.env) ?? 'none'),
   /**
    * AVATARS_BUCKET, checked as at cold start, or <service>-<stage>-avatars-<account>-<region>: S3 names are global, so
    * the account and the region keep a second team's deploy with the defaults from colliding with the first. The

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { STATUS_BY_CODE } from '#lib/http/status';
 import { REPLY_MARGIN_MS, withDeadline } from '#lib/kernel/deadline';
 import { AppError, type ErrorCode, isAppError } from '#lib/kernel/errors';
-import { logFieldsOf, logger } from '#lib/kernel/log';
+import { logFieldsOf, logger, withNotedLogFields } from '#lib/kernel/log';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -35,13 +35,16 @@ export async function runLogged(
   const started = performance.now();
   if (context) logger.addContext(context);
   let result: unknown;
+  // Fields noted deep inside the request (noteLogField: a WeChat call sent to the backup domain) join its line.
+  const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
+  const { done, fields: noted } = withNotedLogFields(() => (budgetMs === undefined ? run() : beforeDeadline(budgetMs, run)));
   try {
-    const budgetMs = context ? context.getRemainingTimeInMillis() - REPLY_MARGIN_MS : undefined;
-    result = await (budgetMs === undefined ? run() : beforeDeadline(budgetMs, run));
+    result = await done;
   } catch (err) {
     const code: ErrorCode = isAppError(err) ? err.code : 'INTERNAL';
     const status = STATUS_BY_CODE[code];
     const fields = {
+      ...noted,
       endpoint,
       status,
       code,
@@ -53,7 +56,7 @@ export async function runLogged(
     // Our message for AppErrors, nothing internal for the rest.
     return { status, body: { err: isAppError(err) ? err.message : 'Something went wrong on our side', code } };
   }
-  logger.info('request ok', { ...logFieldsOf(result), endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
+  logger.info('request ok', { ...noted, ...logFieldsOf(result), endpoint, status: 200, durationMs: Math.round(performance.now() - started) });
   return { status: 200, body: result };
 }
 

@@ -1,10 +1,16 @@
-import { boundedSignal, remainingMs } from '#lib/kernel/deadline';
+import { boundedMs, remainingMs } from '#lib/kernel/deadline';
 import { AppError } from '#lib/kernel/errors';
+import { notedLogFields, noteLogField } from '#lib/kernel/log';
 import { sleep } from '#lib/kernel/time';
 import { ERRCODE } from '#lib/wechat/errcodes';
 
 export interface WeChatHttpOptions {
   apiBase: string;
+  /**
+   * WeChat's disaster-recovery domain (WECHAT_API_BACKUP_BASE): an attempt that could not reach apiBase at all (no
+   * connection, DNS, TLS) is sent here once, within the same bound. Undefined: no backup.
+   */
+  backupBase?: string;
   /** Bound on each call, connection and body included. */
   timeoutMs: number;
   /** Pause before the one retry that WeChat's "system busy" (-1) earns. */
@@ -49,24 +55,33 @@ export async function callWeChat(
   request: { query: Record<string, string>; json?: unknown },
   retryAdvice: string,
 ): Promise<WeChatAnswer> {
-  const url = `${options.apiBase}${path}?${new URLSearchParams(request.query)}`;
+  const target = `${path}?${new URLSearchParams(request.query)}`;
   // Which API failed, for the log line (and the alarms' per-API metric): the path's last segment, one of WeChatApiName.
   const api = path.slice(path.lastIndexOf('/') + 1);
+  const init =
+    request.json === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.json) };
+  // One bound for the attempt, whichever domain answers it: the backup gets what the main domain left of it.
+  const endsAt = performance.now() + boundedMs(options.timeoutMs);
+  const exchange = async (base: string) => {
+    const response = await (options.fetch ?? fetch)(`${base}${target}`, {
+      signal: AbortSignal.timeout(Math.max(0, Math.floor(endsAt - performance.now()))),
+      ...init,
+    });
+    return { status: response.status, text: await response.text() };
+  };
   let status: number;
   let text: string;
   try {
-    const response = await (options.fetch ?? fetch)(url, {
-      signal: boundedSignal(options.timeoutMs),
-      ...(request.json === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.json) }),
-    });
-    status = response.status;
-    text = await response.text();
+    ({ status, text } = await exchange(options.apiBase));
   } catch (err) {
-    // Never attach `err` as cause: undici's errors can quote the URL, which holds secrets and codes.
-    if (isTimeout(err)) {
-      throw new AppError('WECHAT_TIMEOUT', `WeChat did not answer in time: ${retryAdvice}`, { api, timeoutMs: options.timeoutMs });
+    // Only a failure that proves nothing was sent goes to the backup: a request sent and then lost may have spent a login code.
+    if (!options.backupBase || !couldNotConnect(err) || endsAt - performance.now() < 1) throw networkError(err, api, options, retryAdvice);
+    markBackupUse(api);
+    try {
+      ({ status, text } = await exchange(options.backupBase));
+    } catch (backupErr) {
+      throw networkError(backupErr, api, options, retryAdvice, networkReason(err));
     }
-    throw new AppError('WECHAT_UNREACHABLE', `Could not reach WeChat: ${retryAdvice}`, { api, reason: networkReason(err) });
   }
 
   let body: unknown;
@@ -91,6 +106,57 @@ export const badWeChatAnswer = (detail: Record<string, unknown>) =>
 function ridOf(errmsg: unknown): string | undefined {
   if (typeof errmsg !== 'string') return undefined;
   return /rid:\s*([\w-]+)/.exec(errmsg)?.[1];
+}
+
+/** The request's log line names every API it sent to the backup domain (`wechatBackup`: API names, space-separated). */
+function markBackupUse(api: string): void {
+  const used = notedLogFields().wechatBackup;
+  const apis = typeof used === 'string' ? used.split(' ') : [];
+  if (!apis.includes(api)) noteLogField('wechatBackup', [...apis, api].join(' '));
+}
+
+/** A timeout or a network fault as the contract's error (never with `err` as cause: undici's errors can quote the URL, which holds secrets and codes). */
+function networkError(err: unknown, api: string, options: Pick<WeChatHttpOptions, 'timeoutMs'>, retryAdvice: string, mainReason?: string): AppError {
+  const main = mainReason === undefined ? {} : { mainReason };
+  if (isTimeout(err)) {
+    return new AppError('WECHAT_TIMEOUT', `WeChat did not answer in time: ${retryAdvice}`, { api, timeoutMs: options.timeoutMs, ...main });
+  }
+  return new AppError('WECHAT_UNREACHABLE', `Could not reach WeChat: ${retryAdvice}`, { api, reason: networkReason(err), ...main });
+}
+
+/**
+ * The connection was never made, so the request was never sent: refused, no route, DNS, undici's own connect
+ * timeout, or TLS (the handshake comes before the request). Never a reset or a closed socket (ECONNRESET,
+ * UND_ERR_SOCKET: the request may have been sent), nor our own bound running out (AbortSignal: it may have run out
+ * while WeChat was answering).
+ */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'HOSTNAME_MISMATCH',
+]);
+const TLS_FAILURE = /^(?:CERT_|ERR_TLS_CERT|ERR_SSL_)/;
+
+export function couldNotConnect(err: unknown): boolean {
+  if (isTimeout(err) || !(err instanceof Error)) return false;
+  const cause = err.cause as { code?: unknown; errors?: unknown } | undefined;
+  // Node's happy-eyeballs connect (several addresses) fails with an AggregateError: every address must have failed to connect.
+  const codes =
+    typeof cause?.code === 'string' ? [cause.code] : Array.isArray(cause?.errors) ? cause.errors.map((e: { code?: unknown }) => e?.code) : [];
+  return codes.length > 0 && codes.every((code) => typeof code === 'string' && (CONNECT_FAILURES.has(code) || TLS_FAILURE.test(code)));
 }
 
 function isTimeout(err: unknown): boolean {

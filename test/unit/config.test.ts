@@ -37,6 +37,7 @@ describe('readConfig', () => {
         cacheSeconds: 60,
       },
       wechatApiBase: 'https://api.weixin.qq.com',
+      wechatApiBackupBase: 'https://api2.weixin.qq.com',
       wechatTimeoutMs: 3000,
       sessionTtlSeconds: 604_800,
       initialCredit: 100,

@@ -102,30 +102,6 @@ describe('deploy settings checked at package time (resources/settings.cjs)', () 
     );
   });
 
-  it("checks a value CloudFormation resolves at deploy (the default bucket's Fn::Sub) as the longest name it can become", async () => {
-    const base = {
-      WECHAT_APPID: 'wx1234567890abcdef',
-      WECHAT_SECRET_PARAM: '/wechat-login/prod/wechat-app-secret',
-      SESSIONS_TABLE: 's',
-      USERS_TABLE: 'u',
-      LOGINS_TABLE: 'l',
-      APP_CACHE_TABLE: 'a',
-      LEDGER_TABLE: 'g',
-    };
-    const resolving = (env: Record<string, unknown>) => ({
-      resolveVariable: async (name: string) => (name === 'self:provider.environment' ? env : resolveVariable(name)),
-    });
-    // What serverless.yml sets by default: before, this was checked as "[object Object]" and refused, so no package was made.
-    const bucket = { 'Fn::Sub': 'wechat-login-prod-avatars-${AWS::AccountId}-${AWS::Region}' };
-    expect(await settings.environmentChecked(resolving({ ...base, AVATARS_BUCKET: bucket }))).toBe('checked');
-    await expect(settings.environmentChecked(resolving({ ...base, AVATARS_BUCKET: { 'Fn::Sub': 'Bad.Name-${AWS::Region}' } }))).rejects.toThrow(
-      /AVATARS_BUCKET/,
-    );
-    await expect(settings.environmentChecked(resolving({ ...base, AVATARS_BUCKET: { Ref: 'Bucket' } }))).rejects.toThrow(
-      /^AVATARS_BUCKET: a CloudFormation function/,
-    );
-  });
-
   it('RESERVED_CONCURRENCY=off reserves nothing (an account whose quota is still low)', () => {
     vi.stubEnv('RESERVED_CONCURRENCY', 'off');
     expect(Object.values(settings.reservedConcurrency())).toEqual(Array(13).fill(null));
