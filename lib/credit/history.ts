@@ -1,7 +1,7 @@
 import type { LedgerDeps } from '#lib/credit/deps';
 import { type Entry, toEntry } from '#lib/credit/ledger';
 import { AppError } from '#lib/kernel/errors';
-import { requireSession } from '#lib/session/guard';
+import { requireSessionWith, sessionOnly } from '#lib/session/guard';
 
 export interface HistoryQuery {
   limit?: string | undefined;
@@ -46,7 +46,7 @@ export function parseLimit(raw: string | undefined): number {
  * us read a ledger (two round-trips, README Decisions).
  */
 export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appHint?: string): Promise<HistoryReply> {
-  const session = await requireSession(deps, token, appHint);
+  const { session } = await requireSessionWith(deps, token, appHint, sessionOnly(deps));
   const limit = parseLimit(query.limit);
   const beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor, session.uid);
   const page = await deps.ledger.history(session.uid, { limit, beforeSeq });

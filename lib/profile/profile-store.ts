@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { conditionalWrite, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
+import type { SessionRead } from '#lib/session/guard';
 import { findSessionWithUser, type Session } from '#lib/session/session-store';
 import type { SessionRef } from '#lib/session/token';
 import { profileWriteAttributes, userKey } from '#lib/session/users';
@@ -38,6 +39,14 @@ export interface ProfileStore {
    */
   replaceAvatarKey(uid: string, key: string, nowSeconds: number): Promise<{ replaced: string | undefined } | undefined>;
 }
+
+/** The guard's read (lib/session/guard.ts requireSessionWith): the session and its user's profile, in one round-trip. */
+export const sessionWithProfile =
+  (deps: { profiles: ProfileStore }): SessionRead<Profile> =>
+  async (ref, nowSeconds) => {
+    const found = await deps.profiles.findWithProfile(ref, nowSeconds);
+    return found && { session: found.session, user: found.profile };
+  };
 
 export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users'>): ProfileStore {
   return {

@@ -59,6 +59,19 @@ describe('lib/ layout: one house per feature over a shared kernel', () => {
     expect(broken.map(({ from, to }) => `${from} -> ${to}`)).toEqual([]);
   });
 
+  it('one session guard: only lib/session/guard.ts checks a token, and no endpoint takes a guard from another', () => {
+    const offenders = sources(LIB)
+      .map((file) => ({ from: relative(LIB, file), text: readFileSync(file, 'utf8') }))
+      .filter(({ from }) => from !== 'session/guard.ts')
+      .filter(({ text }) =>
+        /\b(requireRef|inScope|otherApp|sessionInvalid)\b|function require[A-Z]\w*\(|import \{[^}]*\brequire[A-Z]\w*[^}]*\} from '#lib\/(?!session\/guard')/.test(
+          text,
+        ),
+      )
+      .map(({ from }) => from);
+    expect(offenders).toEqual([]);
+  });
+
   it('the rule can fail: an edge upwards is caught', () => {
     const source = folderOf('kernel/errors.ts');
     expect(MAY_IMPORT[source]).not.toContain(folderOf('session/token.ts'));
