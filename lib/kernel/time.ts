@@ -5,7 +5,10 @@ export type Clock = () => number;
 
 export const epochSeconds = (now: Clock): number => Math.floor(now() / 1000);
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A pause; injected (WiringOptions.sleep) so that tests drive waits instead of waiting. */
+export type Sleep = (ms: number) => Promise<void>;
+
+export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Calls `probe` every `intervalMs` until it returns a value or `waitMs` of real

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
-import { conditionalWrite, storageError } from '#lib/aws/dynamodb-errors';
+import { conditionalWrite, conditionFailed, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
 import type { SessionRead } from '#lib/session/guard';
@@ -99,7 +99,7 @@ export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
         const replaced = Attributes?.[name as string];
         return { replaced: typeof replaced === 'string' ? replaced : undefined };
       } catch (err) {
-        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return undefined;
+        if (conditionFailed(err)) return undefined;
         throw storageError(err);
       }
     },
