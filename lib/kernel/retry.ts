@@ -1,5 +1,5 @@
 import { remainingMs as requestRemainingMs } from '#lib/kernel/deadline';
-import { sleep as realSleep, type Sleep } from '#lib/kernel/time';
+import { sleep as realSleep, type Waits } from '#lib/kernel/time';
 
 /**
  * The one retry/backoff. Each caller keeps its own bounds (a policy); the formula, the deadline check and the
@@ -17,8 +17,7 @@ export interface BackoffPolicy {
 }
 
 /** What a wait is made of; each defaults to the real one, tests inject theirs (lib/wiring.ts WiringOptions). */
-export interface Timing {
-  sleep?: Sleep;
+export interface Timing extends Waits {
   random?: () => number;
   /** Time left to spend. Default: the request's (lib/kernel/deadline.ts remainingMs). */
   remainingMs?: () => number;

@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import { conditionalWrite, conditionFailed, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
+import type { Timing } from '#lib/kernel/retry';
 import type { SessionRead } from '#lib/session/guard';
 import { findSessionWithUser, type Session } from '#lib/session/session-store';
 import type { SessionRef } from '#lib/session/token';
@@ -48,11 +49,11 @@ export const sessionWithProfile =
     return found && { session: found.session, user: found.profile };
   };
 
-export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users'>): ProfileStore {
+export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users'>, timing: Timing = {}): ProfileStore {
   return {
     async findWithProfile(ref, nowSeconds) {
       // Strongly consistent: a profile is read right after its write.
-      const found = await findSessionWithUser(db, tables, ref, nowSeconds, PROJECTION);
+      const found = await findSessionWithUser(db, tables, ref, nowSeconds, PROJECTION, timing);
       if (!found) return undefined;
       const { session, user } = found;
       if (!user) return { session, profile: undefined };

@@ -186,13 +186,18 @@ async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, so
  * or until it is gone or stale (undefined: the caller may take the code over).
  */
 async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<DoneCode | undefined> {
-  const outcome = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
-    const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
-    // Gone (released or stale) ends the wait as much as done does.
-    if (!record) return { session: undefined };
-    if (record.state === 'spent') throw spentCode('spent');
-    return record.state === 'done' ? { session: record } : undefined;
-  });
+  const outcome = await pollUntil(
+    waitMs,
+    POLL_INTERVAL_MS,
+    async () => {
+      const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
+      // Gone (released or stale) ends the wait as much as done does.
+      if (!record) return { session: undefined };
+      if (record.state === 'spent') throw spentCode('spent');
+      return record.state === 'done' ? { session: record } : undefined;
+    },
+    deps.waits,
+  );
   return outcome?.session;
 }
 

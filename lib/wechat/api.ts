@@ -1,6 +1,6 @@
 import { boundedSignal, remainingMs } from '#lib/kernel/deadline';
 import { AppError } from '#lib/kernel/errors';
-import { sleep } from '#lib/kernel/time';
+import { sleep, type Waits } from '#lib/kernel/time';
 import { ERRCODE } from '#lib/wechat/errcodes';
 
 export interface WeChatHttpOptions {
@@ -10,6 +10,8 @@ export interface WeChatHttpOptions {
   /** Pause before the one retry that WeChat's "system busy" (-1) earns. */
   busyRetryDelayMs?: number;
   fetch?: typeof fetch;
+  /** The busy pause and the access-token lease polling run on these (lib/kernel/time.ts); the real ones by default. */
+  waits?: Waits;
 }
 
 export const DEFAULT_BUSY_RETRY_DELAY_MS = 200;
@@ -20,14 +22,14 @@ export const busyRetryBoundMs = (o: Pick<WeChatHttpOptions, 'timeoutMs' | 'busyR
 
 /** The one busy policy for every WeChat call: -1 earns one more attempt after a short pause, never more. */
 export async function withBusyRetry(
-  options: Pick<WeChatHttpOptions, 'busyRetryDelayMs'>,
+  options: Pick<WeChatHttpOptions, 'busyRetryDelayMs' | 'waits'>,
   attempt: () => Promise<WeChatAnswer>,
 ): Promise<WeChatAnswer> {
   const answer = await attempt();
   const delayMs = options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS;
   // No time left for a second attempt: "busy" is the truer answer than a timeout.
   if (answer.errcode !== ERRCODE.SYSTEM_BUSY || remainingMs() <= delayMs) return answer;
-  await sleep(delayMs);
+  await (options.waits?.sleep ?? sleep)(delayMs);
   return attempt();
 }
 
