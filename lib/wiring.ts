@@ -240,12 +240,8 @@ function wire(config: Config, options: WiringOptions) {
         const ssmOptions = { ...(options.fetch ? { fetch: options.fetch } : {}), timing: waitsOf(options) };
         const readParameter = options.readParameter ?? createSsmParameterReader(db.config, ssmOptions);
         const listParameters = options.listParameters ?? createSsmParameterLister(db.config, ssmOptions);
-        // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
-        apps = createAppRegistry(
-          { ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } },
-          { readParameter, listParameters },
-          deps.now,
-        );
+        // The default app is held once, as appId/appSecret: a config handed in with either changed means what it says.
+        apps = createAppRegistry({ appId: config.appId, secret: config.appSecret }, config.apps, { readParameter, listParameters }, deps.now);
       }
       return apps;
     },
