@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../local/state.ts';
@@ -70,6 +70,23 @@ describe('lib/ layout: one house per feature over a shared kernel', () => {
       )
       .map(({ from }) => from);
     expect(offenders).toEqual([]);
+  });
+
+  it('every path of this repository that a comment or README.md names exists (no stale lib/…, test/… after a move)', () => {
+    const ROOT_DIR = join(LIB, '..');
+    const scanned = [
+      ...['lib', 'bench', 'test', 'handlers', 'admin', 'local', 'resources'].flatMap((dir) => sources(join(ROOT_DIR, dir))),
+      join(ROOT_DIR, 'README.md'),
+      join(ROOT_DIR, 'serverless.yml'),
+    ];
+    const named = /(?<![\w./-])((?:lib|test|bench|handlers|admin|local|resources|client)\/[\w./-]*\.(?:ts|md|ya?ml))\b/g;
+    const missing = scanned.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(named)]
+        .map((match) => match[1]!)
+        .filter((path) => !path.includes('*') && !existsSync(join(ROOT_DIR, path)))
+        .map((path) => `${relative(ROOT_DIR, file)}: ${path}`),
+    );
+    expect([...new Set(missing)]).toEqual([]);
   });
 
   it('the rule can fail: an edge upwards is caught', () => {

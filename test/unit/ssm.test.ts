@@ -5,7 +5,7 @@ import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createSsmParameterLister, createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { resignedAuthorization } from '../support/sigv4.ts';
 
-// The hash the DynamoDB client resolved, as production passes it (lib/runtime.ts).
+// The hash the DynamoDB client resolved, as production passes it (lib/wiring.ts).
 const Sha256 = createDocumentClient({ region: 'ap-east-1' }).config.sha256;
 
 interface Seen {
