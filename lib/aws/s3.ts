@@ -10,7 +10,7 @@ import { type BackoffPolicy, retrying, type Timing } from '#lib/kernel/retry';
  * lib/aws/ssm.ts does for SSM. @aws-sdk/client-s3 and @aws-sdk/s3-request-presigner would add
  * about 300 KiB minified to each function that presigns (README, Decisions); this adds about 2 KiB.
  * Signed as the SDK signs for S3: service "s3", the path not escaped twice, the payload's SHA-256 in
- * x-amz-content-sha256. test/unit/s3.test.ts holds it to AWS's published SigV4 examples for S3.
+ * x-amz-content-sha256. test/unit/aws/s3.test.ts holds it to AWS's published SigV4 examples for S3.
  */
 export interface S3Options {
   bucket: string;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createSsmParameterLister, createSsmParameterReader, SSM_TIMEOUT_MS } from '#lib/aws/ssm';
-import { resignedAuthorization } from '../support/sigv4.ts';
+import { resignedAuthorization } from '../../support/sigv4.ts';
 
 // The hash the DynamoDB client resolved, as production passes it (lib/wiring.ts).
 const Sha256 = createDocumentClient({ region: 'ap-east-1' }).config.sha256;
