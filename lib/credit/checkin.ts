@@ -48,8 +48,8 @@ export const checkinCredit = (config: CheckinConfig, streak: number): number =>
  * CHECKIN_BONUS_EVERY days in a row); the streak breaks on a missed day. The day is on the user and in
  * the entry's key (`checkin:<day>`), both in the one transaction: simultaneous check-ins grant once.
  */
-export async function checkin(deps: LedgerDeps, token: string | undefined, appHint?: string): Promise<CheckinReply> {
-  const { session, user: balance } = await requireSessionWith(deps, token, appHint, sessionWithBalance(deps));
+export async function checkin(deps: LedgerDeps, token: string | undefined, appId?: string): Promise<CheckinReply> {
+  const { session, user: balance } = await requireSessionWith(deps, token, appId, sessionWithBalance(deps));
   const nowMs = deps.now();
   const day = checkinDay(nowMs, deps.config.checkin.timeZone);
   let granted = 0;

@@ -45,8 +45,8 @@ export function parseLimit(raw: string | undefined): number {
  * only then are the query's parameters read and the page queried: no caller without a live session makes
  * us read a ledger (two round-trips, README Decisions).
  */
-export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appHint?: string): Promise<HistoryReply> {
-  const { session } = await requireSessionWith(deps, token, appHint, sessionOnly(deps));
+export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appId?: string): Promise<HistoryReply> {
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const limit = parseLimit(query.limit);
   const beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor, session.uid);
   const page = await deps.ledger.history(session.uid, { limit, beforeSeq });

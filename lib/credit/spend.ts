@@ -19,9 +19,9 @@ export async function spend(
   deps: LedgerDeps,
   token: string | undefined,
   readBody: () => v.InferOutput<typeof SpendBody>,
-  appHint?: string,
+  appId?: string,
 ): Promise<MoveReply> {
-  const { session, user: balance } = await requireSessionWith(deps, token, appHint, sessionWithBalance(deps));
+  const { session, user: balance } = await requireSessionWith(deps, token, appId, sessionWithBalance(deps));
   // Read after the session: a caller without one learns nothing of its body's faults.
   const body = readBody();
   const move = { entryKey: ENTRY_KEYS.spend(body.key), amount: -body.amount, reason: body.reason ?? DEFAULT_REASON, atMs: deps.now() };

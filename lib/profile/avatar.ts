@@ -29,10 +29,10 @@ export async function uploadAvatar(
   deps: ProfileDeps,
   token: string | undefined,
   readUpload: () => Promise<Upload>,
-  appHint?: string,
+  appId?: string,
 ): Promise<{ avatarUrl: string }> {
   // Authenticate first: no body is parsed for a caller without a live session.
-  const { session } = await requireSessionWith(deps, token, appHint, sessionOnly(deps));
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const upload = await readUpload();
   const max = deps.config.avatars.maxBytes;
   if (upload.tooLarge || upload.bytes.length > max) {

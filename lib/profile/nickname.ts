@@ -34,9 +34,9 @@ export async function setNickname(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
   readBody: () => v.InferOutput<typeof NicknameBody>,
-  appHint?: string,
+  appId?: string,
 ): Promise<ProfileReply> {
-  const { session, user: profile } = await requireSessionWith(deps, token, appHint, sessionWithProfile(deps));
+  const { session, user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   // Read after the session: a caller without one learns nothing of its body's faults.
   const body = readBody();
   // Counted before WeChat is asked: each check is a call on the app's quota, refused or not.

@@ -25,10 +25,10 @@ export async function phoneNumber(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
   readBody: () => v.InferOutput<typeof PhoneNumberBody>,
-  appHint?: string,
+  appId?: string,
 ): Promise<PhoneNumber> {
   // The session and whether a number is known, in one round-trip.
-  const { session, user: profile } = await requireSessionWith(deps, token, appHint, sessionWithProfile(deps));
+  const { session, user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   const body = readBody();
   if (profile.purePhoneNumber !== undefined && body.replace !== true) {
     throw new AppError(

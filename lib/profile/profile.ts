@@ -29,7 +29,7 @@ export async function profileReply(deps: ProfileDeps, profile: Profile): Promise
 }
 
 /** GET /profile: the caller's nickname, avatar URL and whether their phone number is known. */
-export async function getProfile(deps: ProfileDeps, token: string | undefined, appHint?: string): Promise<ProfileReply> {
-  const { user: profile } = await requireSessionWith(deps, token, appHint, sessionWithProfile(deps));
+export async function getProfile(deps: ProfileDeps, token: string | undefined, appId?: string): Promise<ProfileReply> {
+  const { user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   return profileReply(deps, profile);
 }

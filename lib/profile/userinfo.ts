@@ -37,9 +37,9 @@ export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   readRequest: () => UserInfoRequest,
-  appHint?: string,
+  appId?: string,
 ): Promise<UserInfoReply> {
-  const { session } = await requireSessionWith(deps, token, appHint, sessionOnly(deps));
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const request = readRequest();
 
   let data: Record<string, unknown>;

@@ -12,9 +12,9 @@ export async function checkLogin(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   verify = false,
-  appHint?: string,
+  appId?: string,
 ): Promise<CheckLoginReply> {
-  const found = await findSessionWith(deps, token, appHint, sessionOnly(deps));
+  const found = await findSessionWith(deps, token, appId, sessionOnly(deps));
   if (!found) return { is_login: false };
   const { session } = found;
   if (!verify) return { is_login: true };

@@ -30,7 +30,7 @@ export const sessionWithBalance =
   };
 
 /** A session works in its own app only: a request that names another app (X-WX-AppId) does not get it. */
-const inScope = (session: Session, appHint: string | undefined): boolean => appHint === undefined || appHint === session.appid;
+const inScope = (session: Session, appId: string | undefined): boolean => appId === undefined || appId === session.appid;
 
 const otherApp = (): AppError =>
   new AppError('SESSION_INVALID', 'This session belongs to another mini-program: log in from this one (X-WX-AppId names another app)');
@@ -49,16 +49,16 @@ export function requireToken(token: string | undefined, whence = 'from /login'):
   return sessionRef(token);
 }
 
-/** The one check: the session `ref` names, read by `read` at the clock's second, in `appHint`'s scope, with its user. */
+/** The one check: the session `ref` names, read by `read` at the clock's second, in `appId`'s scope, with its user. */
 async function check<U>(
   now: Clock,
   ref: SessionRef | undefined,
-  appHint: string | undefined,
+  appId: string | undefined,
   read: SessionRead<U>,
 ): Promise<{ session: Session; user: U } | AppError> {
   const found = ref && (await read(ref, epochSeconds(now)));
   if (!found) return sessionInvalid();
-  if (!inScope(found.session, appHint)) return otherApp();
+  if (!inScope(found.session, appId)) return otherApp();
   if (found.user === undefined) return noUserForSession();
   return { session: found.session, user: found.user };
 }
@@ -71,10 +71,10 @@ async function check<U>(
 export async function requireSessionWith<U>(
   deps: { now: Clock },
   token: string | undefined,
-  appHint: string | undefined,
+  appId: string | undefined,
   read: SessionRead<U>,
 ): Promise<{ session: Session; user: U }> {
-  const checked = await check(deps.now, requireToken(token), appHint, read);
+  const checked = await check(deps.now, requireToken(token), appId, read);
   if (checked instanceof AppError) throw checked;
   return checked;
 }
@@ -83,9 +83,9 @@ export async function requireSessionWith<U>(
 export async function findSessionWith<U>(
   deps: { now: Clock },
   token: string | undefined,
-  appHint: string | undefined,
+  appId: string | undefined,
   read: SessionRead<U>,
 ): Promise<{ session: Session; user: U } | undefined> {
-  const checked = await check(deps.now, token === undefined ? undefined : sessionRef(token), appHint, read);
+  const checked = await check(deps.now, token === undefined ? undefined : sessionRef(token), appId, read);
   return checked instanceof AppError ? undefined : checked;
 }

@@ -12,7 +12,7 @@ export interface LogoutReply {
  * POST /logout: ends the caller's session, or with `all` every session of the
  * caller's user (e.g. "log out everywhere" after a lost phone). Idempotent.
  */
-export async function logout(deps: Deps, token: string | undefined, all: boolean, appHint?: string): Promise<LogoutReply> {
+export async function logout(deps: Deps, token: string | undefined, all: boolean, appId?: string): Promise<LogoutReply> {
   const ref = requireToken(token, 'of the session to end');
   if (!ref) return { logged_out: true, sessions_revoked: 0 };
   const nowSeconds = epochSeconds(deps.now);
@@ -20,7 +20,7 @@ export async function logout(deps: Deps, token: string | undefined, all: boolean
     const revoked = await deps.sessions.revoke(ref, nowSeconds);
     return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
   }
-  const { session } = (await findSessionWith(deps, token, appHint, sessionOnly(deps))) ?? {};
+  const { session } = (await findSessionWith(deps, token, appId, sessionOnly(deps))) ?? {};
   if (!session) return { logged_out: true, sessions_revoked: 0 };
   // The user's codes stop giving sessions before their sessions are listed, so that a retry of one
   // (a stolen one, say) cannot make a session the deletes miss: a replay's transaction checks that mark.
