@@ -183,7 +183,10 @@ describe('POST /login is idempotent for a short window', () => {
   it('a request that waited on a claim whose exchange failed asks WeChat itself instead of giving up', async () => {
     // The first request's WeChat call hangs (504) and releases its claim; the second, racing it, takes over.
     stack.fake.script((code, index) => (code === 'race.1' && stack.fake.codes.indexOf('race.1') === index ? 'hang' : undefined));
-    const [first, second] = await Promise.all([client.login('race.1'), new Promise((r) => setTimeout(r, 50)).then(() => client.login('race.1'))]);
+    // The second starts once the first holds the claim and is asking WeChat (seen by the fake), not after a guessed delay.
+    const firstLogin = client.login('race.1');
+    await vi.waitFor(() => expect(callsFor('race.1')).toBe(1));
+    const [first, second] = await Promise.all([firstLogin, client.login('race.1')]);
     expect(first.status).toBe(504);
     expect(second).toMatchObject({ status: 200, body: { token: expect.any(String) } });
     expect(callsFor('race.1')).toBe(2);
