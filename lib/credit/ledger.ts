@@ -1,10 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
-import { conditionFailed, guard, storageError } from '#lib/aws/dynamodb-errors';
+import { cancellationReasons, conditionFailed, guard, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
-import { cancellationReasons, isTransactionConflict } from '#lib/aws/transactions';
+import { isTransactionConflict } from '#lib/aws/transactions';
 import { AppError } from '#lib/kernel/errors';
 import { type BackoffPolicy, pauseBeforeRetry, type Timing } from '#lib/kernel/retry';
 import { type Balance, balanceOf, type UserStore, userBalanceUpdate } from '#lib/session/users';
