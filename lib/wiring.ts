@@ -165,7 +165,7 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
 }
 
 const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users, options.sleep ? { sleep: options.sleep } : {}),
+  ledger: createLedgerStore(db, config.tables, deps.users, waitsOf(options)),
 });
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {

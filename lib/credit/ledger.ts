@@ -118,12 +118,8 @@ export const creditBusy = (rounds: number, cause: unknown): AppError =>
     { cause },
   );
 
-export interface LedgerOptions {
-  /** The pause between rounds. Default: a timer; tests record it. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Default: Math.random. */
-  random?: () => number;
-}
+/** The pauses between rounds and their jitter (lib/kernel/retry.ts): the real ones by default; tests record them. */
+export type LedgerOptions = Timing;
 
 /** The sign-up grant: the new user's first entry, in the first login's transaction (lib/session/session-store.ts). */
 export function signupEntryPut(table: string, uid: string, amount: number, atMs: number) {
@@ -146,9 +142,8 @@ export function createLedgerStore(
   db: DynamoDBDocumentClient,
   tables: Pick<TableNames, 'users' | 'ledger'>,
   users: Pick<UserStore, 'findBalance'>,
-  options: LedgerOptions = {},
+  timing: LedgerOptions = {},
 ): LedgerStore {
-  const timing: Timing = { ...(options.sleep ? { sleep: options.sleep } : {}), ...(options.random ? { random: options.random } : {}) };
   const findEntry = async (uid: string, key: string) => {
     const { Item } = await guard(db.send(new GetCommand({ TableName: tables.ledger, Key: entryKey(uid, key), ConsistentRead: true })));
     return Item ? parseItem('ledger entry', EntryItem, Item) : undefined;
