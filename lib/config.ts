@@ -4,11 +4,11 @@
  * misconfigured function fails on its first cold start, not mid-request.
  */
 import { type AppSecretSource, appSecretSource } from '#lib/apps/app-secret';
-import { type AppSources, appSources } from '#lib/apps/registry';
+import { APPID, type AppSources, appSources } from '#lib/apps/registry';
 import type { TableNames } from '#lib/aws/tables';
 import { type CheckinConfig, unknownTimeZone } from '#lib/credit/checkin';
 import type { SignupRiskConfig } from '#lib/credit/signup';
-import type { Env } from '#lib/kernel/env';
+import { type Env, wholeNumber } from '#lib/kernel/env';
 import { ConfigError } from '#lib/kernel/errors';
 import type { AvatarConfig, UserLimitsConfig } from '#lib/profile/deps';
 
@@ -44,7 +44,6 @@ export interface Config {
   logLevel: string;
 }
 
-const APPID = /^wx[0-9a-f]{16}$/i;
 export const MAX_WECHAT_TIMEOUT_MS = 4000;
 
 /**
@@ -66,35 +65,32 @@ type SectionFields = {
 };
 
 const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => SectionFields[S] } = {
-  apps: (env, appId) => {
-    const appSecret = appSecretSource(env);
-    // serverless-offline (npm start) sets IS_OFFLINE and the stage's SSM path with it: locally there is no SSM to ask.
-    return {
-      appSecret,
-      apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env, { appId, secret: appSecret }),
-    };
-  },
+  // serverless-offline (npm start) sets IS_OFFLINE and the stage's SSM path with it: locally there is no SSM to ask.
+  apps: (env) => ({
+    appSecret: appSecretSource(env),
+    apps: appSources(env.IS_OFFLINE === 'true' ? { ...env, WECHAT_APPS_PARAM_PATH: undefined } : env),
+  }),
   wechat: (env) => ({
     wechatApiBase: weChatApiBase(env),
     wechatApiBackupBase: weChatApiBackupBase(env),
     // At most 4 s: with the other bounds of a login, two attempts must stay under Lambda's timeout (serverless.yml, test/deploy).
-    wechatTimeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
+    wechatTimeoutMs: wholeNumber(env, 'WECHAT_TIMEOUT_MS', 3000, 100, MAX_WECHAT_TIMEOUT_MS),
   }),
   login: (env) => ({
-    sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
-    initialCredit: integer(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
+    sessionTtlSeconds: wholeNumber(env, 'SESSION_TTL_SECONDS', 604_800, 1, 31_536_000),
+    initialCredit: wholeNumber(env, 'INITIAL_CREDIT', 100, 0, 1_000_000_000),
     signupRisk: {
-      maxRank: integer(env, 'SIGNUP_MAX_RISK_RANK', 2, 0, 4),
-      timeoutMs: integer(env, 'SIGNUP_RISK_TIMEOUT_MS', 1000, 100, MAX_WECHAT_TIMEOUT_MS),
+      maxRank: wholeNumber(env, 'SIGNUP_MAX_RISK_RANK', 2, 0, 4),
+      timeoutMs: wholeNumber(env, 'SIGNUP_RISK_TIMEOUT_MS', 1000, 100, MAX_WECHAT_TIMEOUT_MS),
       whenUnknown: oneOf(env, 'SIGNUP_RISK_UNKNOWN', ['grant', 'hold'] as const),
     },
   }),
   checkin: (env) => ({
     checkin: {
-      credit: integer(env, 'CHECKIN_CREDIT', 10, 1, 1_000_000),
+      credit: wholeNumber(env, 'CHECKIN_CREDIT', 10, 1, 1_000_000),
       timeZone: timeZone(env, 'CHECKIN_TIME_ZONE', 'Asia/Shanghai'),
-      bonusEvery: integer(env, 'CHECKIN_BONUS_EVERY', 7, 0, 366),
-      bonusCredit: integer(env, 'CHECKIN_BONUS_CREDIT', 20, 0, 1_000_000),
+      bonusEvery: wholeNumber(env, 'CHECKIN_BONUS_EVERY', 7, 0, 366),
+      bonusCredit: wholeNumber(env, 'CHECKIN_BONUS_CREDIT', 20, 0, 1_000_000),
     },
   }),
   avatars: (env) => ({
@@ -102,16 +98,16 @@ const SECTION_READERS: { [S in ConfigSection]: (env: Env, appId: string) => Sect
       bucket: avatarsBucket(env),
       s3Endpoint: env.S3_ENDPOINT?.trim() ? httpUrl(env, 'S3_ENDPOINT', '') : undefined,
       // At most 4 MiB: API Gateway hands Lambda at most 6 MB, and the body arrives base64-encoded (4/3 the size).
-      maxBytes: integer(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
+      maxBytes: wholeNumber(env, 'AVATAR_MAX_BYTES', 1_048_576, 1024, MAX_AVATAR_BYTES),
       // At most 12 h: a presigned URL also ends with the credentials that signed it (the function's role session).
-      urlTtlSeconds: integer(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
+      urlTtlSeconds: wholeNumber(env, 'AVATAR_URL_TTL_SECONDS', 3600, 60, 43_200),
     },
   }),
   nickname: (env) => ({ nicknameReview: oneOf(env, 'NICKNAME_REVIEW', ['reject', 'accept'] as const) }),
   limits: (env) => ({
     userLimits: {
-      nicknameChecksPerHour: integer(env, 'NICKNAME_CHECKS_PER_HOUR', 10, 1, 10_000),
-      phoneNumbersPerDay: integer(env, 'PHONE_NUMBERS_PER_DAY', 3, 1, 1000),
+      nicknameChecksPerHour: wholeNumber(env, 'NICKNAME_CHECKS_PER_HOUR', 10, 1, 10_000),
+      phoneNumbersPerDay: wholeNumber(env, 'PHONE_NUMBERS_PER_DAY', 3, 1, 1000),
     },
   }),
 };
@@ -276,16 +272,6 @@ function required(env: Env, name: string): string {
 function matching(env: Env, name: string, pattern: RegExp, expected: string): string {
   const value = required(env, name);
   if (!pattern.test(value)) throw new ConfigError(`${name} is malformed: expected ${expected}`);
-  return value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
   return value;
 }
 

@@ -9,7 +9,7 @@ import type { LedgerDeps } from '#lib/credit/deps';
 import { createLedgerStore } from '#lib/credit/ledger';
 import { createSignupStart } from '#lib/credit/signup';
 import { AppError } from '#lib/kernel/errors';
-import type { Clock } from '#lib/kernel/time';
+import type { Clock, Sleep, Waits } from '#lib/kernel/time';
 import { createAvatarStore } from '#lib/profile/avatar-store';
 import type { ProfileDeps } from '#lib/profile/deps';
 import { createProfileStore } from '#lib/profile/profile-store';
@@ -46,9 +46,17 @@ export interface WiringOptions {
   listParameters?: ListParameters;
   /** Default: 200 ms. */
   busyRetryDelayMs?: number;
-  /** The pause between a credit move's rounds (lib/credit/ledger.ts). Default: a timer. */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Every wait in lib/ pauses on this (backoffs, polling, WeChat's busy pause: lib/kernel/time.ts Waits).
+   * Default: a timer. Tests pass one that moves their clock instead.
+   */
+  sleep?: Sleep;
+  /** How long a wait has lasted (polling). Default: performance.now. Tests pass the clock their sleep moves. */
+  monotonic?: () => number;
 }
+
+/** The waits handed to every part that waits: only what was injected, so that the rest default to the real ones. */
+const waitsOf = ({ sleep, monotonic }: WiringOptions): Waits => ({ ...(sleep ? { sleep } : {}), ...(monotonic ? { monotonic } : {}) });
 
 /** The environment, with only the sections this function uses checked now (the others are read if ever used). */
 const fromEnvironment = (sections: readonly ConfigSection[]): Config => readConfig(process.env, sections);
@@ -124,7 +132,7 @@ export function allDeps(config: Config, options: WiringOptions = {}): LoginDeps 
 }
 
 const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profiles' | 'avatars' | 'userLimits'> => ({
-  profiles: createProfileStore(db, config.tables),
+  profiles: createProfileStore(db, config.tables, waitsOf(options)),
   userLimits: createUserLimitStore(db, config.tables.users),
   // Signed with the DynamoDB client's own credentials, region and hash, as SSM is.
   avatars: createAvatarStore(
@@ -132,6 +140,7 @@ const profileParts = ({ config, db, options }: Wired): Pick<ProfileDeps, 'profil
       bucket: config.avatars.bucket,
       endpoint: config.avatars.s3Endpoint,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      timing: waitsOf(options),
     }),
     config.avatars.urlTtlSeconds,
   ),
@@ -156,7 +165,7 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
 }
 
 const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users, options.sleep ? { sleep: options.sleep } : {}),
+  ledger: createLedgerStore(db, config.tables, deps.users, waitsOf(options)),
 });
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
@@ -207,9 +216,10 @@ function wire(config: Config, options: WiringOptions) {
   const db = options.db ?? createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint });
   const deps: Deps<Config> = {
     config,
-    sessions: createSessionStore(db, config.tables),
+    sessions: createSessionStore(db, config.tables, waitsOf(options)),
     users: createUserStore(db, config.tables.users),
     now: options.now ?? Date.now,
+    waits: waitsOf(options),
   };
   let http: WeChatHttpOptions | undefined;
   let apps: AppRegistry | undefined;
@@ -232,22 +242,19 @@ function wire(config: Config, options: WiringOptions) {
     get apps(): AppRegistry {
       if (!apps) {
         // SSM is signed with the DynamoDB client's own credentials, region and hash (lib/aws/ssm.ts).
-        const ssmOptions = options.fetch ? { fetch: options.fetch } : {};
+        const ssmOptions = { ...(options.fetch ? { fetch: options.fetch } : {}), timing: waitsOf(options) };
         const readParameter = options.readParameter ?? createSsmParameterReader(db.config, ssmOptions);
         const listParameters = options.listParameters ?? createSsmParameterLister(db.config, ssmOptions);
-        // The default app from appId/appSecret themselves, so a config handed in with either changed means what it says.
-        apps = createAppRegistry(
-          { ...config.apps, defaultApp: { appId: config.appId, secret: config.appSecret } },
-          { readParameter, listParameters },
-          deps.now,
-        );
+        // The default app is held once, as appId/appSecret: a config handed in with either changed means what it says.
+        apps = createAppRegistry({ appId: config.appId, secret: config.appSecret }, config.apps, { readParameter, listParameters }, deps.now);
       }
       return apps;
     },
   };
 }
 
-const definedOptions = ({ fetch, busyRetryDelayMs }: WiringOptions): Partial<WeChatHttpOptions> => ({
-  ...(fetch ? { fetch } : {}),
-  ...(busyRetryDelayMs !== undefined ? { busyRetryDelayMs } : {}),
+const definedOptions = (options: WiringOptions): Partial<WeChatHttpOptions> => ({
+  ...(options.fetch ? { fetch: options.fetch } : {}),
+  waits: waitsOf(options),
+  ...(options.busyRetryDelayMs !== undefined ? { busyRetryDelayMs: options.busyRetryDelayMs } : {}),
 });

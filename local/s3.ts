@@ -16,7 +16,7 @@ const LOCAL_KEYS = [{ accessKeyId: 'local', secretAccessKey: 'local' }];
 /**
  * Starts s3rver (an S3 emulator from npm) on 127.0.0.1 with the given buckets, its files in a fresh temporary
  * folder that stop() removes. Like DynamoDB Local it takes the functions' own signed requests (it checks that
- * the key is known and that a presigned URL has not expired, not the signature itself: test/unit/s3.test.ts
+ * the key is known and that a presigned URL has not expired, not the signature itself: test/unit/aws/s3.test.ts
  * holds the signing to AWS's examples).
  */
 export async function startLocalS3(options: {

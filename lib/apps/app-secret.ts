@@ -71,8 +71,11 @@ export function appSecretProvider(source: AppSecretSource, readParameter: ReadPa
     }));
 }
 
+/** The shape of an AppSecret: 8-128 printable characters without spaces. */
+export const APP_SECRET = /^[\x21-\x7e]{8,128}$/;
+
 function checked(secret: string, source: string): string {
-  if (!/^[\x21-\x7e]{8,128}$/.test(secret)) {
+  if (!APP_SECRET.test(secret)) {
     throw new ConfigError(`${source} is malformed: expected 8-128 printable characters without spaces`);
   }
   return secret;

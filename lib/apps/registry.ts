@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { type AppSecretSource, appSecretProvider, type ReadParameter } from '#lib/apps/app-secret';
+import { APP_SECRET, type AppSecretSource, appSecretProvider, type ReadParameter } from '#lib/apps/app-secret';
 import type { ListParameters } from '#lib/aws/ssm';
-import type { Env } from '#lib/kernel/env';
+import { type Env, wholeNumber } from '#lib/kernel/env';
 import { AppError, ConfigError } from '#lib/kernel/errors';
 import { type Clock, epochSeconds } from '#lib/kernel/time';
 
@@ -18,8 +18,13 @@ export const appIdField = (where: string) =>
  * without a redeploy: one SSM SecureString each under WECHAT_APPS_PARAM_PATH
  * (deployed), or WECHAT_APPS=wx…=secret,wx…=secret (local runs and tests).
  */
+/** The default app: WECHAT_APPID and its AppSecret, held by Config as appId and appSecret (and only there). */
+export interface DefaultApp {
+  appId: string;
+  secret: AppSecretSource;
+}
+
 export interface AppSources {
-  defaultApp: { appId: string; secret: AppSecretSource };
   /** Local and tests: more apps with their AppSecrets. */
   listed: ReadonlyMap<string, string>;
   /** Deployed: the SSM path whose `<path><appid>` parameters hold further apps' AppSecrets. */
@@ -40,7 +45,7 @@ export interface AppRegistry {
   find(appId: string): Promise<App | undefined>;
 }
 
-export function appSources(env: Env, defaultApp: AppSources['defaultApp']): AppSources {
+export function appSources(env: Env): AppSources {
   const listed = new Map<string, string>();
   for (const entry of (env.WECHAT_APPS ?? '')
     .split(',')
@@ -49,7 +54,7 @@ export function appSources(env: Env, defaultApp: AppSources['defaultApp']): AppS
     const at = entry.indexOf('=');
     const appId = entry.slice(0, at);
     const secret = entry.slice(at + 1);
-    if (at < 0 || !APPID.test(appId) || !/^[\x21-\x7e]{8,128}$/.test(secret)) {
+    if (at < 0 || !APPID.test(appId) || !APP_SECRET.test(secret)) {
       throw new ConfigError('WECHAT_APPS is malformed: expected wx<16 hex>=<AppSecret>,… (secrets of 8-128 printable characters)');
     }
     listed.set(appId, secret);
@@ -58,12 +63,8 @@ export function appSources(env: Env, defaultApp: AppSources['defaultApp']): AppS
   if (path !== undefined && path !== '' && !/^\/[\w.\-/]+\/$/.test(path)) {
     throw new ConfigError(`WECHAT_APPS_PARAM_PATH must be an SSM path that starts and ends with "/", got "${path}"`);
   }
-  const rawSeconds = env.APPS_CACHE_SECONDS?.trim() || '60';
-  const cacheSeconds = Number(rawSeconds);
-  if (!/^\d+$/.test(rawSeconds) || cacheSeconds < 1 || cacheSeconds > 3600) {
-    throw new ConfigError(`APPS_CACHE_SECONDS must be a whole number from 1 to 3600, got "${rawSeconds}"`);
-  }
-  return { defaultApp, listed, parameterPath: path || undefined, cacheSeconds };
+  const cacheSeconds = wholeNumber(env, 'APPS_CACHE_SECONDS', 60, 1, 3600);
+  return { listed, parameterPath: path || undefined, cacheSeconds };
 }
 
 /** What the registry asks SSM: one GetParameter for the default app's AppSecret, one listing of the apps path. */
@@ -83,9 +84,9 @@ export interface AppParameters {
  * down: an SSM outage does not take registered apps down), and an app this instance cannot know about is a 503
  * STORAGE_UNAVAILABLE (we cannot say it is unknown), never a 400.
  */
-export function createAppRegistry(sources: AppSources, ssm: AppParameters, now: Clock): AppRegistry {
+export function createAppRegistry(defaultApp: DefaultApp, sources: AppSources, ssm: AppParameters, now: Clock): AppRegistry {
   const fixed = new Map<string, App>();
-  fixed.set(sources.defaultApp.appId, { appId: sources.defaultApp.appId, secret: appSecretProvider(sources.defaultApp.secret, ssm.readParameter) });
+  fixed.set(defaultApp.appId, { appId: defaultApp.appId, secret: appSecretProvider(defaultApp.secret, ssm.readParameter) });
   for (const [appId, value] of sources.listed) fixed.set(appId, { appId, secret: async () => value });
 
   const path = sources.parameterPath;
@@ -123,7 +124,7 @@ export function createAppRegistry(sources: AppSources, ssm: AppParameters, now: 
   };
 
   return {
-    defaultAppId: sources.defaultApp.appId,
+    defaultAppId: defaultApp.appId,
     async find(appId) {
       const known = fixed.get(appId);
       if (known || !path || !APPID.test(appId)) return known;

@@ -1,5 +1,23 @@
 import { AppError } from '#lib/kernel/errors';
 
+/** Why each item of a cancelled transaction failed, in the order of its items; Item is the raw (marshalled) item when it was asked for. */
+export interface CancellationReason {
+  Code?: string;
+  Item?: Record<string, never>;
+}
+
+export const cancellationReasons = (err: unknown): CancellationReason[] =>
+  errorName(err) === 'TransactionCanceledException' ? ((err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? []) : [];
+
+/**
+ * The one "condition failed" check: a single write's ConditionalCheckFailedException, or, given the item's
+ * position, whether that item's condition failed in a cancelled transaction.
+ */
+export function conditionFailed(err: unknown, item?: number): boolean {
+  if (item === undefined) return errorName(err) === 'ConditionalCheckFailedException';
+  return cancellationReasons(err)[item]?.Code === 'ConditionalCheckFailed';
+}
+
 /** Faults in our own setup (no such table, no permission) are bugs: 500. Everything else is an outage: 503. */
 const MISCONFIGURATION = new Set(['ValidationException', 'ResourceNotFoundException', 'AccessDeniedException', 'UnrecognizedClientException']);
 
@@ -28,7 +46,7 @@ export async function conditionalWrite(request: Promise<unknown>): Promise<boole
     await request;
     return true;
   } catch (err) {
-    if (errorName(err) === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw storageError(err);
   }
 }

@@ -1,8 +1,8 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsSigningConfig } from '#lib/aws/ssm';
-import { boundedSignal, remainingMs } from '#lib/kernel/deadline';
+import { boundedSignal } from '#lib/kernel/deadline';
 import { AppError } from '#lib/kernel/errors';
-import { sleep } from '#lib/kernel/time';
+import { type BackoffPolicy, retrying, type Timing } from '#lib/kernel/retry';
 
 /**
  * The three S3 calls the avatars need (PutObject, DeleteObject, a presigned GetObject URL), each one
@@ -10,7 +10,7 @@ import { sleep } from '#lib/kernel/time';
  * lib/aws/ssm.ts does for SSM. @aws-sdk/client-s3 and @aws-sdk/s3-request-presigner would add
  * about 300 KiB minified to each function that presigns (README, Decisions); this adds about 2 KiB.
  * Signed as the SDK signs for S3: service "s3", the path not escaped twice, the payload's SHA-256 in
- * x-amz-content-sha256. test/unit/s3.test.ts holds it to AWS's published SigV4 examples for S3.
+ * x-amz-content-sha256. test/unit/aws/s3.test.ts holds it to AWS's published SigV4 examples for S3.
  */
 export interface S3Options {
   bucket: string;
@@ -21,6 +21,8 @@ export interface S3Options {
   virtualHost?: string;
   /** Tests (AWS's examples): a fixed signing time. Default: the real clock, which SigV4 must use. */
   signingDate?: () => Date;
+  /** The pause before the second try (lib/kernel/retry.ts); the real one by default. */
+  timing?: Timing;
 }
 
 export interface S3Bucket {
@@ -34,7 +36,8 @@ export interface S3Bucket {
 /** Bound on one PutObject attempt of up to 4 MiB, in-region; DeleteObject gets the cleanup bound. */
 export const S3_PUT_TIMEOUT_MS = 3000;
 export const S3_DELETE_TIMEOUT_MS = 1000;
-const ATTEMPTS = 2;
+/** A 5xx or a network fault gets one more try after up to 50 ms, if 100 ms of the request are left after the pause. */
+const S3_RETRY: BackoffPolicy = { attempts: 2, baseMs: 25, reserveMs: 100 };
 /** Our own setup is wrong: retrying does not help (500, the log names S3's code). */
 const MISCONFIGURATION = new Set([
   'AccessDenied',
@@ -74,7 +77,9 @@ export function createS3Bucket(aws: AwsSigningConfig, options: S3Options): S3Buc
     const where = locate(region, key);
     const host = where.port ? `${where.hostname}:${where.port}` : where.hostname;
     const headers: Record<string, string> = { host, ...(contentType ? { 'content-type': contentType } : {}) };
-    for (let attempt = 1; ; attempt++) {
+    /** The failures another try may cure. */
+    const worthAnother = new WeakSet<object>();
+    const once = async (): Promise<void> => {
       const signed = await signer.sign(
         {
           method,
@@ -101,22 +106,24 @@ export function createS3Bucket(aws: AwsSigningConfig, options: S3Options): S3Buc
         text = await response.text();
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-        if (!timedOut && attempt < ATTEMPTS && remainingMs() > 100) continue;
-        throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', {
+        const failure = new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', {
           s3: method,
           s3Error: timedOut ? 'timeout' : 'network error',
         });
+        // A timeout spent the bound: no second try.
+        if (!timedOut) worthAnother.add(failure);
+        throw failure;
       }
       if (status >= 200 && status < 300) return;
       // S3's errors are XML: <Error><Code>NoSuchBucket</Code>...; never quote the rest (it can name the key).
       const code = /<Code>([\w.-]{1,64})<\/Code>/.exec(text)?.[1] ?? `HTTP${status}`;
-      if (status >= 500 && attempt < ATTEMPTS && remainingMs() > 100) {
-        await sleep(Math.random() * 50);
-        continue;
-      }
-      if (MISCONFIGURATION.has(code)) throw new AppError('INTERNAL', 'Something went wrong on our side', { s3: method, s3Error: code });
-      throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { s3: method, s3Error: code });
-    }
+      const failure = MISCONFIGURATION.has(code)
+        ? new AppError('INTERNAL', 'Something went wrong on our side', { s3: method, s3Error: code })
+        : new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { s3: method, s3Error: code });
+      if (status >= 500) worthAnother.add(failure);
+      throw failure;
+    };
+    return retrying(S3_RETRY, options.timing ?? {}, once, (err) => typeof err === 'object' && err !== null && worthAnother.has(err));
   };
 
   return {

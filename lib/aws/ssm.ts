@@ -1,7 +1,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, HashConstructor, Provider } from '@smithy/types';
 import { boundedMs } from '#lib/kernel/deadline';
-import { sleep } from '#lib/kernel/time';
+import { type BackoffPolicy, retrying, type Timing } from '#lib/kernel/retry';
 
 /** Reads one SSM SecureString, decrypted; undefined if it has no value. */
 export type ReadParameter = (name: string) => Promise<string | undefined>;
@@ -20,8 +20,7 @@ export interface AwsSigningConfig {
  */
 export const SSM_TIMEOUT_MS = 1000;
 /** A burst of cold starts can meet SSM's rate limit: throttling and 5xx get two more tries (a timeout does not: the bound is spent). */
-const SSM_ATTEMPTS = 3;
-const SSM_BACKOFF_BASE_MS = 50;
+const SSM_BACKOFF: BackoffPolicy = { attempts: 3, baseMs: 50 };
 const RETRYABLE = /^(ThrottlingException|TooManyRequestsException|InternalServerError|ServiceUnavailable|HTTP5\d\d)$/;
 
 export interface SsmOptions {
@@ -30,6 +29,8 @@ export interface SsmOptions {
   /** Tests: a local stand-in for ssm.<region>.amazonaws.com. */
   endpoint?: string;
   fetch?: typeof fetch;
+  /** The pauses between tries (lib/kernel/retry.ts); the real ones by default. */
+  timing?: Pick<Timing, 'sleep' | 'random'>;
 }
 
 /**
@@ -42,7 +43,7 @@ export function createSsmParameterReader(aws: AwsSigningConfig, options: SsmOpti
   const call = ssmCall(aws, options);
   return async (name) => {
     const deadline = performance.now() + boundedMs(options.timeoutMs ?? SSM_TIMEOUT_MS);
-    const answer = (await retried(deadline, (timeoutMs) => call('GetParameter', { Name: name, WithDecryption: true }, timeoutMs))) as {
+    const answer = (await retried(deadline, options, (timeoutMs) => call('GetParameter', { Name: name, WithDecryption: true }, timeoutMs))) as {
       Parameter?: { Value?: string };
     };
     return answer.Parameter?.Value;
@@ -68,7 +69,7 @@ export function createSsmParameterLister(aws: AwsSigningConfig, options: SsmOpti
     let nextToken: string | undefined;
     do {
       const body = { Path: path, Recursive: false, WithDecryption: true, MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) };
-      const page = (await retried(deadline, (timeoutMs) => call('GetParametersByPath', body, timeoutMs))) as {
+      const page = (await retried(deadline, options, (timeoutMs) => call('GetParametersByPath', body, timeoutMs))) as {
         Parameters?: Array<{ Name?: string; Value?: string }>;
         NextToken?: string;
       };
@@ -80,17 +81,14 @@ export function createSsmParameterLister(aws: AwsSigningConfig, options: SsmOpti
 }
 
 /** Throttling and 5xx are tried again with full jitter (instances throttled together do not come back together), within the deadline. */
-async function retried(deadline: number, attempt: (timeoutMs: number) => Promise<unknown>): Promise<unknown> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt(deadline - performance.now());
-    } catch (err) {
-      const backoffMs = Math.random() * SSM_BACKOFF_BASE_MS * 2 ** tries;
-      const retryable = err instanceof Error && RETRYABLE.test(err.name);
-      if (!retryable || tries === SSM_ATTEMPTS || performance.now() + backoffMs >= deadline) throw err;
-      await sleep(backoffMs);
-    }
-  }
+function retried(deadline: number, options: SsmOptions, attempt: (timeoutMs: number) => Promise<unknown>): Promise<unknown> {
+  const remainingMs = () => deadline - performance.now();
+  return retrying(
+    SSM_BACKOFF,
+    { ...options.timing, remainingMs },
+    () => attempt(remainingMs()),
+    (err) => err instanceof Error && RETRYABLE.test(err.name),
+  );
 }
 
 /** One signed SSM JSON call (`AmazonSSM.<target>`), bounded by `timeoutMs`; an SSM error is thrown as an Error named by its type. */

@@ -2,7 +2,7 @@ import { calendarDay, previousDay } from '#lib/credit/day';
 import type { LedgerDeps } from '#lib/credit/deps';
 import { ENTRY_KEYS, type Plan } from '#lib/credit/ledger';
 import { AppError, ConfigError } from '#lib/kernel/errors';
-import { requireSessionWithBalance } from '#lib/session/guard';
+import { requireSessionWith, sessionWithBalance } from '#lib/session/guard';
 import type { Balance } from '#lib/session/users';
 
 /** The daily check-in (POST /credit/checkin). */
@@ -48,8 +48,8 @@ export const checkinCredit = (config: CheckinConfig, streak: number): number =>
  * CHECKIN_BONUS_EVERY days in a row); the streak breaks on a missed day. The day is on the user and in
  * the entry's key (`checkin:<day>`), both in the one transaction: simultaneous check-ins grant once.
  */
-export async function checkin(deps: LedgerDeps, token: string | undefined, appHint?: string): Promise<CheckinReply> {
-  const { session, balance } = await requireSessionWithBalance(deps, token, appHint);
+export async function checkin(deps: LedgerDeps, token: string | undefined, appId?: string): Promise<CheckinReply> {
+  const { session, user: balance } = await requireSessionWith(deps, token, appId, sessionWithBalance(deps));
   const nowMs = deps.now();
   const day = checkinDay(nowMs, deps.config.checkin.timeZone);
   let granted = 0;

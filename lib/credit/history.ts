@@ -1,7 +1,7 @@
 import type { LedgerDeps } from '#lib/credit/deps';
 import { type Entry, toEntry } from '#lib/credit/ledger';
 import { AppError } from '#lib/kernel/errors';
-import { requireSession } from '#lib/session/guard';
+import { requireSessionWith, sessionOnly } from '#lib/session/guard';
 
 export interface HistoryQuery {
   limit?: string | undefined;
@@ -45,8 +45,8 @@ export function parseLimit(raw: string | undefined): number {
  * only then are the query's parameters read and the page queried: no caller without a live session makes
  * us read a ledger (two round-trips, README Decisions).
  */
-export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appHint?: string): Promise<HistoryReply> {
-  const session = await requireSession(deps, token, appHint);
+export async function history(deps: LedgerDeps, token: string | undefined, query: HistoryQuery, appId?: string): Promise<HistoryReply> {
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const limit = parseLimit(query.limit);
   const beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor, session.uid);
   const page = await deps.ledger.history(session.uid, { limit, beforeSeq });

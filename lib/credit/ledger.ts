@@ -1,13 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
-import { guard, storageError } from '#lib/aws/dynamodb-errors';
+import { cancellationReasons, conditionFailed, guard, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
-import { cancellationReasons, isTransactionConflict } from '#lib/aws/transactions';
-import { remainingMs } from '#lib/kernel/deadline';
+import { isTransactionConflict } from '#lib/aws/transactions';
 import { AppError } from '#lib/kernel/errors';
-import { sleep } from '#lib/kernel/time';
+import { type BackoffPolicy, pauseBeforeRetry, type Timing } from '#lib/kernel/retry';
 import { type Balance, balanceOf, type UserStore, userBalanceUpdate } from '#lib/session/users';
 
 /**
@@ -104,8 +103,11 @@ export const insufficientCredit = (): AppError => new AppError('INSUFFICIENT_CRE
  * the function's reserved concurrency) for seconds.
  */
 export const MAX_MOVE_ROUNDS = 5;
-/** Full jitter up to 10 * 2^round ms, capped: at most 20 + 40 + 80 + 100 = 240 ms of pauses in all. */
-const MAX_BACKOFF_MS = 100;
+/**
+ * Full jitter up to 10 * 2^round ms, capped: at most 20 + 40 + 80 + 100 = 240 ms of pauses in all; a pause is
+ * taken only with 50 ms of the request left after it (lib/kernel/retry.ts).
+ */
+const MOVE_BACKOFF: BackoffPolicy = { attempts: MAX_MOVE_ROUNDS, baseMs: 10, capMs: 100, reserveMs: 50 };
 
 /** Contention on one user's credit that outlasted the rounds (or the request's time): retryable, with the same key. */
 export const creditBusy = (rounds: number, cause: unknown): AppError =>
@@ -116,12 +118,8 @@ export const creditBusy = (rounds: number, cause: unknown): AppError =>
     { cause },
   );
 
-export interface LedgerOptions {
-  /** The pause between rounds. Default: a timer; tests record it. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Default: Math.random. */
-  random?: () => number;
-}
+/** The pauses between rounds and their jitter (lib/kernel/retry.ts): the real ones by default; tests record them. */
+export type LedgerOptions = Timing;
 
 /** The sign-up grant: the new user's first entry, in the first login's transaction (lib/session/session-store.ts). */
 export function signupEntryPut(table: string, uid: string, amount: number, atMs: number) {
@@ -144,10 +142,8 @@ export function createLedgerStore(
   db: DynamoDBDocumentClient,
   tables: Pick<TableNames, 'users' | 'ledger'>,
   users: Pick<UserStore, 'findBalance'>,
-  options: LedgerOptions = {},
+  timing: LedgerOptions = {},
 ): LedgerStore {
-  const pause = options.sleep ?? sleep;
-  const random = options.random ?? Math.random;
   const findEntry = async (uid: string, key: string) => {
     const { Item } = await guard(db.send(new GetCommand({ TableName: tables.ledger, Key: entryKey(uid, key), ConsistentRead: true })));
     return Item ? parseItem('ledger entry', EntryItem, Item) : undefined;
@@ -200,16 +196,14 @@ export function createLedgerStore(
         } catch (err) {
           const reasons = cancellationReasons(err);
           // The key was used already: its first entry is the answer (checked first, whatever else failed).
-          const existing = reasons[1]?.Code === 'ConditionalCheckFailed' ? reasons[1].Item : undefined;
+          const existing = conditionFailed(err, 1) ? reasons[1]?.Item : undefined;
           if (existing) return { outcome: 'exists', entry: parseItem('ledger entry', EntryItem, unmarshall(existing)) };
-          const moved = reasons[0]?.Code === 'ConditionalCheckFailed';
+          const moved = conditionFailed(err, 0);
           if (!moved && !isTransactionConflict(err)) throw storageError(err);
-          // Full jitter: a crowd of writers on one user spreads out instead of retrying in step.
-          const backoffMs = random() * Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt);
-          // Contention that outlasted the rounds (or the request's time) is answered at once, to retry with the same
-          // key, never with a wrong answer: nothing was written by this request.
-          if (attempt >= MAX_MOVE_ROUNDS || remainingMs() <= backoffMs + 50) throw creditBusy(attempt, err);
-          await pause(backoffMs);
+          // Full jitter: a crowd of writers on one user spreads out instead of retrying in step. Contention that
+          // outlasted the rounds (or the request's time) is answered at once, to retry with the same key, never
+          // with a wrong answer: nothing was written by this request.
+          if (!(await pauseBeforeRetry(MOVE_BACKOFF, attempt, timing))) throw creditBusy(attempt, err);
           // Moved meanwhile (or gone): computed again from the user as the failure handed it back. Held by another
           // transaction (a conflict, nothing decided): read where it left the balance.
           const now = moved ? reasons[0]?.Item : undefined;

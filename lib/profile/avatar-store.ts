@@ -16,12 +16,12 @@ const EXTENSION: Readonly<Record<ImageType, string>> = { jpeg: 'jpg', png: 'png'
  * A unique key is written by one upload only, so the key an upload replaced is never the one the profile
  * points at next.
  */
-export const avatarKey = (appid: string, uid: string, type: ImageType): string =>
-  `${AVATAR_PREFIX}${appid}/${uid}/${randomBytes(24).toString('base64url')}.${EXTENSION[type]}`;
+export const avatarKey = (appId: string, uid: string, type: ImageType): string =>
+  `${AVATAR_PREFIX}${appId}/${uid}/${randomBytes(24).toString('base64url')}.${EXTENSION[type]}`;
 
 export interface AvatarStore {
   /** Stores the image under a key of its own (never one used before); the key. */
-  save(appid: string, uid: string, bytes: Uint8Array, type: ImageType): Promise<string>;
+  save(appId: string, uid: string, bytes: Uint8Array, type: ImageType): Promise<string>;
   remove(key: string): Promise<void>;
   /** A short-lived presigned GET of the avatar, which <image src> loads without any header. */
   url(key: string): Promise<string>;
@@ -29,8 +29,8 @@ export interface AvatarStore {
 
 export function createAvatarStore(bucket: S3Bucket, urlTtlSeconds: number): AvatarStore {
   return {
-    async save(appid, uid, bytes, type) {
-      const key = avatarKey(appid, uid, type);
+    async save(appId, uid, bytes, type) {
+      const key = avatarKey(appId, uid, type);
       await bucket.put(key, bytes, CONTENT_TYPE[type]);
       return key;
     },

@@ -4,7 +4,7 @@ import { logger, withLogFields } from '#lib/kernel/log';
 import { epochSeconds } from '#lib/kernel/time';
 import type { ImageType } from '#lib/profile/avatar-store';
 import type { ProfileDeps } from '#lib/profile/deps';
-import { noUserForSession, requireSession } from '#lib/session/guard';
+import { noUserForSession, requireSessionWith, sessionOnly } from '#lib/session/guard';
 
 /** The image's type by its first bytes (magic number), whatever the client says it is. */
 export function sniffImage(bytes: Uint8Array): ImageType | undefined {
@@ -29,10 +29,10 @@ export async function uploadAvatar(
   deps: ProfileDeps,
   token: string | undefined,
   readUpload: () => Promise<Upload>,
-  appHint?: string,
+  appId?: string,
 ): Promise<{ avatarUrl: string }> {
   // Authenticate first: no body is parsed for a caller without a live session.
-  const session = await requireSession(deps, token, appHint);
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const upload = await readUpload();
   const max = deps.config.avatars.maxBytes;
   if (upload.tooLarge || upload.bytes.length > max) {

@@ -3,9 +3,10 @@ import { AppError } from '#lib/kernel/errors';
 import { characters, isPlainText } from '#lib/kernel/text';
 import { epochSeconds } from '#lib/kernel/time';
 import type { ProfileDeps } from '#lib/profile/deps';
-import { type ProfileReply, profileReply, requireProfile } from '#lib/profile/profile';
+import { type ProfileReply, profileReply } from '#lib/profile/profile';
+import { sessionWithProfile } from '#lib/profile/profile-store';
 import type { WeChatApiDeps } from '#lib/session/deps';
-import { noUserForSession } from '#lib/session/guard';
+import { noUserForSession, requireSessionWith } from '#lib/session/guard';
 
 export const MAX_NICKNAME_CHARACTERS = 32;
 const HOUR_MS = 3_600_000;
@@ -33,9 +34,9 @@ export async function setNickname(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
   readBody: () => v.InferOutput<typeof NicknameBody>,
-  appHint?: string,
+  appId?: string,
 ): Promise<ProfileReply> {
-  const { session, profile } = await requireProfile(deps, token, appHint);
+  const { session, user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   // Read after the session: a caller without one learns nothing of its body's faults.
   const body = readBody();
   // Counted before WeChat is asked: each check is a call on the app's quota, refused or not.

@@ -2,9 +2,9 @@ import * as v from 'valibot';
 import { AppError, isAppError } from '#lib/kernel/errors';
 import { epochSeconds } from '#lib/kernel/time';
 import type { ProfileDeps } from '#lib/profile/deps';
-import { requireProfile } from '#lib/profile/profile';
+import { sessionWithProfile } from '#lib/profile/profile-store';
 import type { WeChatApiDeps } from '#lib/session/deps';
-import { noUserForSession } from '#lib/session/guard';
+import { noUserForSession, requireSessionWith } from '#lib/session/guard';
 import type { PhoneNumber } from '#lib/session/users';
 import { oneTimeCode } from '#lib/wechat/code';
 
@@ -25,10 +25,10 @@ export async function phoneNumber(
   deps: ProfileDeps & WeChatApiDeps,
   token: string | undefined,
   readBody: () => v.InferOutput<typeof PhoneNumberBody>,
-  appHint?: string,
+  appId?: string,
 ): Promise<PhoneNumber> {
   // The session and whether a number is known, in one round-trip.
-  const { session, profile } = await requireProfile(deps, token, appHint);
+  const { session, user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   const body = readBody();
   if (profile.purePhoneNumber !== undefined && body.replace !== true) {
     throw new AppError(

@@ -1,8 +1,10 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
-import { conditionalWrite, storageError } from '#lib/aws/dynamodb-errors';
+import { conditionalWrite, conditionFailed, storageError } from '#lib/aws/dynamodb-errors';
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
+import type { Timing } from '#lib/kernel/retry';
+import type { SessionRead } from '#lib/session/guard';
 import { findSessionWithUser, type Session } from '#lib/session/session-store';
 import type { SessionRef } from '#lib/session/token';
 import { profileWriteAttributes, userKey } from '#lib/session/users';
@@ -39,11 +41,19 @@ export interface ProfileStore {
   replaceAvatarKey(uid: string, key: string, nowSeconds: number): Promise<{ replaced: string | undefined } | undefined>;
 }
 
-export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users'>): ProfileStore {
+/** The guard's read (lib/session/guard.ts requireSessionWith): the session and its user's profile, in one round-trip. */
+export const sessionWithProfile =
+  (deps: { profiles: ProfileStore }): SessionRead<Profile> =>
+  async (ref, nowSeconds) => {
+    const found = await deps.profiles.findWithProfile(ref, nowSeconds);
+    return found && { session: found.session, user: found.profile };
+  };
+
+export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users'>, timing: Timing = {}): ProfileStore {
   return {
     async findWithProfile(ref, nowSeconds) {
       // Strongly consistent: a profile is read right after its write.
-      const found = await findSessionWithUser(db, tables, ref, nowSeconds, PROJECTION);
+      const found = await findSessionWithUser(db, tables, ref, nowSeconds, PROJECTION, timing);
       if (!found) return undefined;
       const { session, user } = found;
       if (!user) return { session, profile: undefined };
@@ -90,7 +100,7 @@ export function createProfileStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
         const replaced = Attributes?.[name as string];
         return { replaced: typeof replaced === 'string' ? replaced : undefined };
       } catch (err) {
-        if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return undefined;
+        if (conditionFailed(err)) return undefined;
         throw storageError(err);
       }
     },

@@ -1,9 +1,7 @@
 import { withLogFields } from '#lib/kernel/log';
-import { epochSeconds } from '#lib/kernel/time';
 import type { ProfileDeps } from '#lib/profile/deps';
-import type { Profile } from '#lib/profile/profile-store';
-import { inScope, noUserForSession, otherApp, requireRef, sessionInvalid } from '#lib/session/guard';
-import type { Session } from '#lib/session/session-store';
+import { type Profile, sessionWithProfile } from '#lib/profile/profile-store';
+import { requireSessionWith } from '#lib/session/guard';
 
 /** What GET /profile (and PUT /profile) answer. */
 export interface ProfileReply {
@@ -20,20 +18,6 @@ export function maskPhone(digits: string): string {
   return `${'*'.repeat(Math.max(0, digits.length - 2))}${digits.slice(-2)}`;
 }
 
-/** The live session a token names and its user's profile, in one round-trip; the 401s of requireSession. */
-export async function requireProfile(
-  deps: ProfileDeps,
-  token: string | undefined,
-  appHint?: string,
-): Promise<{ session: Session; profile: Profile }> {
-  const ref = requireRef(token);
-  const found = ref && (await deps.profiles.findWithProfile(ref, epochSeconds(deps.now)));
-  if (!found) throw sessionInvalid();
-  if (!inScope(found.session, appHint)) throw otherApp();
-  if (!found.profile) throw noUserForSession();
-  return { session: found.session, profile: found.profile };
-}
-
 /** The reply for a profile: the avatar's key becomes a fresh presigned URL (signing is local: no round-trip). */
 export async function profileReply(deps: ProfileDeps, profile: Profile): Promise<ProfileReply> {
   const reply: ProfileReply = {
@@ -45,7 +29,7 @@ export async function profileReply(deps: ProfileDeps, profile: Profile): Promise
 }
 
 /** GET /profile: the caller's nickname, avatar URL and whether their phone number is known. */
-export async function getProfile(deps: ProfileDeps, token: string | undefined, appHint?: string): Promise<ProfileReply> {
-  const { profile } = await requireProfile(deps, token, appHint);
+export async function getProfile(deps: ProfileDeps, token: string | undefined, appId?: string): Promise<ProfileReply> {
+  const { user: profile } = await requireSessionWith(deps, token, appId, sessionWithProfile(deps));
   return profileReply(deps, profile);
 }

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { storageError } from '#lib/aws/dynamodb-errors';
+import { conditionFailed, storageError } from '#lib/aws/dynamodb-errors';
 import { userKey } from '#lib/session/users';
 
 /** The WeChat calls a user is limited in: msg_sec_check of a nickname, getuserphonenumber (paid). */
@@ -40,7 +40,7 @@ export function createUserLimitStore(db: DynamoDBDocumentClient, table: string):
       );
       return true;
     } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return false;
+      if (conditionFailed(err)) return false;
       throw storageError(err);
     }
   };

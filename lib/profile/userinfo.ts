@@ -3,7 +3,7 @@ import { AppError } from '#lib/kernel/errors';
 import { logger } from '#lib/kernel/log';
 import { epochSeconds } from '#lib/kernel/time';
 import type { Deps, WeChatApiDeps } from '#lib/session/deps';
-import { noUserForSession, requireSession } from '#lib/session/guard';
+import { noUserForSession, requireSessionWith, sessionOnly } from '#lib/session/guard';
 import type { Session } from '#lib/session/session-store';
 import type { UserInfo } from '#lib/session/users';
 import { DecryptError, type DecryptFailure, decryptUserData, isRawDataSignatureValid } from '#lib/wechat/user-data';
@@ -37,9 +37,9 @@ export async function userInfo(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   readRequest: () => UserInfoRequest,
-  appHint?: string,
+  appId?: string,
 ): Promise<UserInfoReply> {
-  const session = await requireSession(deps, token, appHint);
+  const { session } = await requireSessionWith(deps, token, appId, sessionOnly(deps));
   const request = readRequest();
 
   let data: Record<string, unknown>;

@@ -1,5 +1,5 @@
 import type { Deps, WeChatApiDeps } from '#lib/session/deps';
-import { findLiveSession } from '#lib/session/guard';
+import { findSessionWith, sessionOnly } from '#lib/session/guard';
 
 export interface CheckLoginReply {
   is_login: boolean;
@@ -12,10 +12,11 @@ export async function checkLogin(
   deps: Deps & Pick<WeChatApiDeps, 'checkSessionKey'>,
   token: string | undefined,
   verify = false,
-  appHint?: string,
+  appId?: string,
 ): Promise<CheckLoginReply> {
-  const session = await findLiveSession(deps, token, appHint);
-  if (!session) return { is_login: false };
+  const found = await findSessionWith(deps, token, appId, sessionOnly(deps));
+  if (!found) return { is_login: false };
+  const { session } = found;
   if (!verify) return { is_login: true };
   return { is_login: true, session_key_valid: await deps.checkSessionKey(session.appid, session.openid, session.sessionKey) };
 }

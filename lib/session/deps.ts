@@ -1,5 +1,5 @@
 import type { App, AppRegistry } from '#lib/apps/registry';
-import type { Clock } from '#lib/kernel/time';
+import type { Clock, Waits } from '#lib/kernel/time';
 import type { LoginCodeStore } from '#lib/session/login-codes';
 import type { SessionStore, StartNewUser } from '#lib/session/session-store';
 import type { PhoneNumber, UserStore } from '#lib/session/users';
@@ -23,6 +23,8 @@ export interface Deps<C extends SessionConfig = SessionConfig> {
   sessions: SessionStore;
   users: UserStore;
   now: Clock;
+  /** What waits run on (polling another request's claim, backoffs); the real timer and monotonic clock when unset. */
+  waits?: Waits;
 }
 
 export interface LoginDeps extends Deps {

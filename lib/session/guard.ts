@@ -1,55 +1,91 @@
 import { AppError } from '#lib/kernel/errors';
+import type { Clock } from '#lib/kernel/time';
 import { epochSeconds } from '#lib/kernel/time';
 import type { Deps } from '#lib/session/deps';
 import type { Session } from '#lib/session/session-store';
 import { type SessionRef, sessionRef } from '#lib/session/token';
 import type { Balance } from '#lib/session/users';
 
-/** The live session a token names, or undefined (no token, junk, unknown, expired, or another app's than `appHint` names). */
-export async function findLiveSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session | undefined> {
-  const ref = token === undefined ? undefined : sessionRef(token);
-  const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
-  return session && inScope(session, appHint) ? session : undefined;
-}
+/**
+ * What a guard's read found: the live session (undefined: unknown or expired) and what it read of the
+ * session's user in the same round-trip: its balance, its profile; `undefined` means the user is gone,
+ * `null` that the read did not look (sessionOnly).
+ */
+export type SessionRead<U> = (ref: SessionRef, nowSeconds: number) => Promise<{ session: Session; user: U | undefined } | undefined>;
+
+/** The session alone: no user is read, so none is missing. */
+export const sessionOnly =
+  (deps: Pick<Deps, 'sessions'>): SessionRead<null> =>
+  async (ref, nowSeconds) => {
+    const session = await deps.sessions.find(ref, nowSeconds);
+    return session && { session, user: null };
+  };
+
+/** The session and its user's balance, in one round-trip (one BatchGetItem). */
+export const sessionWithBalance =
+  (deps: Pick<Deps, 'sessions'>): SessionRead<Balance> =>
+  async (ref, nowSeconds) => {
+    const found = await deps.sessions.findWithBalance(ref, nowSeconds);
+    return found && { session: found.session, user: found.balance };
+  };
 
 /** A session works in its own app only: a request that names another app (X-WX-AppId) does not get it. */
-export const inScope = (session: Session, appHint: string | undefined): boolean => appHint === undefined || appHint === session.appid;
+const inScope = (session: Session, appId: string | undefined): boolean => appId === undefined || appId === session.appid;
 
-export const otherApp = (): AppError =>
+const otherApp = (): AppError =>
   new AppError('SESSION_INVALID', 'This session belongs to another mini-program: log in from this one (X-WX-AppId names another app)');
 
-/** The session a token must name: a missing token is a 401 that says what to do; junk names no session. */
-export function requireRef(token: string | undefined): SessionRef | undefined {
-  if (token === undefined) {
-    throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" from /login');
-  }
-  return sessionRef(token);
-}
-
-/** Like findLiveSession, but a missing session is a 401 that says what to do. */
-export async function requireSession(deps: Deps, token: string | undefined, appHint?: string): Promise<Session> {
-  const ref = requireRef(token);
-  const session = ref && (await deps.sessions.find(ref, epochSeconds(deps.now)));
-  if (!session) throw sessionInvalid();
-  if (!inScope(session, appHint)) throw otherApp();
-  return session;
-}
-
-export const sessionInvalid = (): AppError => new AppError('SESSION_INVALID', 'The session is unknown or expired: log in again');
+const sessionInvalid = (): AppError => new AppError('SESSION_INVALID', 'The session is unknown or expired: log in again');
 
 /** Login writes the user with the session, so a session without one means the user was deleted since. */
 export const noUserForSession = (): AppError => new AppError('SESSION_INVALID', 'No user for this session: log in again');
 
-/** The live session a token names and its user's balance, read together in one round-trip (one BatchGetItem). */
-export async function requireSessionWithBalance(
-  deps: Deps,
+/**
+ * The session a token must name: a missing token is a 401 that says what to do (`whence`: where a token comes
+ * from, or which one to send); junk names no session (undefined).
+ */
+export function requireToken(token: string | undefined, whence = 'from /login'): SessionRef | undefined {
+  if (token === undefined) throw new AppError('UNAUTHENTICATED', `No session token: send "Authorization: Bearer <token>" ${whence}`);
+  return sessionRef(token);
+}
+
+/** The one check: the session `ref` names, read by `read` at the clock's second, in `appId`'s scope, with its user. */
+async function check<U>(
+  now: Clock,
+  ref: SessionRef | undefined,
+  appId: string | undefined,
+  read: SessionRead<U>,
+): Promise<{ session: Session; user: U } | AppError> {
+  const found = ref && (await read(ref, epochSeconds(now)));
+  if (!found) return sessionInvalid();
+  if (!inScope(found.session, appId)) return otherApp();
+  if (found.user === undefined) return noUserForSession();
+  return { session: found.session, user: found.user };
+}
+
+/**
+ * The one session guard every endpoint uses: the live session a token names, in the scope of the app the
+ * request names (X-WX-AppId), and what `read` read with it. No token is a 401; junk, an unknown or expired
+ * session, another app's session or a session whose user is gone are SESSION_INVALID.
+ */
+export async function requireSessionWith<U>(
+  deps: { now: Clock },
   token: string | undefined,
-  appHint?: string,
-): Promise<{ session: Session; balance: Balance }> {
-  const ref = requireRef(token);
-  const found = ref && (await deps.sessions.findWithBalance(ref, epochSeconds(deps.now)));
-  if (!found) throw sessionInvalid();
-  if (!inScope(found.session, appHint)) throw otherApp();
-  if (!found.balance) throw noUserForSession();
-  return { session: found.session, balance: found.balance };
+  appId: string | undefined,
+  read: SessionRead<U>,
+): Promise<{ session: Session; user: U }> {
+  const checked = await check(deps.now, requireToken(token), appId, read);
+  if (checked instanceof AppError) throw checked;
+  return checked;
+}
+
+/** The same check for the routes where no session is an answer, not an error (checklogin, logout): undefined. */
+export async function findSessionWith<U>(
+  deps: { now: Clock },
+  token: string | undefined,
+  appId: string | undefined,
+  read: SessionRead<U>,
+): Promise<{ session: Session; user: U } | undefined> {
+  const checked = await check(deps.now, token === undefined ? undefined : sessionRef(token), appId, read);
+  return checked instanceof AppError ? undefined : checked;
 }

@@ -4,7 +4,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, Upd
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as v from 'valibot';
 import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/aws/dynamodb';
-import { conditionalWrite, errorName, guard, storageError } from '#lib/aws/dynamodb-errors';
+import { conditionalWrite, conditionFailed, guard, storageError } from '#lib/aws/dynamodb-errors';
 import { definedOnly, parseItem } from '#lib/aws/items';
 
 /** A recently exchanged wx.login() code, keyed by its hash (codes themselves are never stored). */
@@ -129,7 +129,7 @@ export function createLoginCodeStore(db: DynamoDBDocumentClient, table: string):
         );
         return { claimed: true, claimId };
       } catch (err) {
-        if (errorName(err) !== 'ConditionalCheckFailedException') throw storageError(err);
+        if (!conditionFailed(err)) throw storageError(err);
         // The document client does not unmarshall the item attached to an error.
         const raw = (err as { Item?: Record<string, AttributeValue> }).Item;
         const item = raw ? unmarshall(raw) : undefined;

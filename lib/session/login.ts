@@ -36,15 +36,15 @@ const REFERER = /^https:\/\/servicewechat\.com\/(wx[0-9a-f]{16})\//i;
  * The app a login names: body, header, Referer, or the default. Naming is no proof: the code is
  * exchanged with that app's AppSecret, so a code from another app fails at WeChat (40029).
  */
-export async function appOfLogin(deps: LoginDeps, appid: string | undefined, hints: LoginHints = {}): Promise<App> {
+export async function appOfLogin(deps: LoginDeps, appId: string | undefined, hints: LoginHints = {}): Promise<App> {
   const header = hints.header?.trim() || undefined;
   if (header !== undefined && !v.is(appIdField('X-WX-AppId'), header)) {
     throw new AppError('INVALID_REQUEST', 'X-WX-AppId must be a mini-program AppID: wx and 16 hex digits');
   }
-  if (appid !== undefined && header !== undefined && appid !== header) {
+  if (appId !== undefined && header !== undefined && appId !== header) {
     throw new AppError('INVALID_REQUEST', "The body's appid and the X-WX-AppId header name different mini-programs: send one");
   }
-  const named = appid ?? header ?? REFERER.exec(hints.referer ?? '')?.[1] ?? deps.apps.defaultAppId;
+  const named = appId ?? header ?? REFERER.exec(hints.referer ?? '')?.[1] ?? deps.apps.defaultAppId;
   const app = await deps.apps.find(named);
   if (!app) throw new AppError('UNKNOWN_APP', 'This mini-program (appid) is not registered with this deployment');
   return app;
@@ -186,13 +186,18 @@ async function startSession(deps: LoginDeps, app: App, wechat: WeChatSession, so
  * or until it is gone or stale (undefined: the caller may take the code over).
  */
 async function waitForExchange(deps: LoginDeps, codeHash: string, waitMs: number): Promise<DoneCode | undefined> {
-  const outcome = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
-    const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
-    // Gone (released or stale) ends the wait as much as done does.
-    if (!record) return { session: undefined };
-    if (record.state === 'spent') throw spentCode('spent');
-    return record.state === 'done' ? { session: record } : undefined;
-  });
+  const outcome = await pollUntil(
+    waitMs,
+    POLL_INTERVAL_MS,
+    async () => {
+      const record = await deps.loginCodes.find(codeHash, epochSeconds(deps.now));
+      // Gone (released or stale) ends the wait as much as done does.
+      if (!record) return { session: undefined };
+      if (record.state === 'spent') throw spentCode('spent');
+      return record.state === 'done' ? { session: record } : undefined;
+    },
+    deps.waits,
+  );
   return outcome?.session;
 }
 

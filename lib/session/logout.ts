@@ -1,8 +1,6 @@
-import { AppError } from '#lib/kernel/errors';
 import { epochSeconds } from '#lib/kernel/time';
 import type { Deps } from '#lib/session/deps';
-import { findLiveSession } from '#lib/session/guard';
-import { sessionRef } from '#lib/session/token';
+import { findSessionWith, requireToken, sessionOnly } from '#lib/session/guard';
 
 export interface LogoutReply {
   logged_out: true;
@@ -14,18 +12,15 @@ export interface LogoutReply {
  * POST /logout: ends the caller's session, or with `all` every session of the
  * caller's user (e.g. "log out everywhere" after a lost phone). Idempotent.
  */
-export async function logout(deps: Deps, token: string | undefined, all: boolean, appHint?: string): Promise<LogoutReply> {
-  if (token === undefined) {
-    throw new AppError('UNAUTHENTICATED', 'No session token: send "Authorization: Bearer <token>" of the session to end');
-  }
-  const ref = sessionRef(token);
+export async function logout(deps: Deps, token: string | undefined, all: boolean, appId?: string): Promise<LogoutReply> {
+  const ref = requireToken(token, 'of the session to end');
   if (!ref) return { logged_out: true, sessions_revoked: 0 };
   const nowSeconds = epochSeconds(deps.now);
   if (!all) {
     const revoked = await deps.sessions.revoke(ref, nowSeconds);
     return { logged_out: true, sessions_revoked: revoked ? 1 : 0 };
   }
-  const session = await findLiveSession(deps, token, appHint);
+  const { session } = (await findSessionWith(deps, token, appId, sessionOnly(deps))) ?? {};
   if (!session) return { logged_out: true, sessions_revoked: 0 };
   // The user's codes stop giving sessions before their sessions are listed, so that a retry of one
   // (a stolen one, say) cannot make a session the deletes miss: a replay's transaction checks that mark.

@@ -1,13 +1,12 @@
 import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
-import { errorName, guard, storageError } from '#lib/aws/dynamodb-errors';
+import { conditionFailed, guard, storageError } from '#lib/aws/dynamodb-errors';
 import { definedOnly, parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
-import { failedConditions, isTransactionConflict } from '#lib/aws/transactions';
-import { remainingMs } from '#lib/kernel/deadline';
+import { isTransactionConflict } from '#lib/aws/transactions';
 import { AppError } from '#lib/kernel/errors';
 import type { LogFields } from '#lib/kernel/log';
-import { sleep } from '#lib/kernel/time';
+import { type BackoffPolicy, pauseBeforeRetry, type Timing } from '#lib/kernel/retry';
 import { type ExchangedCode, loginCodeDoneUpdate, loginCodeReplayUpdate, type ReplayedCode } from '#lib/session/login-codes';
 import type { SessionRef } from '#lib/session/token';
 import {
@@ -104,12 +103,18 @@ export interface SessionStore {
   revokeAll(uid: string, nowSeconds: number): Promise<number>;
 }
 
-/** Rounds of a BatchGetItem whose keys DynamoDB left unprocessed. */
-const UNPROCESSED_ATTEMPTS = 3;
-/** Attempts at a login transaction that lost a race with another login of the same user. */
+/** Rounds of a BatchGetItem whose keys DynamoDB left unprocessed: 80 then 160 ms between them, no jitter (lib/kernel/retry.ts). */
+const UNPROCESSED_BACKOFF: BackoffPolicy = { attempts: 3, baseMs: 40 };
+const NO_JITTER = () => 1;
+/** Attempts at a login transaction that lost a race with another login of the same user: full jitter up to 20 * 2^n ms. */
 const TRANSACTION_ATTEMPTS = 6;
+const TRANSACTION_BACKOFF: BackoffPolicy = { attempts: TRANSACTION_ATTEMPTS, baseMs: 20 };
 
-export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>): SessionStore {
+export function createSessionStore(
+  db: DynamoDBDocumentClient,
+  tables: Pick<TableNames, 'sessions' | 'users' | 'logins'>,
+  timing: Timing = {},
+): SessionStore {
   /**
    * The deleted item, or undefined if there was none. Conditional, so that two deletes of one session at
    * once cannot both be handed the old item and count it twice; the one that finds it gone gets a failed
@@ -127,7 +132,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
       );
       return Attributes;
     } catch (err) {
-      if (errorName(err) === 'ConditionalCheckFailedException') return undefined;
+      if (conditionFailed(err)) return undefined;
       throw err;
     }
   };
@@ -165,20 +170,17 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
           await db.send(new TransactWriteCommand({ TransactItems: items }));
           return 'created';
         } catch (err) {
-          const failed = failedConditions(err);
-          if (replayed && failed[0]) return 'code used up';
+          if (replayed && conditionFailed(err, 0)) return 'code used up';
           // A replayed code's user exists (its first login made it): a failed user condition is a log out everywhere since.
-          if (replayed && failed[userIndex]) return 'logged out everywhere';
-          if (!replayed && failed[userIndex] && attempt < TRANSACTION_ATTEMPTS) {
+          if (replayed && conditionFailed(err, userIndex)) return 'logged out everywhere';
+          if (!replayed && conditionFailed(err, userIndex) && attempt < TRANSACTION_ATTEMPTS) {
             // No such user yet (or, for a new one, another login created it a moment ago): the other way round.
             asNew = !asNew;
             start ??= asNew ? await startNewUser() : undefined;
             continue;
           }
           // Another login of the same user holds the item: back off with jitter and go again, while time is left.
-          const backoffMs = Math.random() * 20 * 2 ** attempt;
-          if (!isTransactionConflict(err) || attempt === TRANSACTION_ATTEMPTS || remainingMs() <= backoffMs) throw storageError(err);
-          await sleep(backoffMs);
+          if (!isTransactionConflict(err) || !(await pauseBeforeRetry(TRANSACTION_BACKOFF, attempt, timing))) throw storageError(err);
         }
       }
     },
@@ -190,7 +192,7 @@ export function createSessionStore(db: DynamoDBDocumentClient, tables: Pick<Tabl
     },
 
     async findWithBalance(ref, nowSeconds) {
-      const found = await findSessionWithUser(db, tables, ref, nowSeconds, BALANCE_ATTRIBUTES.join(', '));
+      const found = await findSessionWithUser(db, tables, ref, nowSeconds, BALANCE_ATTRIBUTES.join(', '), timing);
       return found && { session: found.session, balance: found.user ? balanceOf(found.user) : undefined };
     },
 
@@ -238,6 +240,7 @@ export async function findSessionWithUser(
   ref: SessionRef,
   nowSeconds: number,
   projection: string,
+  timing: Timing = {},
 ): Promise<{ session: Session; user: Record<string, unknown> | undefined } | undefined> {
   let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
     [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
@@ -245,14 +248,12 @@ export async function findSessionWithUser(
   };
   const found: Record<string, Record<string, unknown> | undefined> = {};
   for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
-    const backoffMs = 20 * 2 ** attempt;
-    if (attempt > UNPROCESSED_ATTEMPTS || (attempt > 1 && remainingMs() <= backoffMs)) {
-      throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
-    }
-    if (attempt > 1) await sleep(backoffMs);
     const reply = await guard(db.send(new BatchGetCommand({ RequestItems: keys })));
     for (const [table, items] of Object.entries(reply.Responses ?? {})) found[table] = items[0];
     keys = reply.UnprocessedKeys as typeof keys;
+    if (keys && Object.keys(keys).length > 0 && !(await pauseBeforeRetry(UNPROCESSED_BACKOFF, attempt, { ...timing, random: NO_JITTER }))) {
+      throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
+    }
   }
   const session = liveSession(found[tables.sessions], nowSeconds);
   return session && { session, user: found[tables.users] };

@@ -157,10 +157,15 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     if (leaseId) return refresh(leaseId);
     // Another instance is refreshing: the old token still works until it expires.
     if (shared && now < shared.expiresAt) return shared.accessToken;
-    const refreshed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
-      const latest = await options.cache.read();
-      return latest && seconds() < latest.refreshAt ? latest : undefined;
-    });
+    const refreshed = await pollUntil(
+      waitMs,
+      POLL_INTERVAL_MS,
+      async () => {
+        const latest = await options.cache.read();
+        return latest && seconds() < latest.refreshAt ? latest : undefined;
+      },
+      options.waits,
+    );
     if (refreshed) return remember(refreshed);
     throw noToken({ waited: waitMs });
   };
@@ -173,15 +178,20 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
    * WeChat is asked once.
    */
   const renew = async (refused: string, calledAtMs: number): Promise<string> => {
-    const renewed = await pollUntil(waitMs, POLL_INTERVAL_MS, async () => {
-      // Another instance whose call with the same token was refused may have renewed it: taken only if WeChat handed
-      // it out after this call was made (an older renewal of that token may have been replaced since, as well).
-      const latest = await options.cache.read();
-      if (isRenewal(latest, refused, calledAtMs)) return { token: remember(latest) };
-      const now = seconds();
-      const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
-      return leaseId ? { token: await refresh(leaseId, { token: refused, calledAtMs }) } : undefined;
-    });
+    const renewed = await pollUntil(
+      waitMs,
+      POLL_INTERVAL_MS,
+      async () => {
+        // Another instance whose call with the same token was refused may have renewed it: taken only if WeChat handed
+        // it out after this call was made (an older renewal of that token may have been replaced since, as well).
+        const latest = await options.cache.read();
+        if (isRenewal(latest, refused, calledAtMs)) return { token: remember(latest) };
+        const now = seconds();
+        const leaseId = await options.cache.takeLease(now, now + leaseSeconds);
+        return leaseId ? { token: await refresh(leaseId, { token: refused, calledAtMs }) } : undefined;
+      },
+      options.waits,
+    );
     if (renewed) return renewed.token;
     // The lease holder saved nothing in time: normal mode, for this call only (it changes nothing at WeChat).
     const fetched = await fetchStableToken(false);

@@ -1,7 +1,7 @@
 import { boundedMs, remainingMs } from '#lib/kernel/deadline';
 import { AppError } from '#lib/kernel/errors';
 import { notedLogFields, noteLogField } from '#lib/kernel/log';
-import { sleep } from '#lib/kernel/time';
+import { sleep, type Waits } from '#lib/kernel/time';
 import { ERRCODE } from '#lib/wechat/errcodes';
 
 export interface WeChatHttpOptions {
@@ -16,6 +16,8 @@ export interface WeChatHttpOptions {
   /** Pause before the one retry that WeChat's "system busy" (-1) earns. */
   busyRetryDelayMs?: number;
   fetch?: typeof fetch;
+  /** The busy pause and the access-token lease polling run on these (lib/kernel/time.ts); the real ones by default. */
+  waits?: Waits;
 }
 
 export const DEFAULT_BUSY_RETRY_DELAY_MS = 200;
@@ -26,14 +28,14 @@ export const busyRetryBoundMs = (o: Pick<WeChatHttpOptions, 'timeoutMs' | 'busyR
 
 /** The one busy policy for every WeChat call: -1 earns one more attempt after a short pause, never more. */
 export async function withBusyRetry(
-  options: Pick<WeChatHttpOptions, 'busyRetryDelayMs'>,
+  options: Pick<WeChatHttpOptions, 'busyRetryDelayMs' | 'waits'>,
   attempt: () => Promise<WeChatAnswer>,
 ): Promise<WeChatAnswer> {
   const answer = await attempt();
   const delayMs = options.busyRetryDelayMs ?? DEFAULT_BUSY_RETRY_DELAY_MS;
   // No time left for a second attempt: "busy" is the truer answer than a timeout.
   if (answer.errcode !== ERRCODE.SYSTEM_BUSY || remainingMs() <= delayMs) return answer;
-  await sleep(delayMs);
+  await (options.waits?.sleep ?? sleep)(delayMs);
   return attempt();
 }
 

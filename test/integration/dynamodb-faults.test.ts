@@ -15,7 +15,7 @@ import { APP_ID, startTestStack, type TestStack } from '../support/stack.ts';
  * its own DynamoDB Local so that disturbing it cannot hurt the other files.
  */
 /** Scheduling and WeChat's (fake's) answer on a loaded 2-core machine. */
-const SLACK_MS = 1500;
+const SLACK_MS = 3000;
 
 let dynamo: LocalDynamo;
 let stack: TestStack;

@@ -112,16 +112,19 @@ describe('POST /login is idempotent for a short window', () => {
   it('a claim left pending by a request that died is taken over once it expires: the retry logs in and WeChat is asked once', async () => {
     const { createHash } = await import('node:crypto');
     const { DynamoDBDocumentClient, PutCommand } = await import('@aws-sdk/lib-dynamodb');
-    const codeHash = createHash('sha256').update('orphan.1').digest('base64url');
+    // Keyed as login keys a code: by its app and the code (lib/session/login.ts); a claim under any other key is never met.
+    const codeHash = createHash('sha256').update(`${stack.config.appId}\norphan.1`, 'utf8').digest('base64url');
     const now = Math.floor(stack.clock.now() / 1000);
     // What a request leaves behind when storage stalls after its claim landed and it answered 503.
     await DynamoDBDocumentClient.from(stack.admin).send(
       new PutCommand({ TableName: stack.tables.logins, Item: { codeHash, state: 'pending', expiresAt: now + 3, claimId: 'dead-request' } }),
     );
     // The retry arrives while that claim still looks live, and waits; the claim expires under it.
+    stack.waits.hold();
     const retry = client.login('orphan.1');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stack.waits.parked();
     stack.clock.advanceSeconds(3);
+    stack.waits.release();
     try {
       expect(await retry).toMatchObject({ status: 200, body: { token: expect.any(String) } });
       expect(callsFor('orphan.1')).toBe(1);
@@ -180,7 +183,10 @@ describe('POST /login is idempotent for a short window', () => {
   it('a request that waited on a claim whose exchange failed asks WeChat itself instead of giving up', async () => {
     // The first request's WeChat call hangs (504) and releases its claim; the second, racing it, takes over.
     stack.fake.script((code, index) => (code === 'race.1' && stack.fake.codes.indexOf('race.1') === index ? 'hang' : undefined));
-    const [first, second] = await Promise.all([client.login('race.1'), new Promise((r) => setTimeout(r, 50)).then(() => client.login('race.1'))]);
+    // The second starts once the first holds the claim and is asking WeChat (seen by the fake), not after a guessed delay.
+    const firstLogin = client.login('race.1');
+    await vi.waitFor(() => expect(callsFor('race.1')).toBe(1));
+    const [first, second] = await Promise.all([firstLogin, client.login('race.1')]);
     expect(first.status).toBe(504);
     expect(second).toMatchObject({ status: 200, body: { token: expect.any(String) } });
     expect(callsFor('race.1')).toBe(2);

@@ -19,7 +19,7 @@ import { useTestStack } from '../support/use-stack.ts';
  */
 const TIMEOUT_MS = 1000;
 /** DynamoDB calls (claim, release, transaction) and scheduling on a loaded 2-core machine. */
-const SLACK_MS = 1500;
+const SLACK_MS = 3000;
 
 // The per-user bounds on WeChat calls (test/integration/user-limits.test.ts) are not this file's subject: it sends one user many.
 const { stack } = useTestStack({ WECHAT_TIMEOUT_MS: String(TIMEOUT_MS), NICKNAME_CHECKS_PER_HOUR: '10000', PHONE_NUMBERS_PER_DAY: '1000' });

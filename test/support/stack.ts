@@ -37,6 +37,39 @@ export function testClock(start = Date.now() + 86_400_000) {
   };
 }
 
+/**
+ * The waits every part of the stack pauses on (WiringOptions.sleep): real by default; held, a test knows when the
+ * code under test has started waiting (`parked`), moves its clock, and lets the wait end (`release`), with no
+ * sleep of its own.
+ */
+export function testWaits() {
+  let holding = false;
+  const parkedSleeps: Array<() => void> = [];
+  const parkListeners: Array<() => void> = [];
+  return {
+    sleep: (ms: number): Promise<void> => {
+      if (!holding) return new Promise((resolve) => setTimeout(resolve, ms));
+      return new Promise<void>((resolve) => {
+        parkedSleeps.push(resolve);
+        for (const notify of parkListeners.splice(0)) notify();
+      });
+    },
+    /** From now on every wait is held until release(). */
+    hold() {
+      holding = true;
+    },
+    /** Resolves once some wait is held (at once if one already is). */
+    parked(): Promise<void> {
+      return parkedSleeps.length > 0 ? Promise.resolve() : new Promise((resolve) => parkListeners.push(resolve));
+    },
+    /** Ends every held wait and stops holding. */
+    release() {
+      holding = false;
+      for (const resolve of parkedSleeps.splice(0)) resolve();
+    },
+  };
+}
+
 /** Every dependency any handler takes. */
 export type TestDeps = LoginDeps & WeChatApiDeps & LedgerDeps & ProfileDeps;
 
@@ -44,6 +77,7 @@ export interface TestStack {
   deps: TestDeps;
   fake: FakeWeChat;
   clock: ReturnType<typeof testClock>;
+  waits: ReturnType<typeof testWaits>;
   tables: TableNames;
   /** The avatars' bucket on s3rver, and s3rver's address. */
   bucket: string;
@@ -103,12 +137,14 @@ export async function startTestStack(
   // a busy machine (two suites at once) a crowd of them takes seconds. The request deadline is unchanged; the file
   // that tests the bounds themselves (dynamodb-faults.test.ts) asks for production's.
   const db = createDocumentClient({ region: config.region, endpoint: config.dynamodbEndpoint, requestTimeoutMs: dynamoRequestTimeoutMs });
-  // As production wires it (lib/wiring.ts); only the clock and the busy pause differ.
-  const deps: TestDeps = allDeps(config, { db, now: clock.now, busyRetryDelayMs: 20 });
+  // As production wires it (lib/wiring.ts); only the clock, the waits and the busy pause differ.
+  const waits = testWaits();
+  const deps: TestDeps = allDeps(config, { db, now: clock.now, sleep: waits.sleep, busyRetryDelayMs: 20 });
   return {
     deps,
     fake,
     clock,
+    waits,
     tables,
     bucket,
     s3Endpoint,

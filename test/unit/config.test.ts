@@ -25,13 +25,16 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('readConfig', () => {
+  it('holds the default app once: appId and appSecret, not again under apps', () => {
+    expect(readConfig(minimal).apps).not.toHaveProperty('defaultApp');
+  });
+
   it('fills every default from a minimal valid environment', () => {
     expect(readConfig(minimal)).toEqual({
       appId: 'wx4f4bc4dec97d474b',
       appSecret: { parameter: '/wechat-login/prod/wechat-app-secret' },
       // One app, as before: the default app is WECHAT_APPID, nothing else is registered.
       apps: {
-        defaultApp: { appId: 'wx4f4bc4dec97d474b', secret: { parameter: '/wechat-login/prod/wechat-app-secret' } },
         listed: new Map(),
         parameterPath: undefined,
         cacheSeconds: 60,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../local/state.ts';
@@ -57,6 +57,36 @@ describe('lib/ layout: one house per feature over a shared kernel', () => {
       return !(MAY_IMPORT[source] ?? []).includes(target);
     });
     expect(broken.map(({ from, to }) => `${from} -> ${to}`)).toEqual([]);
+  });
+
+  it('one session guard: only lib/session/guard.ts checks a token, and no endpoint takes a guard from another', () => {
+    const offenders = sources(LIB)
+      .map((file) => ({ from: relative(LIB, file), text: readFileSync(file, 'utf8') }))
+      .filter(({ from }) => from !== 'session/guard.ts')
+      .filter(({ text }) =>
+        /\b(requireRef|inScope|otherApp|sessionInvalid)\b|function require[A-Z]\w*\(|import \{[^}]*\brequire[A-Z]\w*[^}]*\} from '#lib\/(?!session\/guard')/.test(
+          text,
+        ),
+      )
+      .map(({ from }) => from);
+    expect(offenders).toEqual([]);
+  });
+
+  it('every path of this repository that a comment or README.md names exists (no stale lib/…, test/… after a move)', () => {
+    const ROOT_DIR = join(LIB, '..');
+    const scanned = [
+      ...['lib', 'bench', 'test', 'handlers', 'admin', 'local', 'resources'].flatMap((dir) => sources(join(ROOT_DIR, dir))),
+      join(ROOT_DIR, 'README.md'),
+      join(ROOT_DIR, 'serverless.yml'),
+    ];
+    const named = /(?<![\w./-])((?:lib|test|bench|handlers|admin|local|resources|client)\/[\w./-]*\.(?:ts|md|ya?ml))\b/g;
+    const missing = scanned.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(named)]
+        .map((match) => match[1]!)
+        .filter((path) => !path.includes('*') && !existsSync(join(ROOT_DIR, path)))
+        .map((path) => `${relative(ROOT_DIR, file)}: ${path}`),
+    );
+    expect([...new Set(missing)]).toEqual([]);
   });
 
   it('the rule can fail: an edge upwards is caught', () => {

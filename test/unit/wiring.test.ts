@@ -57,6 +57,22 @@ describe('loginDeps: the AppSecret read starts at init', () => {
   });
 });
 
+describe('the injected waits (WiringOptions.sleep, .monotonic) reach every wait', () => {
+  it("are the deps' waits (login's claim polling), and SSM's throttling backoff pauses on them", async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    const throttled = vi.fn(async () => new Response(JSON.stringify({ __type: 'ThrottlingException' }), { status: 400 }));
+    const sleep = vi.fn(async () => undefined);
+    const monotonic = () => 0;
+    const deps = loginDeps(readConfig(env), { fetch: throttled as unknown as typeof fetch, sleep, monotonic });
+    expect(deps.waits?.sleep).toBe(sleep);
+    expect(deps.waits?.monotonic).toBe(monotonic);
+    // The read started at init: three tries, two pauses, all on the injected sleep.
+    await vi.waitFor(() => expect(throttled).toHaveBeenCalledTimes(3));
+    expect(sleep).toHaveBeenCalledTimes(2);
+  });
+});
+
 describe('each function validates the settings it uses, and only those (#19)', () => {
   // What each handler's wiring reads from the environment at cold start (handlers/*.ts).
   const wirings = {

@@ -1,37 +1,12 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DYNAMODB_CLEANUP_BOUND_MS } from '#lib/aws/dynamodb';
-import { createLedgerStore } from '#lib/credit/ledger';
 import { createSignupStart } from '#lib/credit/signup';
-import { STATUS_BY_CODE } from '#lib/http/status';
 import { AppError } from '#lib/kernel/errors';
-import { createLoginCodeStore } from '#lib/session/login-codes';
 import { createSessionStore } from '#lib/session/session-store';
+import { conflict, recordedPauses, stubClient, TABLES } from '../../support/dynamodb-stub.ts';
 
-// DynamoDB Local serialises transactions, so it never produces the TransactionConflict
-// that real DynamoDB gives two simultaneous logins of one user: stub the client here.
-const conflict = () =>
-  new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
-  });
-
-function stubClient(outcomes: (Error | undefined)[]) {
-  const calls: unknown[] = [];
-  const db = {
-    send: async (command: unknown) => {
-      calls.push(command);
-      const outcome = outcomes.shift();
-      if (outcome) throw outcome;
-      return {};
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { db, calls };
-}
-
-const TABLES = { sessions: 's', users: 'u', logins: 'l', ledger: 'g' };
+// The session store's transactions and reads on a stubbed client (once part of a single store test file; the ledger's are in test/unit/credit/ledger.test.ts, the login codes' in login-codes.test.ts).
 const newUser = { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', clientIp: '203.0.113.7', createdAtMs: 1000 };
 const SIGNUP = { initialCredit: 100, signupRisk: { maxRank: 2, timeoutMs: 1000, whenUnknown: 'grant' as const } };
 /** What credit hands the login transaction for a new user (its real code), with WeChat's risk rank stubbed. */
@@ -48,18 +23,25 @@ const session = { uid: 'u', appid: 'wx1234567890abcdef', tokenHash: 'h', openid:
 describe('login transaction', () => {
   it('retries a transaction that lost a race with another login of the same user', async () => {
     const { db, calls } = stubClient([conflict(), conflict(), undefined]);
-    await createSessionStore(db, TABLES).create(session, undefined, signup);
+    const { pauses, sleep } = recordedPauses();
+    await createSessionStore(db, TABLES, { sleep }).create(session, undefined, signup);
     expect(calls).toHaveLength(3);
+    // Full jitter up to 20 * 2^n ms, on the injected sleep: nothing waited for real.
+    expect(pauses).toHaveLength(2);
+    expect(pauses[0]).toBeLessThanOrEqual(40);
+    expect(pauses[1]).toBeLessThanOrEqual(80);
   });
 
   it('gives up after 6 conflicting attempts with a 503-class error', async () => {
     const { db, calls } = stubClient(Array.from({ length: 6 }, conflict));
-    const error = await createSessionStore(db, TABLES)
+    const { pauses, sleep } = recordedPauses();
+    const error = await createSessionStore(db, TABLES, { sleep })
       .create(session, undefined, signup)
       .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
     expect(calls).toHaveLength(6);
+    expect(pauses).toHaveLength(5);
   });
 
   it('does not retry a cancellation that is not a conflict', async () => {
@@ -123,26 +105,6 @@ describe('login transaction', () => {
   });
 });
 
-describe('cleanup writes after a failed login', () => {
-  it('giving a code claim back or marking it spent is abandoned after DYNAMODB_CLEANUP_BOUND_MS', async () => {
-    // A DynamoDB that never answers: only the send's own abort signal can end the call.
-    const db = {
-      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
-        new Promise((_resolve, reject) => {
-          options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })));
-        }),
-    } as unknown as DynamoDBDocumentClient;
-    const loginCodes = createLoginCodeStore(db, 'l');
-    for (const cleanup of [() => loginCodes.release('code-hash', 'claim'), () => loginCodes.spend('code-hash', 'claim')]) {
-      const started = performance.now();
-      await expect(cleanup()).rejects.toBeInstanceOf(AppError);
-      const elapsed = performance.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(DYNAMODB_CLEANUP_BOUND_MS - 50);
-      expect(elapsed).toBeLessThan(DYNAMODB_CLEANUP_BOUND_MS + 500);
-    }
-  });
-});
-
 describe('/credit read (BatchGetItem)', () => {
   const ref = { uid: 'u', tokenHash: 'h' };
   const sessionItem = { uid: 'u', tokenHash: 'h', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 };
@@ -156,7 +118,8 @@ describe('/credit read (BatchGetItem)', () => {
     } as unknown as DynamoDBDocumentClient;
     return { db, calls };
   };
-  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, TABLES);
+  const waits = recordedPauses();
+  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, TABLES, { sleep: waits.sleep });
 
   it('asks again for keys DynamoDB left unprocessed, only those, and joins the answers', async () => {
     const { db, calls } = batchClient([
@@ -179,88 +142,12 @@ describe('/credit read (BatchGetItem)', () => {
       .catch((err: unknown) => err);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
     expect(calls).toHaveLength(3);
+    // 80 then 160 ms between the rounds, on the injected sleep.
+    expect(waits.pauses.slice(-2)).toEqual([80, 160]);
   });
 
   it('an expired session is absent, whatever its user', async () => {
     const { db } = batchClient([{ Responses: { s: [sessionItem], u: [{ credit: 9 }] } }]);
     expect(await store(db).findWithBalance(ref, 100)).toBeUndefined();
-  });
-});
-
-describe('ledger moves (TransactWriteItems)', () => {
-  const balance = { credit: 10, seq: 3, unopened: false };
-  const move = { entryKey: 'spend:k1', amount: -4, reason: 'spend', atMs: 1_000 };
-
-  it('a move that meets a TransactionConflict (real DynamoDB; DynamoDB Local never gives one) reads the balance again and goes again', async () => {
-    const { db, calls } = stubClient([conflict(), undefined]);
-    const reads: string[] = [];
-    const ledger = createLedgerStore(db, TABLES, {
-      findBalance: async (uid) => {
-        reads.push(uid);
-        return { credit: 8, seq: 4, unopened: false };
-      },
-    });
-    const applied = await ledger.apply('u', balance, () => move);
-    expect(reads).toEqual(['u']);
-    expect(applied).toMatchObject({ outcome: 'applied', entry: { seq: 5, amount: -4, balance: 4 }, balance: { credit: 4, seq: 5 } });
-    const second = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
-    expect(second[0]?.Update.ExpressionAttributeValues).toMatchObject({ ':fromSeq': 4, ':credit': 4, ':seq': 5 });
-  });
-
-  it('a move that keeps losing the race to other moves of the user gives up after 5 rounds with a retryable 503 CREDIT_BUSY, its pauses short and injected', async () => {
-    // Each round another move of the user got in first: the failed condition hands back the user as it is now.
-    let seq = 3;
-    const lost = () =>
-      new TransactionCanceledException({
-        message: 'Transaction cancelled',
-        $metadata: {},
-        CancellationReasons: [
-          { Code: 'ConditionalCheckFailed', Item: { uid: { S: 'u' }, credit: { N: '10' }, ledgerSeq: { N: String(++seq) } } as never },
-          { Code: 'None' },
-        ],
-      });
-    const { db, calls } = stubClient(Array.from({ length: 100 }, lost));
-    const pauses: number[] = [];
-    const ledger = createLedgerStore(
-      db,
-      TABLES,
-      { findBalance: async () => undefined },
-      {
-        sleep: async (ms) => {
-          pauses.push(ms);
-        },
-      },
-    );
-    const error = await ledger.apply('u', balance, () => move).catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('CREDIT_BUSY');
-    expect((error as AppError).message).toMatch(/retry with the same key/);
-    expect(STATUS_BY_CODE.CREDIT_BUSY).toBe(503);
-    expect(calls).toHaveLength(5);
-    expect(pauses).toHaveLength(4);
-    // Jittered, and all of them together well under a second: the request is not held.
-    for (const ms of pauses) expect(ms).toBeGreaterThanOrEqual(0);
-    expect(pauses.reduce((a, b) => a + b, 0)).toBeLessThan(300);
-  });
-
-  it("any other storage failure is the contract's storage error at once, and nothing is retried", async () => {
-    const throttled = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    const { db, calls } = stubClient([throttled]);
-    const error = await createLedgerStore(db, TABLES, { findBalance: async () => undefined })
-      .apply('u', balance, () => move)
-      .catch((err: unknown) => err);
-    expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
-    expect(calls).toHaveLength(1);
-  });
-
-  it('a move below zero is refused without a write, unless its key was used already', async () => {
-    const { db, calls } = stubClient([]);
-    await expect(
-      createLedgerStore(db, TABLES, { findBalance: async () => undefined }).apply('u', balance, () => ({ ...move, amount: -11 })),
-    ).rejects.toMatchObject({
-      code: 'INSUFFICIENT_CREDIT',
-    });
-    // One read (is the key used?), no write.
-    expect(calls.map((command) => (command as object).constructor.name)).toEqual(['GetCommand']);
   });
 });

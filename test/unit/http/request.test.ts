@@ -3,7 +3,7 @@ import { MAX_BODY_BYTES, readBody, readToken } from '#lib/http/request';
 import { AppError, type ErrorCode } from '#lib/kernel/errors';
 import { UserInfoBody } from '#lib/profile/userinfo';
 import { LoginBody } from '#lib/session/login';
-import { apiEvent } from '../support/event.ts';
+import { apiEvent } from '../../support/event.ts';
 
 const TOKEN = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo';
 const OTHER = 'b3RoZXJ0b2tlbnZhbHVlMTIzNDU2Nzg5MGFiY2RlZmc';

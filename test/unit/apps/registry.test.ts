@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type AppSources, appSources, createAppRegistry } from '#lib/apps/registry';
+import { appSources, createAppRegistry, type DefaultApp } from '#lib/apps/registry';
 import { ConfigError } from '#lib/kernel/errors';
 
 const DEFAULT = 'wx1111111111111111';
 const SHOP = 'wx2222222222222222';
 const GAME = 'wx3333333333333333';
-const defaultApp: AppSources['defaultApp'] = { appId: DEFAULT, secret: { value: 'default-app-secret' } };
+const defaultApp: DefaultApp = { appId: DEFAULT, secret: { value: 'default-app-secret' } };
 const PATH = '/wechat-login/prod/apps/';
 
 function clock(start = 1_800_000_000_000) {
@@ -15,11 +15,11 @@ function clock(start = 1_800_000_000_000) {
 
 describe('appSources: registering apps', () => {
   it('a single-app deployment needs nothing new: only the default app', () => {
-    expect(appSources({}, defaultApp)).toEqual({ defaultApp, listed: new Map(), parameterPath: undefined, cacheSeconds: 60 });
+    expect(appSources({})).toEqual({ listed: new Map(), parameterPath: undefined, cacheSeconds: 60 });
   });
 
   it('WECHAT_APPS lists more apps with their AppSecrets (local runs and tests)', () => {
-    const sources = appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1, ${GAME}=game-secret-2` }, defaultApp);
+    const sources = appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1, ${GAME}=game-secret-2` });
     expect([...sources.listed]).toEqual([
       [SHOP, 'shop-secret-1'],
       [GAME, 'game-secret-2'],
@@ -35,7 +35,7 @@ describe('appSources: registering apps', () => {
   ])('refuses a malformed %s, naming it, without echoing a secret', (name, env) => {
     let error: unknown;
     try {
-      appSources(env, defaultApp);
+      appSources(env);
     } catch (err) {
       error = err;
     }
@@ -59,7 +59,7 @@ const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingE
 describe('createAppRegistry: finding an app', () => {
   it('knows the default and the listed apps without any I/O', async () => {
     const ssm = fakeSsm();
-    const apps = createAppRegistry(appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1` }, defaultApp), ssm, Date.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS: `${SHOP}=shop-secret-1` }), ssm, Date.now);
     expect(await (await apps.find(DEFAULT))?.secret()).toBe('default-app-secret');
     expect(await (await apps.find(SHOP))?.secret()).toBe('shop-secret-1');
     expect(await apps.find(GAME)).toBeUndefined();
@@ -70,7 +70,7 @@ describe('createAppRegistry: finding an app', () => {
   it('an app added as an SSM parameter under the path is found without a redeploy; the path is listed once per cache time, never asked about by name', async () => {
     const time = clock();
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, time.now);
     expect(await (await apps.find(SHOP))?.secret()).toBe('shop-secret-1');
     expect(await apps.find(GAME)).toBeUndefined();
     await apps.find(SHOP);
@@ -84,7 +84,7 @@ describe('createAppRegistry: finding an app', () => {
 
   it('simultaneous finds share one listing', async () => {
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, Date.now);
     await Promise.all([apps.find(SHOP), apps.find(GAME), apps.find(SHOP)]);
     expect(ssm.listParameters).toHaveBeenCalledTimes(1);
   });
@@ -92,7 +92,7 @@ describe('createAppRegistry: finding an app', () => {
   it('a deleted parameter disables its app within APPS_CACHE_SECONDS', async () => {
     const time = clock();
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH, APPS_CACHE_SECONDS: '30' }, defaultApp), ssm, time.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH, APPS_CACHE_SECONDS: '30' }), ssm, time.now);
     expect(await apps.find(SHOP)).toBeDefined();
     delete ssm.registered[`${PATH}${SHOP}`];
     time.advance(29);
@@ -103,7 +103,7 @@ describe('createAppRegistry: finding an app', () => {
 
   it('ignores what the listing holds that is not <path><AppID> (a deeper name, another shape)', async () => {
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1', [`${PATH}notes`]: 'x', [`/elsewhere/${GAME}`]: 'game-secret-2' });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, Date.now);
     expect(await apps.find(SHOP)).toBeDefined();
     expect(await apps.find(GAME)).toBeUndefined();
   });
@@ -112,7 +112,7 @@ describe('createAppRegistry: finding an app', () => {
     const time = clock();
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
     ssm.listParameters.mockRejectedValueOnce(throttled);
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, time.now);
     await expect(apps.find(SHOP)).rejects.toMatchObject({
       code: 'STORAGE_UNAVAILABLE',
       detail: { appsListing: 'ThrottlingException: Rate exceeded' },
@@ -129,7 +129,7 @@ describe('createAppRegistry: finding an app', () => {
   it('SSM failing after a good listing: its apps keep working for another cache time, unknown ones stay a 400', async () => {
     const time = clock();
     const ssm = fakeSsm({ [`${PATH}${SHOP}`]: 'shop-secret-1' });
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, time.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, time.now);
     expect(await apps.find(SHOP)).toBeDefined();
     ssm.listParameters.mockRejectedValue(throttled);
     time.advance(60);
@@ -140,7 +140,7 @@ describe('createAppRegistry: finding an app', () => {
 
   it('never asks SSM about something that is not an AppID', async () => {
     const ssm = fakeSsm();
-    const apps = createAppRegistry(appSources({ WECHAT_APPS_PARAM_PATH: PATH }, defaultApp), ssm, Date.now);
+    const apps = createAppRegistry(defaultApp, appSources({ WECHAT_APPS_PARAM_PATH: PATH }), ssm, Date.now);
     expect(await apps.find('../../prod/wechat-app-secret')).toBeUndefined();
     expect(ssm.readParameter).not.toHaveBeenCalled();
     expect(ssm.listParameters).not.toHaveBeenCalled();

@@ -5,8 +5,8 @@ import { STATUS_BY_CODE } from '#lib/http/status';
 import { REPLY_MARGIN_MS, remainingMs } from '#lib/kernel/deadline';
 import { AppError, type ErrorCode } from '#lib/kernel/errors';
 import { logger, withLogFields } from '#lib/kernel/log';
-import { apiEvent } from '../support/event.ts';
-import { lambdaContext } from '../support/lambda-context.ts';
+import { apiEvent } from '../../support/event.ts';
+import { lambdaContext } from '../../support/lambda-context.ts';
 
 const bodyOf = (reply: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(reply.body ?? '');
 const run = (fn: () => Promise<unknown>) => httpHandler('test', fn)(apiEvent({ method: 'GET', path: '/test' }));
