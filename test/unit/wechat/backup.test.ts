@@ -14,7 +14,7 @@ const minimal: Env = {
   AVATARS_BUCKET: 'avatars',
 };
 
-const settings = createRequire(import.meta.url)('../../resources/settings.cjs') as {
+const settings = createRequire(import.meta.url)('../../../resources/settings.cjs') as {
   wechatApiBackupBase(): string;
   checkEnvironment(env: Record<string, unknown>): string;
 };
