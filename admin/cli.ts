@@ -113,7 +113,7 @@ async function main(): Promise<unknown> {
       await deps.users.endCodeReplays(uid, Date.now());
       return { uid, sessions_revoked: await deps.sessions.revokeAll(uid, Math.floor(Date.now() / 1000)) };
     }
-    const balance = await deps.users.findBalance(uid);
+    const balance = await deps.balances.find(uid);
     if (!balance) return { uid, exists: false };
     const latest = await deps.ledger.history(uid, { limit: 5 });
     return {

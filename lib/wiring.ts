@@ -5,6 +5,7 @@ import { createDocumentClient } from '#lib/aws/dynamodb';
 import { createS3Bucket } from '#lib/aws/s3';
 import { createSsmParameterLister, createSsmParameterReader, type ListParameters } from '#lib/aws/ssm';
 import { type Config, type ConfigSection, readConfig } from '#lib/config';
+import { createBalanceStore, sessionWithBalance } from '#lib/credit/balance';
 import type { LedgerDeps } from '#lib/credit/deps';
 import { createLedgerStore } from '#lib/credit/ledger';
 import { createSignupStart } from '#lib/credit/signup';
@@ -164,9 +165,14 @@ function loginParts(wired: Wired): Pick<LoginDeps, 'loginCodes' | 'apps' | 'code
   };
 }
 
-const ledgerParts = ({ config, db, deps, options }: Wired): Pick<LedgerDeps, 'ledger'> => ({
-  ledger: createLedgerStore(db, config.tables, deps.users, waitsOf(options)),
-});
+function ledgerParts({ config, db, options }: Wired): Pick<LedgerDeps, 'ledger' | 'balances' | 'sessionWithBalance'> {
+  const balances = createBalanceStore(db, config.tables);
+  return {
+    ledger: createLedgerStore(db, config.tables, balances, waitsOf(options)),
+    balances,
+    sessionWithBalance: sessionWithBalance(db, config.tables, waitsOf(options)),
+  };
+}
 
 function weChatApiParts(wired: Wired): Pick<WeChatApiDeps, 'checkSessionKey' | 'getPhoneNumber' | 'checkText'> {
   const { http } = wired;

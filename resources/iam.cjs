@@ -7,13 +7,15 @@
  *
  * The fence: an UpdateItem on the users table is allowed only with a dynamodb:Attributes condition listing the
  * attributes that function writes (lib/session/users.ts, lib/profile/user-limits.ts), as AWS documents it (DynamoDB
- * guide, "Using IAM policy conditions for fine-grained access control"), so only the login role can touch credit
- * outside a ledger move. `usersUpdate` is the only way to write one here, and `check` refuses a role that grants
+ * guide, "Using IAM policy conditions for fine-grained access control"). Credit keeps its balance in its own table
+ * (lib/credit/balance.ts), so no role but login writes anything of credit's on a user item, and a credit role may
+ * read only the balance attributes a user stored before the split still holds (a read fence). `usersUpdate` is the only way to write one here, and `check` refuses a role that grants
  * UpdateItem (or PutItem) on the users table without the fence, unless UNFENCED names the function and says why.
  */
 const { require: tsRequire } = require('tsx/cjs/api');
 
-const { balanceWriteAttributes, profileWriteAttributes, replayMarkWriteAttributes } = tsRequire('../lib/session/users.ts', __filename);
+const { profileWriteAttributes, replayMarkWriteAttributes } = tsRequire('../lib/session/users.ts', __filename);
+const { legacyBalanceReadAttributes } = tsRequire('../lib/credit/balance.ts', __filename);
 const { limitWriteAttributes } = tsRequire('../lib/profile/user-limits.ts', __filename);
 
 /** The functions that may write the users table unfenced, and why. */
@@ -78,12 +80,21 @@ const grants = (ctx) => ({
     ],
   },
   credit: {
-    /** The balance alone, after losing a race (or for a grant). */
-    balanceRead: dynamodb('UsersTable', ['GetItem']),
-    /** Only the balance (and a check-in's day and streak), in the move's transaction. */
-    balance: (checkin) => usersUpdate(balanceWriteAttributes(checkin)),
-    /** Append-only: entries are put (conditioned on a new key) and read, never updated or deleted. */
-    entries: dynamodb('LedgerTable', ['PutItem', 'GetItem']),
+    /** The session and the user's balance item (credit's own, in the ledger table) in one round-trip. */
+    readWithBalance: allow(['dynamodb:BatchGetItem'], [arn('SessionsTable'), arn('LedgerTable')]),
+    /**
+     * A user stored before the balance had its own item: only its balance attributes, read (never written), until
+     * its first move writes the balance item. A read fence: the request must name exactly these attributes.
+     */
+    legacyBalanceRead: allow(['dynamodb:GetItem'], [arn('UsersTable')], {
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': legacyBalanceReadAttributes },
+      StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+    }),
+    /**
+     * The ledger: entries are put (conditioned on a new key) and read, never updated or deleted; the balance item is
+     * read, put once (a new or an older user's first move) and updated by each move, conditioned on its sequence number.
+     */
+    moves: dynamodb('LedgerTable', ['PutItem', 'GetItem', 'UpdateItem']),
     /** The user's entries by sequence number: a Query of its partition in the local index, nothing else. */
     history: allow(['dynamodb:Query'], [{ 'Fn::Join': ['/', [arn('LedgerTable'), 'index/bySeq']] }]),
   },
@@ -105,16 +116,16 @@ function roles(ctx) {
     login: [...session.login, ...wechat.accessToken],
     // The access token only for ?verify=wechat (wxa/checksession).
     checklogin: [session.read, ...wechat.accessToken],
-    credit: [session.readWithUser],
+    credit: [credit.readWithBalance, credit.legacyBalanceRead],
     // The access token only to ask wxa/checksession why data did not decrypt.
     userinfo: [session.read, profile.attribute('userInfo'), ...wechat.accessToken],
     // Whether the number is known already, with the session: a known number is not bought again.
     phonenumber: [session.readWithUser, profile.attribute('phoneNumber', 'phoneNumberExchanges'), ...wechat.accessToken],
     logout: [session.logout, session.replayMark],
-    spend: [session.readWithUser, credit.balanceRead, credit.balance(false), credit.entries],
-    checkin: [session.readWithUser, credit.balanceRead, credit.balance(true), credit.entries],
+    spend: [credit.readWithBalance, credit.legacyBalanceRead, credit.moves],
+    checkin: [credit.readWithBalance, credit.legacyBalanceRead, credit.moves],
     history: [session.read, credit.history],
-    grant: [credit.balanceRead, credit.balance(false), credit.entries],
+    grant: [credit.legacyBalanceRead, credit.moves],
     profile: [session.readWithUser, profile.avatarRead],
     // WeChat's msg_sec_check before anything is saved.
     nickname: [session.readWithUser, profile.attribute('nickName', 'nickNameChecks'), profile.avatarRead, ...wechat.accessToken],

@@ -1,9 +1,9 @@
+import type { Balance } from '#lib/credit/balance';
 import { calendarDay, previousDay } from '#lib/credit/day';
 import type { LedgerDeps } from '#lib/credit/deps';
 import { ENTRY_KEYS, type Plan } from '#lib/credit/ledger';
 import { AppError, ConfigError } from '#lib/kernel/errors';
-import { requireSessionWith, sessionWithBalance } from '#lib/session/guard';
-import type { Balance } from '#lib/session/users';
+import { requireSessionWith } from '#lib/session/guard';
 
 /** The daily check-in (POST /credit/checkin). */
 export interface CheckinConfig {
@@ -49,7 +49,7 @@ export const checkinCredit = (config: CheckinConfig, streak: number): number =>
  * the entry's key (`checkin:<day>`), both in the one transaction: simultaneous check-ins grant once.
  */
 export async function checkin(deps: LedgerDeps, token: string | undefined, appId?: string): Promise<CheckinReply> {
-  const { session, user: balance } = await requireSessionWith(deps, token, appId, sessionWithBalance(deps));
+  const { session, user: balance } = await requireSessionWith(deps, token, appId, deps.sessionWithBalance);
   const nowMs = deps.now();
   const day = checkinDay(nowMs, deps.config.checkin.timeZone);
   let granted = 0;
@@ -65,7 +65,7 @@ export async function checkin(deps: LedgerDeps, token: string | undefined, appId
   const applied = await deps.ledger.apply(session.uid, balance, plan);
   if (applied.outcome === 'applied') return { credit: applied.balance.credit, granted, streak, day };
   // Done already: today's reply with nothing granted, from the user as it is now.
-  const now = applied.outcome === 'settled' ? applied.balance : await deps.users.findBalance(session.uid);
+  const now = applied.outcome === 'settled' ? applied.balance : await deps.balances.find(session.uid);
   if (!now) throw new AppError('SESSION_INVALID', 'No user for this session: log in again');
   return { credit: now.credit, granted: 0, streak: now.checkin?.streak ?? 0, day };
 }

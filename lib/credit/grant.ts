@@ -24,7 +24,7 @@ export const GrantRequest = v.object({
  */
 export async function grant(deps: LedgerDeps, request: v.InferOutput<typeof GrantRequest>): Promise<MoveReply> {
   const uid = userId(request.appid ?? deps.config.appId, request.openid);
-  const balance = await deps.users.findBalance(uid);
+  const balance = await deps.balances.find(uid);
   if (!balance) throw new AppError('USER_NOT_FOUND', 'No such user: it has never logged in to this mini-program');
   const move = { entryKey: ENTRY_KEYS.grant(request.key), amount: request.amount, reason: request.reason, atMs: deps.now() };
   return moveReply(move, await deps.ledger.apply(uid, balance, () => move));

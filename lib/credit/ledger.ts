@@ -5,9 +5,9 @@ import { cancellationReasons, conditionFailed, guard, storageError } from '#lib/
 import { parseItem } from '#lib/aws/items';
 import type { TableNames } from '#lib/aws/tables';
 import { isTransactionConflict } from '#lib/aws/transactions';
+import { type Balance, type BalanceStore, balanceOf, balanceWrite } from '#lib/credit/balance';
 import { AppError } from '#lib/kernel/errors';
 import { type BackoffPolicy, pauseBeforeRetry, type Timing } from '#lib/kernel/retry';
-import { type Balance, balanceOf, type UserStore, userBalanceUpdate } from '#lib/session/users';
 
 /**
  * A user's ledger: every move of its credit, append-only, under the user and by the move's idempotency
@@ -140,8 +140,8 @@ function entryPut(table: string, item: EntryItem) {
 
 export function createLedgerStore(
   db: DynamoDBDocumentClient,
-  tables: Pick<TableNames, 'users' | 'ledger'>,
-  users: Pick<UserStore, 'findBalance'>,
+  tables: Pick<TableNames, 'ledger'>,
+  balances: BalanceStore,
   timing: LedgerOptions = {},
 ): LedgerStore {
   const findEntry = async (uid: string, key: string) => {
@@ -177,7 +177,7 @@ export function createLedgerStore(
           await db.send(
             new TransactWriteCommand({
               TransactItems: [
-                userBalanceUpdate(tables.users, uid, balance, to),
+                balanceWrite(tables.ledger, uid, balance, to),
                 entryPut(tables.ledger, entry),
                 ...opening.map((item) => entryPut(tables.ledger, item)),
               ],
@@ -190,6 +190,7 @@ export function createLedgerStore(
               credit,
               seq,
               unopened: false,
+              legacy: false,
               ...(to.checkin ? { checkin: to.checkin } : balance.checkin ? { checkin: balance.checkin } : {}),
             },
           };
@@ -207,7 +208,7 @@ export function createLedgerStore(
           // Moved meanwhile (or gone): computed again from the user as the failure handed it back. Held by another
           // transaction (a conflict, nothing decided): read where it left the balance.
           const now = moved ? reasons[0]?.Item : undefined;
-          balance = mustExist(moved ? (now ? balanceOf(unmarshall(now)) : undefined) : await users.findBalance(uid));
+          balance = mustExist(moved ? (now ? balanceOf(unmarshall(now)) : undefined) : await balances.find(uid));
         }
       }
     },

@@ -1,3 +1,4 @@
+import { newBalancePut } from '#lib/credit/balance';
 import { signupEntryPut } from '#lib/credit/ledger';
 import { remainingMs, withDeadline } from '#lib/kernel/deadline';
 import { AppError, ConfigError, isAppError } from '#lib/kernel/errors';
@@ -96,8 +97,8 @@ export async function decideSignupGrant(
 
 /**
  * What a new user starts with in credit, handed to the login transaction (lib/session) through the wiring:
- * its balance (the grant, or 0 held back) and ledger sequence on the user item, and the grant as its first
- * ledger entry, written in the login's own transaction. Decided once per new user, with WeChat's risk rank.
+ * its balance item (the grant, or 0 held back, and the risk rank) and the grant as its first ledger entry, both
+ * in credit's own table, written in the login's own transaction. Decided once per new user, with WeChat's risk rank.
  */
 export function createSignupStart(
   config: SignupConfig,
@@ -117,8 +118,12 @@ export function createSignupStart(
       });
     }
     return {
-      attributes: { credit: signup.amount, ledgerSeq: 1, ...(signup.riskRank === undefined ? {} : { signupRiskRank: signup.riskRank }) },
-      items: [signupEntryPut(ledgerTable, user.uid, signup.amount, user.createdAtMs)],
+      // Credit's own items, nothing on the user: its balance item (with the risk rank it was decided on) and its first entry.
+      attributes: {},
+      items: [
+        newBalancePut(ledgerTable, user.uid, signup.amount, signup.riskRank),
+        signupEntryPut(ledgerTable, user.uid, signup.amount, user.createdAtMs),
+      ],
       logFields: signupLogFields(signup),
     };
   };

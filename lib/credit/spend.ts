@@ -3,7 +3,7 @@ import type { LedgerDeps } from '#lib/credit/deps';
 import { idempotencyKey, reason, spendAmount } from '#lib/credit/fields';
 import { ENTRY_KEYS } from '#lib/credit/ledger';
 import { type MoveReply, moveReply } from '#lib/credit/replies';
-import { requireSessionWith, sessionWithBalance } from '#lib/session/guard';
+import { requireSessionWith } from '#lib/session/guard';
 
 export const SpendBody = v.object({ amount: spendAmount, key: idempotencyKey, reason: v.optional(reason) });
 
@@ -21,7 +21,7 @@ export async function spend(
   readBody: () => v.InferOutput<typeof SpendBody>,
   appId?: string,
 ): Promise<MoveReply> {
-  const { session, user: balance } = await requireSessionWith(deps, token, appId, sessionWithBalance(deps));
+  const { session, user: balance } = await requireSessionWith(deps, token, appId, deps.sessionWithBalance);
   // Read after the session: a caller without one learns nothing of its body's faults.
   const body = readBody();
   const move = { entryKey: ENTRY_KEYS.spend(body.key), amount: -body.amount, reason: body.reason ?? DEFAULT_REASON, atMs: deps.now() };

@@ -4,7 +4,6 @@ import { epochSeconds } from '#lib/kernel/time';
 import type { Deps } from '#lib/session/deps';
 import type { Session } from '#lib/session/session-store';
 import { type SessionRef, sessionRef } from '#lib/session/token';
-import type { Balance } from '#lib/session/users';
 
 /**
  * What a guard's read found: the live session (undefined: unknown or expired) and what it read of the
@@ -19,14 +18,6 @@ export const sessionOnly =
   async (ref, nowSeconds) => {
     const session = await deps.sessions.find(ref, nowSeconds);
     return session && { session, user: null };
-  };
-
-/** The session and its user's balance, in one round-trip (one BatchGetItem). */
-export const sessionWithBalance =
-  (deps: Pick<Deps, 'sessions'>): SessionRead<Balance> =>
-  async (ref, nowSeconds) => {
-    const found = await deps.sessions.findWithBalance(ref, nowSeconds);
-    return found && { session: found.session, user: found.balance };
   };
 
 /** A session works in its own app only: a request that names another app (X-WX-AppId) does not get it. */

@@ -9,15 +9,7 @@ import type { LogFields } from '#lib/kernel/log';
 import { type BackoffPolicy, pauseBeforeRetry, type Timing } from '#lib/kernel/retry';
 import { type ExchangedCode, loginCodeDoneUpdate, loginCodeReplayUpdate, type ReplayedCode } from '#lib/session/login-codes';
 import type { SessionRef } from '#lib/session/token';
-import {
-  BALANCE_ATTRIBUTES,
-  type Balance,
-  balanceOf,
-  newUserLoginUpdate,
-  returningUserLoginUpdate,
-  type UserLogin,
-  userKey,
-} from '#lib/session/users';
+import { newUserLoginUpdate, returningUserLoginUpdate, type UserLogin, userKey } from '#lib/session/users';
 
 /**
  * A session, under its user (the user's key is the partition, so one strongly consistent Query lists
@@ -95,8 +87,6 @@ export interface SessionStore {
   create(session: NewSession, source: SessionSource | undefined, startNewUser: () => Promise<NewUserStart>): Promise<'created' | ReplayRefusal>;
   /** The live session a token names; expired ones are absent even before TTL deletes them. */
   find(ref: SessionRef, nowSeconds: number): Promise<Session | undefined>;
-  /** The live session and its user's balance (undefined without a user), read together in one round-trip. */
-  findWithBalance(ref: SessionRef, nowSeconds: number): Promise<{ session: Session; balance: Balance | undefined } | undefined>;
   /** Deletes one session, live or expired (tidy); true if it was live, so an ended one counts as 0. */
   revoke(ref: SessionRef, nowSeconds: number): Promise<boolean>;
   /** Deletes every session of a user (one strongly consistent Query, paged); how many live ones this call deleted. */
@@ -191,11 +181,6 @@ export function createSessionStore(
       return liveSession(Item, nowSeconds);
     },
 
-    async findWithBalance(ref, nowSeconds) {
-      const found = await findSessionWithUser(db, tables, ref, nowSeconds, BALANCE_ATTRIBUTES.join(', '), timing);
-      return found && { session: found.session, balance: found.user ? balanceOf(found.user) : undefined };
-    },
-
     async revoke(ref, nowSeconds) {
       return wasLive(await guard(deleteSession(ref)), nowSeconds);
     },
@@ -229,22 +214,21 @@ export function createSessionStore(
 }
 
 /**
- * The live session a token names and its user's attributes in `projection` (undefined without a user), in one
- * strongly consistent BatchGetItem: the token names its user. Keys DynamoDB leaves unprocessed (throttling)
- * are asked again, a few rounds while the request has time. For /credit and the ledger here, and the profile
- * routes (lib/profile/profile-store.ts).
+ * The live session a token names and one more item the token's user names (its user item's attributes in a
+ * projection, or another feature's item of that user), in one strongly consistent BatchGetItem: the token names
+ * its user. Keys DynamoDB leaves unprocessed (throttling) are asked again, a few rounds while the request has time.
  */
-export async function findSessionWithUser(
+export async function findSessionWithItem(
   db: DynamoDBDocumentClient,
-  tables: Pick<TableNames, 'sessions' | 'users'>,
+  sessionsTable: string,
   ref: SessionRef,
   nowSeconds: number,
-  projection: string,
+  other: { table: string; key: Record<string, unknown>; projection?: string },
   timing: Timing = {},
-): Promise<{ session: Session; user: Record<string, unknown> | undefined } | undefined> {
+): Promise<{ session: Session; item: Record<string, unknown> | undefined } | undefined> {
   let keys: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: true; ProjectionExpression?: string }> | undefined = {
-    [tables.sessions]: { Keys: [sessionKey(ref)], ConsistentRead: true },
-    [tables.users]: { Keys: [userKey(ref.uid)], ConsistentRead: true, ProjectionExpression: projection },
+    [sessionsTable]: { Keys: [sessionKey(ref)], ConsistentRead: true },
+    [other.table]: { Keys: [other.key], ConsistentRead: true, ...(other.projection ? { ProjectionExpression: other.projection } : {}) },
   };
   const found: Record<string, Record<string, unknown> | undefined> = {};
   for (let attempt = 1; keys && Object.keys(keys).length > 0; attempt++) {
@@ -255,8 +239,21 @@ export async function findSessionWithUser(
       throw new AppError('STORAGE_UNAVAILABLE', 'Storage is unavailable right now: retry in a moment', { storageError: 'UnprocessedKeys' });
     }
   }
-  const session = liveSession(found[tables.sessions], nowSeconds);
-  return session && { session, user: found[tables.users] };
+  const session = liveSession(found[sessionsTable], nowSeconds);
+  return session && { session, item: found[other.table] };
+}
+
+/** The live session a token names and its user's attributes in `projection` (undefined without a user): the profile routes. */
+export async function findSessionWithUser(
+  db: DynamoDBDocumentClient,
+  tables: Pick<TableNames, 'sessions' | 'users'>,
+  ref: SessionRef,
+  nowSeconds: number,
+  projection: string,
+  timing: Timing = {},
+): Promise<{ session: Session; user: Record<string, unknown> | undefined } | undefined> {
+  const found = await findSessionWithItem(db, tables.sessions, ref, nowSeconds, { table: tables.users, key: userKey(ref.uid), projection }, timing);
+  return found && { session: found.session, user: found.item };
 }
 
 /** A session item as a Session, if it is still live: an expired one is absent even before TTL deletes it. */

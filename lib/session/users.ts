@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as v from 'valibot';
 import { conditionalWrite, guard } from '#lib/aws/dynamodb-errors';
 import { definedOnly, parseItem } from '#lib/aws/items';
@@ -41,7 +41,6 @@ export interface UserStore {
    */
   findByUnionid(unionid: string): Promise<LinkedAccount[]>;
   /** The user's balance, strongly consistent; undefined if there is no such user. */
-  findBalance(uid: string): Promise<Balance | undefined>;
 }
 
 /** Who logs in: what the login transaction writes on the user either way. */
@@ -111,74 +110,6 @@ export function newUserLoginUpdate(table: string, login: UserLogin, start: Recor
   };
 }
 
-const count = v.pipe(v.number(), v.integer(), v.minValue(0));
-
-/** What moves a user's credit: the balance, the ledger's last sequence number and the check-in streak. */
-export const BalanceItem = v.object({
-  credit: count,
-  /** Absent on a user from before the ledger: its first move writes an opening entry for the credit it has. */
-  ledgerSeq: v.optional(count),
-  checkinDay: v.optional(v.string()),
-  checkinStreak: v.optional(count),
-});
-
-/** Read with a session (lib/session/session-store.ts findWithBalance) or alone: never the whole user. */
-export const BALANCE_ATTRIBUTES = ['credit', 'ledgerSeq', 'checkinDay', 'checkinStreak'] as const;
-
-export interface Balance {
-  credit: number;
-  /** The sequence number of the user's last ledger entry: 0 before the first. */
-  seq: number;
-  /** A user from before the ledger: its credit has no entries yet. */
-  unopened: boolean;
-  /** The last check-in's day (YYYY-MM-DD in the check-in time zone) and the streak it made. */
-  checkin?: { day: string; streak: number };
-}
-
-export function balanceOf(item: Record<string, unknown>): Balance {
-  const { credit, ledgerSeq, checkinDay, checkinStreak } = parseItem('user', BalanceItem, item);
-  return {
-    credit,
-    seq: ledgerSeq ?? 0,
-    unopened: ledgerSeq === undefined,
-    ...(checkinDay !== undefined ? { checkin: { day: checkinDay, streak: checkinStreak ?? 1 } } : {}),
-  };
-}
-
-/**
- * A ledger move's part for the user: the new balance and sequence number (and check-in), conditioned on
- * the balance being the one the move was computed from. Never read-modify-write: a user moved meanwhile
- * fails the condition, and the move is computed again from what the failure hands back.
- */
-export function userBalanceUpdate(
-  table: string,
-  uid: string,
-  from: Balance,
-  to: { credit: number; seq: number; checkin?: { day: string; streak: number } },
-) {
-  return {
-    Update: {
-      TableName: table,
-      Key: userKey(uid),
-      UpdateExpression: `SET credit = :credit, ledgerSeq = :seq${to.checkin ? ', checkinDay = :day, checkinStreak = :streak' : ''}`,
-      ConditionExpression: from.unopened ? 'attribute_not_exists(ledgerSeq) AND credit = :fromCredit' : 'ledgerSeq = :fromSeq',
-      ExpressionAttributeValues: definedOnly({
-        ':credit': to.credit,
-        ':seq': to.seq,
-        ':day': to.checkin?.day,
-        ':streak': to.checkin?.streak,
-        ':fromCredit': from.unopened ? from.credit : undefined,
-        ':fromSeq': from.unopened ? undefined : from.seq,
-      }),
-      // The user as it is now, when it moved meanwhile: the move is computed again without another read.
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    },
-  };
-}
-
-/** The attributes a ledger move writes on the user: the spend and check-in roles may update only these (serverless.yml). */
-export const balanceWriteAttributes = (checkin: boolean) => ['uid', 'credit', 'ledgerSeq', ...(checkin ? ['checkinDay', 'checkinStreak'] : [])];
-
 /**
  * The top-level attributes a profile write touches (the key, the value, when it changed): the userinfo,
  * phonenumber, nickname and avatar roles may update only these (serverless.yml, checked by test/deploy), so
@@ -226,13 +157,6 @@ export function createUserStore(db: DynamoDBDocumentClient, table: string): User
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return accounts;
-    },
-
-    async findBalance(uid) {
-      const { Item } = await guard(
-        db.send(new GetCommand({ TableName: table, Key: userKey(uid), ConsistentRead: true, ProjectionExpression: BALANCE_ATTRIBUTES.join(', ') })),
-      );
-      return Item ? balanceOf(Item) : undefined;
     },
 
     async endCodeReplays(uid, nowMs) {

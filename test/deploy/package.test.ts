@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { DYNAMODB_CLEANUP_BOUND_MS, dynamoCallBoundMs } from '#lib/aws/dynamodb';
 import { SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { MAX_WECHAT_TIMEOUT_MS } from '#lib/config';
+import { legacyBalanceReadAttributes } from '#lib/credit/balance';
 import { limitWriteAttributes } from '#lib/profile/user-limits';
-import { balanceWriteAttributes, type ProfileAttribute, profileWriteAttributes, replayMarkWriteAttributes } from '#lib/session/users';
+import { type ProfileAttribute, profileWriteAttributes, replayMarkWriteAttributes } from '#lib/session/users';
 import { busyRetryBoundMs } from '#lib/wechat/api';
 import { buildLikeService, FLOOR_ENTRY } from '../../bench/bundle.ts';
 import { readServiceBuild, withFullCredentialChain } from '../../bench/esbuild-options.ts';
@@ -67,19 +68,17 @@ const DEFAULT_BUCKET = { 'Fn::Sub': 'wechat-login-prod-avatars-${AWS::AccountId}
 const MIN_UNRESERVED = 100;
 
 /** The IAM fence AWS documents for a role that may write only some attributes. */
-const onlyAttributes = (attribute: ProfileAttribute | 'balance' | 'checkin' | 'replayMark') => ({
+const onlyAttributes = (attribute: ProfileAttribute | 'replayMark') => ({
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes':
       attribute === 'replayMark'
         ? replayMarkWriteAttributes
-        : attribute === 'balance' || attribute === 'checkin'
-          ? balanceWriteAttributes(attribute === 'checkin')
-          : [
-              ...profileWriteAttributes(attribute),
-              // The nickname and phonenumber roles also count their WeChat calls on the user (lib/profile/user-limits.ts).
-              ...(attribute === 'nickName' ? limitWriteAttributes('nickNameChecks') : []),
-              ...(attribute === 'phoneNumber' ? limitWriteAttributes('phoneNumberExchanges') : []),
-            ],
+        : [
+            ...profileWriteAttributes(attribute),
+            // The nickname and phonenumber roles also count their WeChat calls on the user (lib/profile/user-limits.ts).
+            ...(attribute === 'nickName' ? limitWriteAttributes('nickNameChecks') : []),
+            ...(attribute === 'phoneNumber' ? limitWriteAttributes('phoneNumberExchanges') : []),
+          ],
   },
   StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
 });
@@ -103,7 +102,14 @@ const FUNCTIONS = {
     ssm: true,
   },
   // The session and its user in one BatchGetItem: the token names its user.
-  Credit: { route: 'GET /credit', dynamodb: { SessionsTable: ['dynamodb:BatchGetItem'], UsersTable: ['dynamodb:BatchGetItem'] }, ssm: false },
+  // The session and the balance item (credit's own, in the ledger table) in one BatchGetItem; a user stored before the
+  // balance had its own item: only its balance attributes (a read fence), never more of the user.
+  Credit: {
+    route: 'GET /credit',
+    dynamodb: { SessionsTable: ['dynamodb:BatchGetItem'], LedgerTable: ['dynamodb:BatchGetItem'], UsersTable: ['dynamodb:GetItem'] },
+    usersReadFence: true,
+    ssm: false,
+  },
   Userinfo: {
     route: 'POST /userinfo',
     dynamodb: {
@@ -161,25 +167,26 @@ const FUNCTIONS = {
     usersFence: onlyAttributes('replayMark'),
     ssm: false,
   },
-  // Moves of credit: the balance fenced to its own attributes (never a profile), entries put and read, never changed.
+  // Moves of credit: the balance is credit's own item in the ledger table, so no credit role writes the users table at
+  // all; it may read only the balance attributes a user stored before the split still holds (a read fence).
   Spend: {
     route: 'POST /credit/spend',
     dynamodb: {
       SessionsTable: ['dynamodb:BatchGetItem'],
-      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      LedgerTable: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      UsersTable: ['dynamodb:GetItem'],
     },
-    usersFence: onlyAttributes('balance'),
+    usersReadFence: true,
     ssm: false,
   },
   Checkin: {
     route: 'POST /credit/checkin',
     dynamodb: {
       SessionsTable: ['dynamodb:BatchGetItem'],
-      UsersTable: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      LedgerTable: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      UsersTable: ['dynamodb:GetItem'],
     },
-    usersFence: onlyAttributes('checkin'),
+    usersReadFence: true,
     ssm: false,
   },
   History: {
@@ -190,8 +197,8 @@ const FUNCTIONS = {
   // No route: invoked with the AWS SDK by the team's own services.
   Grant: {
     route: undefined,
-    dynamodb: { UsersTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem'] },
-    usersFence: onlyAttributes('balance'),
+    dynamodb: { UsersTable: ['dynamodb:GetItem'], LedgerTable: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+    usersReadFence: true,
     ssm: false,
   },
 } as const;
@@ -452,6 +459,20 @@ describe('serverless package (prod, offline, no credentials)', () => {
 
       // Only the login role is unfenced: the profile and credit roles' updates on users are fenced to their own attributes.
       const onUsers = statements.filter((s) => s.Action.includes('dynamodb:UpdateItem') && s.Resource.some((r) => tableOf(r) === 'UsersTable'));
+      // A credit role reads a user item only for the balance attributes it held before the split, and writes none.
+      if ('usersReadFence' in expected) {
+        const reads = statements.filter((s) => s.Action.includes('dynamodb:GetItem') && s.Resource.some((r) => tableOf(r) === 'UsersTable'));
+        expect(
+          reads.map((s) => (s as { Condition?: unknown }).Condition),
+          name,
+        ).toEqual([
+          {
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': legacyBalanceReadAttributes },
+            StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+          },
+        ]);
+        expect(onUsers, `${name} writes a user item`).toEqual([]);
+      }
       if ('usersFence' in expected) {
         expect(
           onUsers.map((s) => (s as { Condition?: unknown }).Condition),

@@ -1,7 +1,7 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { userId } from '#lib/session/token';
-import { scanAll } from '../support/invoke.ts';
+import { scanAll, scanUsers } from '../support/invoke.ts';
+import { setStoredCredit } from '../support/ledger.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
@@ -14,7 +14,7 @@ describe('simultaneous logins', () => {
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.login(`rush.${i}`)));
     expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
     const { openid } = stack.fake.user('rush');
-    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => user.openid === openid);
+    const users = (await scanUsers(stack.admin, stack.tables)).filter((user) => user.openid === openid);
     expect(users).toHaveLength(1);
     expect(users[0]?.credit).toBe(100);
     const sessions = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === openid);
@@ -28,17 +28,10 @@ describe('simultaneous logins', () => {
     expect(first.status).toBe(200);
     const { openid } = stack.fake.user('keeper');
     // Spent some: a login that wrote the initial credit unconditionally would put 100 back.
-    await stack.admin.send(
-      new UpdateItemCommand({
-        TableName: stack.tables.users,
-        Key: { uid: { S: userId(APP_ID, openid) } },
-        UpdateExpression: 'SET credit = :c',
-        ExpressionAttributeValues: { ':c': { N: '42' } },
-      }),
-    );
+    await setStoredCredit(stack.admin, stack.tables, userId(APP_ID, openid), 42);
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.login(`keeper.${i + 2}`)));
     expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200));
-    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => user.openid === openid);
+    const users = (await scanUsers(stack.admin, stack.tables)).filter((user) => user.openid === openid);
     expect(users.map((user) => user.credit)).toEqual([42]);
     const sessions = (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === openid);
     expect(sessions).toHaveLength(21);
@@ -49,7 +42,7 @@ describe('simultaneous logins', () => {
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => client.login(`crowd${i}.1`)));
     expect(replies.every((reply) => reply.status === 200)).toBe(true);
     const crowd = new Set(Array.from({ length: 30 }, (_, i) => stack.fake.user(`crowd${i}`).openid));
-    const users = (await scanAll(stack.admin, stack.tables.users)).filter((user) => crowd.has(String(user.openid)));
+    const users = (await scanUsers(stack.admin, stack.tables)).filter((user) => crowd.has(String(user.openid)));
     expect(users).toHaveLength(30);
     expect(new Set(users.map((user) => user.credit))).toEqual(new Set([100]));
   });

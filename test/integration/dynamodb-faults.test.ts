@@ -5,7 +5,7 @@ import { allDeps } from '#lib/wiring';
 import { createHandler as grantHandler } from '../../handlers/grant.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../local/dynamodb.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
-import { api, scanAll } from '../support/invoke.ts';
+import { api, scanAll, scanUsers } from '../support/invoke.ts';
 import { expectBalancesAreSums } from '../support/ledger.ts';
 import { snapshotTables } from '../support/raw.ts';
 import { APP_ID, startTestStack, type TestStack } from '../support/stack.ts';
@@ -55,7 +55,7 @@ function resume() {
 
 /** A login leaves both items or neither: every session's openid has its user. */
 async function expectNoSessionWithoutUser() {
-  const users = new Set((await scanAll(stack.admin, stack.tables.users)).map((user) => user.openid));
+  const users = new Set((await scanUsers(stack.admin, stack.tables)).map((user) => user.openid));
   const sessions = await scanAll(stack.admin, stack.tables.sessions);
   expect(
     sessions.filter((session) => !users.has(session.openid)),
@@ -67,7 +67,7 @@ const itemsOf = async (name: string) => {
   const { openid } = stack.fake.user(name);
   return {
     sessions: (await scanAll(stack.admin, stack.tables.sessions)).filter((s) => s.openid === openid),
-    users: (await scanAll(stack.admin, stack.tables.users)).filter((u) => u.openid === openid),
+    users: (await scanUsers(stack.admin, stack.tables)).filter((u) => u.openid === openid),
   };
 };
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { userId } from '#lib/session/token';
 import { userInfoPayload } from '../../local/wechat-data.ts';
-import { scanAll } from '../support/invoke.ts';
+import { scanAll, scanUsers } from '../support/invoke.ts';
+import { setStoredCredit } from '../support/ledger.ts';
 import { APP_ID } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
@@ -46,15 +47,7 @@ describe('a mini-program user logging in and using the API', () => {
   it('a second login of the same user keeps their credit and the first session stays live', async () => {
     const first = String((await client.login('carol.1')).body.token);
     const { openid } = stack.fake.user('carol');
-    const { DynamoDBDocumentClient, UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    await DynamoDBDocumentClient.from(stack.admin).send(
-      new UpdateCommand({
-        TableName: stack.tables.users,
-        Key: { uid: userId(APP_ID, openid) },
-        UpdateExpression: 'SET credit = :c',
-        ExpressionAttributeValues: { ':c': 42 },
-      }),
-    );
+    await setStoredCredit(stack.admin, stack.tables, userId(APP_ID, openid), 42);
     const second = String((await client.login('carol.2')).body.token);
     expect(second).not.toBe(first);
     expect((await client.credit(second)).body).toEqual({ credit: 42 });
@@ -73,7 +66,7 @@ describe('a mini-program user logging in and using the API', () => {
       unionId: user.unionid,
       ...JSON.parse(payload.rawData),
     });
-    const users = await scanAll(stack.admin, stack.tables.users);
+    const users = await scanUsers(stack.admin, stack.tables);
     const saved = users.find((item) => item.openid === user.openid);
     expect(saved?.userInfo).toMatchObject({ nickName: 'Dave' });
     expect(saved?.credit).toBe(100);
@@ -93,7 +86,7 @@ describe('a mini-program user logging in and using the API', () => {
     const reply = await client.userinfo(token, { ...payload, rawData: payload.rawData.replace('Frank', 'Mallory') });
     expect(reply).toMatchObject({ status: 200, body: { pass: false } });
     expect(reply.body.userInfo).toBeUndefined();
-    const saved = (await scanAll(stack.admin, stack.tables.users)).find((item) => item.openid === user.openid);
+    const saved = (await scanUsers(stack.admin, stack.tables)).find((item) => item.openid === user.openid);
     expect(saved?.userInfo).toBeUndefined();
   });
 

@@ -3,7 +3,7 @@ import { SSM_TIMEOUT_MS } from '#lib/aws/ssm';
 import { AppError } from '#lib/kernel/errors';
 import { logger } from '#lib/kernel/log';
 import { busyRetryBoundMs } from '#lib/wechat/api';
-import { api, scanAll, tableCounts } from '../support/invoke.ts';
+import { api, scanAll, scanUsers, tableCounts } from '../support/invoke.ts';
 import type { TestDeps } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
@@ -16,7 +16,7 @@ const exchangeBoundMs = () => SSM_TIMEOUT_MS + busyRetryBoundMs({ timeoutMs: sta
 const replaySeconds = () => Math.ceil(exchangeBoundMs() / 1000) + 2;
 
 const callsFor = (code: string) => stack.fake.codes.filter((c) => c === code).length;
-const usersNamed = async (name: string) => (await scanAll(stack.admin, stack.tables.users)).filter((u) => u.openid === stack.fake.user(name).openid);
+const usersNamed = async (name: string) => (await scanUsers(stack.admin, stack.tables)).filter((u) => u.openid === stack.fake.user(name).openid);
 
 describe('POST /login is idempotent for a short window', () => {
   it('a retried code gets a new working session for the same user, and WeChat is asked once', async () => {

@@ -65,7 +65,9 @@ const answered = async (send: () => Promise<Reply>): Promise<Reply> =>
   ).reply;
 
 async function entriesOf(uid: string) {
-  return (await scanAll(stack.admin, stack.tables.ledger)).filter((entry) => entry.uid === uid).sort((a, b) => Number(a.seq) - Number(b.seq));
+  return (await scanAll(stack.admin, stack.tables.ledger))
+    .filter((entry) => entry.uid === uid && entry.entryKey !== '#balance')
+    .sort((a, b) => Number(a.seq) - Number(b.seq));
 }
 
 describe('the sign-up grant', () => {
@@ -192,12 +194,42 @@ describe('POST /credit/spend', () => {
     );
     const { DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
     await stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.ledger, Key: { uid: { S: user.uid }, entryKey: { S: 'signup' } } }));
+    // Stored before the balance had its own item, too: the balance is what the user item holds.
+    await stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.ledger, Key: { uid: { S: user.uid }, entryKey: { S: '#balance' } } }));
     const reply = await client.spend(user.token, { amount: 2, key: 'legacy-spend' });
     expect(reply.body).toMatchObject({ credit: 40, entry: { id: '2', amount: -2, balance: 40 } });
     expect((await entriesOf(user.uid)).map((entry) => [entry.entryKey, entry.amount])).toEqual([
       ['opening', 42],
       ['spend:legacy-spend', -2],
     ]);
+    await expectBalancesAreSums(stack.admin, stack.tables);
+  });
+
+  it('a user stored before the balance had its own item (credit and ledgerSeq on the user item) keeps its balance: read as it was, moved on from it, and its first move writes the balance item (10 simultaneous spends of it, once each)', async () => {
+    const user = await newUser();
+    const { DeleteItemCommand, GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+    // Today's shape before the split: the balance on the user item, the ledger under it, no balance item.
+    await stack.admin.send(
+      new UpdateItemCommand({
+        TableName: stack.tables.users,
+        Key: { uid: { S: user.uid } },
+        UpdateExpression: 'SET credit = :c, ledgerSeq = :s, checkinDay = :d, checkinStreak = :k',
+        ExpressionAttributeValues: { ':c': { N: '100' }, ':s': { N: '1' }, ':d': { S: '2020-01-01' }, ':k': { N: '3' } },
+      }),
+    );
+    await stack.admin.send(new DeleteItemCommand({ TableName: stack.tables.ledger, Key: { uid: { S: user.uid }, entryKey: { S: '#balance' } } }));
+    expect((await client.credit(user.token)).body).toEqual({ credit: 100 });
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => answered(() => client.spend(user.token, { amount: 3, key: `split-move-${i}` }))),
+    );
+    expect(replies.map((reply) => reply.status)).toEqual(Array(10).fill(200));
+    expect((await client.credit(user.token)).body).toEqual({ credit: 70 });
+    // Entry 1 is its sign-up grant; the moves go on from it, none lost, none doubled.
+    expect((await entriesOf(user.uid)).map((entry) => entry.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    const balanceItem = await stack.admin.send(
+      new GetItemCommand({ TableName: stack.tables.ledger, Key: { uid: { S: user.uid }, entryKey: { S: '#balance' } }, ConsistentRead: true }),
+    );
+    expect(balanceItem.Item).toMatchObject({ credit: { N: '70' }, ledgerSeq: { N: '11' }, checkinDay: { S: '2020-01-01' } });
     await expectBalancesAreSums(stack.admin, stack.tables);
   });
 });

@@ -2,7 +2,8 @@
  * Several mini-programs on one deployment (#12): each app's users, credits, profiles, phone numbers,
  * sessions, codes and access tokens are its own. Real DynamoDB Local, the fake WeChat over HTTP serving two apps.
  */
-import { DeleteItemCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+
+import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#lib/aws/dynamodb';
 import type { Config } from '#lib/config';
@@ -10,6 +11,7 @@ import { userId } from '#lib/session/token';
 import { allDeps } from '#lib/wiring';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, scanAll } from '../support/invoke.ts';
+import { setStoredCredit } from '../support/ledger.ts';
 import { APP_ID, APP_ID_B, APP_SECRET_B } from '../support/stack.ts';
 import { useTestStack } from '../support/use-stack.ts';
 
@@ -33,14 +35,7 @@ describe('one deployment, several mini-programs', () => {
     expect(a.split('.')[0]).toBe(userId(APP_ID, stack.fake.user('twin', APP_ID).openid));
     expect(b.split('.')[0]).toBe(userId(APP_ID_B, stack.fake.user('twin', APP_ID_B).openid));
 
-    await stack.admin.send(
-      new UpdateItemCommand({
-        TableName: stack.tables.users,
-        Key: { uid: { S: userId(APP_ID, stack.fake.user('twin', APP_ID).openid) } },
-        UpdateExpression: 'SET credit = :c',
-        ExpressionAttributeValues: { ':c': { N: '7' } },
-      }),
-    );
+    await setStoredCredit(stack.admin, stack.tables, userId(APP_ID, stack.fake.user('twin', APP_ID).openid), 7);
     expect((await client.credit(a)).body).toEqual({ credit: 7 });
     expect((await client.credit(b)).body).toEqual({ credit: 100 });
 

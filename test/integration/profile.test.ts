@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, scanAll } from '../support/invoke.ts';
+import { api, scanUsers } from '../support/invoke.ts';
 import { DEFAULT_MAX_BYTES_FOR_TESTS } from '../support/limits.ts';
 import { IMAGES, jpegOfSize, multipart, uploadFileBody } from '../support/multipart.ts';
 import { APP_ID, startTestStack } from '../support/stack.ts';
@@ -19,7 +19,7 @@ const token = async (code: string) => {
   return String(reply.body.token);
 };
 const userItem = async (name: string) => {
-  const users = await scanAll(stack.admin, stack.tables.users);
+  const users = await scanUsers(stack.admin, stack.tables);
   return users.find((user) => user.openid === stack.fake.user(name, APP_ID).openid);
 };
 /** The object behind a URL, as <image src> loads it: a plain GET, no header. */

@@ -60,3 +60,19 @@ export async function tableCounts(admin: DynamoDBClient, tables: TableNames) {
     users: (await scanAll(admin, tables.users)).length,
   };
 }
+
+/**
+ * Every user item, each with its balance as credit keeps it (its balance item in the ledger table: credit, ledgerSeq,
+ * signupRiskRank; or, for a user stored before the balance had its own item, what its user item still holds).
+ */
+export async function scanUsers(admin: DynamoDBClient, tables: Pick<TableNames, 'users' | 'ledger'>): Promise<Record<string, unknown>[]> {
+  const balances = new Map(
+    (await scanAll(admin, tables.ledger)).filter((item) => item.entryKey === '#balance').map((item) => [item.uid, item] as const),
+  );
+  return (await scanAll(admin, tables.users)).map((user) => {
+    const balance = balances.get(user.uid);
+    if (!balance) return user;
+    const { uid: _uid, entryKey: _key, ...own } = balance;
+    return { ...user, ...own };
+  });
+}

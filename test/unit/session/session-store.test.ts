@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createSignupStart } from '#lib/credit/signup';
 import { AppError } from '#lib/kernel/errors';
-import { createSessionStore } from '#lib/session/session-store';
+import { createSessionStore, findSessionWithItem } from '#lib/session/session-store';
 import { conflict, recordedPauses, stubClient, TABLES } from '../../support/dynamodb-stub.ts';
 
 // The session store's transactions and reads on a stubbed client (once part of a single store test file; the ledger's are in test/unit/credit/ledger.test.ts, the login codes' in login-codes.test.ts).
@@ -98,10 +98,16 @@ describe('login transaction', () => {
     expect(outcome).toBe('created');
     expect(decided).toBe(1);
     const items = (calls[1] as { input: { TransactItems: Record<string, any>[] } }).input.TransactItems;
-    expect(items).toHaveLength(3);
+    expect(items).toHaveLength(4);
     expect(items[1]?.Update.ConditionExpression).toBe('attribute_not_exists(uid)');
-    expect(assigned(items[1]?.Update)).toEqual({ credit: 0, ledgerSeq: 1, signupRiskRank: 4 });
-    expect(items[2]?.Put).toMatchObject({ TableName: 'g', Item: { uid: 'u', entryKey: 'signup', seq: 1, amount: 0, balance: 0, reason: 'signup' } });
+    // Nothing of credit on the user item: the balance is credit's own item, in credit's own table.
+    expect(assigned(items[1]?.Update)).toEqual({});
+    expect(items[2]?.Put).toMatchObject({
+      TableName: 'g',
+      Item: { uid: 'u', entryKey: '#balance', credit: 0, ledgerSeq: 1, signupRiskRank: 4 },
+      ConditionExpression: 'attribute_not_exists(entryKey)',
+    });
+    expect(items[3]?.Put).toMatchObject({ TableName: 'g', Item: { uid: 'u', entryKey: 'signup', seq: 1, amount: 0, balance: 0, reason: 'signup' } });
   });
 });
 
@@ -119,16 +125,18 @@ describe('/credit read (BatchGetItem)', () => {
     return { db, calls };
   };
   const waits = recordedPauses();
-  const store = (db: DynamoDBDocumentClient) => createSessionStore(db, TABLES, { sleep: waits.sleep });
+  /** The session with one more item of its user (here the user item; credit's balance item for the credit routes). */
+  const read = (db: DynamoDBDocumentClient, nowSeconds: number) =>
+    findSessionWithItem(db, 's', ref, nowSeconds, { table: 'u', key: { uid: 'u' } }, { sleep: waits.sleep });
 
   it('asks again for keys DynamoDB left unprocessed, only those, and joins the answers', async () => {
     const { db, calls } = batchClient([
       { Responses: { s: [sessionItem] }, UnprocessedKeys: { u: { Keys: [{ uid: 'u' }], ConsistentRead: true } } },
       { Responses: { u: [{ credit: 9 }] } },
     ]);
-    expect(await store(db).findWithBalance(ref, 50)).toEqual({
+    expect(await read(db, 50)).toEqual({
       session: { uid: 'u', appid: 'wx1234567890abcdef', openid: 'o1', sessionKey: 'k', expiresAt: 100 },
-      balance: { credit: 9, seq: 0, unopened: true },
+      item: { credit: 9 },
     });
     expect(calls).toHaveLength(2);
     expect(Object.keys(calls[1]!.RequestItems)).toEqual(['u']);
@@ -137,9 +145,7 @@ describe('/credit read (BatchGetItem)', () => {
   it('gives up after 3 rounds that leave keys unprocessed, with 503 STORAGE_UNAVAILABLE', async () => {
     const stuck = { UnprocessedKeys: { s: { Keys: [ref], ConsistentRead: true } } };
     const { db, calls } = batchClient([stuck, stuck, stuck, stuck]);
-    const error = await store(db)
-      .findWithBalance(ref, 50)
-      .catch((err: unknown) => err);
+    const error = await read(db, 50).catch((err: unknown) => err);
     expect((error as AppError).code).toBe('STORAGE_UNAVAILABLE');
     expect(calls).toHaveLength(3);
     // 80 then 160 ms between the rounds, on the injected sleep.
@@ -148,6 +154,6 @@ describe('/credit read (BatchGetItem)', () => {
 
   it('an expired session is absent, whatever its user', async () => {
     const { db } = batchClient([{ Responses: { s: [sessionItem], u: [{ credit: 9 }] } }]);
-    expect(await store(db).findWithBalance(ref, 100)).toBeUndefined();
+    expect(await read(db, 100)).toBeUndefined();
   });
 });
