@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '#lib/kernel/log';
-import { api, scanAll, scanUsers } from '../support/invoke.ts';
+import { api, scanUsers } from '../support/invoke.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
