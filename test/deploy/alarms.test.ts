@@ -12,6 +12,7 @@ import { validateTemplate } from '../support/cfn-spec.ts';
 import { apiEvent } from '../support/event.ts';
 import { api, type Reply } from '../support/invoke.ts';
 import { lambdaContext } from '../support/lambda-context.ts';
+import { captureOutput } from '../support/log-capture.ts';
 import {
   type AlarmSpec,
   alarmState,
@@ -145,12 +146,7 @@ beforeAll(async () => {
   stack = await startTestStack({ WECHAT_TIMEOUT_MS: '300' });
   previousLevel = logger.getLevelName();
   logger.setLogLevel('INFO');
-  const keep = (chunk: unknown) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(keep as typeof process.stdout.write);
-  vi.spyOn(process.stderr, 'write').mockImplementation(keep as typeof process.stderr.write);
+  captureOutput(chunks);
   healthyToken = ((await api(stack.deps).login(code('alice'))).body as { token: string }).token;
 });
 

@@ -7,6 +7,7 @@ import type { FakeAnswer } from '../../local/fake-wechat.ts';
 import { freePort } from '../../local/ports.ts';
 import { userInfoPayload } from '../../local/wechat-data.ts';
 import { api, type Reply, scanAll } from '../support/invoke.ts';
+import { captureOutput } from '../support/log-capture.ts';
 import { IMAGES, uploadFileBody } from '../support/multipart.ts';
 import { APP_ID, APP_SECRET, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -66,12 +67,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   previousLevel = logger.getLevelName();
   logger.setLogLevel('DEBUG');
-  const keep = (chunk: unknown) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(keep as typeof process.stdout.write);
-  vi.spyOn(process.stderr, 'write').mockImplementation(keep as typeof process.stderr.write);
+  captureOutput(chunks);
 });
 
 afterAll(async () => {

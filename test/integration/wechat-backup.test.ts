@@ -4,6 +4,7 @@ import { logger } from '#lib/kernel/log';
 import { allDeps } from '#lib/wiring';
 import { freePort } from '../../local/ports.ts';
 import { api } from '../support/invoke.ts';
+import { captureOutput } from '../support/log-capture.ts';
 import { parseFilterPattern } from '../support/metric-filter.ts';
 import { type RawHttpServer, startRawHttpServer } from '../support/raw-http.ts';
 import { useTestStack } from '../support/use-stack.ts';
@@ -25,12 +26,7 @@ let previousLevel: string;
 beforeAll(() => {
   previousLevel = logger.getLevelName();
   logger.setLogLevel('INFO');
-  const keep = (chunk: unknown) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(keep as typeof process.stdout.write);
-  vi.spyOn(process.stderr, 'write').mockImplementation(keep as typeof process.stderr.write);
+  captureOutput(chunks);
 });
 afterAll(() => {
   vi.restoreAllMocks();

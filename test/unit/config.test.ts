@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type Env, readConfig } from '#lib/config';
 import { ConfigError } from '#lib/kernel/errors';
+import { MINIMAL_ENV } from '../support/config-env.ts';
 
-const minimal: Env = {
-  WECHAT_APPID: 'wx4f4bc4dec97d474b',
-  WECHAT_SECRET_PARAM: '/wechat-login/prod/wechat-app-secret',
-  SESSIONS_TABLE: 'sessions',
-  USERS_TABLE: 'users',
-  LOGINS_TABLE: 'logins',
-  APP_CACHE_TABLE: 'app-cache',
-  LEDGER_TABLE: 'ledger',
-  AVATARS_BUCKET: 'avatars',
-};
+const minimal: Env = MINIMAL_ENV;
 
 /** Runs fn, expects a ConfigError, returns it. */
 function configError(fn: () => unknown): ConfigError {

@@ -2,16 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readConfig } from '#lib/config';
 import { ConfigError } from '#lib/kernel/errors';
 import { checkinDeps, commonDeps, ledgerDeps, loginDeps, nicknameDeps, profileDeps, profileWeChatDeps, weChatApiDeps } from '#lib/wiring';
+import { STACK_RESOURCES_ENV } from '../support/config-env.ts';
 
 const env = {
   WECHAT_APPID: 'wx1234567890abcdef',
   WECHAT_SECRET_PARAM: '/wechat-login/test/wechat-app-secret',
-  SESSIONS_TABLE: 'sessions',
-  USERS_TABLE: 'users',
-  LOGINS_TABLE: 'logins',
-  APP_CACHE_TABLE: 'app-cache',
-  LEDGER_TABLE: 'ledger',
-  AVATARS_BUCKET: 'avatars',
+  ...STACK_RESOURCES_ENV,
   AWS_REGION: 'us-east-1',
 };
 

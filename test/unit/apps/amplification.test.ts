@@ -9,6 +9,7 @@ import { readConfig } from '#lib/config';
 import type { AppError } from '#lib/kernel/errors';
 import { appOfLogin } from '#lib/session/login';
 import { loginDeps } from '#lib/wiring';
+import { STACK_RESOURCES_ENV } from '../../support/config-env.ts';
 
 const DEFAULT = 'wx1111111111111111';
 const SHOP = 'wx2222222222222222';
@@ -18,12 +19,7 @@ const env = {
   WECHAT_SECRET: 'default-app-secret',
   WECHAT_APPS_PARAM_PATH: PATH,
   APPS_CACHE_SECONDS: '60',
-  SESSIONS_TABLE: 'sessions',
-  USERS_TABLE: 'users',
-  LOGINS_TABLE: 'logins',
-  APP_CACHE_TABLE: 'app-cache',
-  LEDGER_TABLE: 'ledger',
-  AVATARS_BUCKET: 'avatars',
+  ...STACK_RESOURCES_ENV,
   AWS_REGION: 'ap-east-1',
 };
 

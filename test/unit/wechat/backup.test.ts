@@ -2,17 +2,9 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Env, readConfig, weChatApiBackupBase } from '#lib/config';
 import { couldNotConnect } from '#lib/wechat/api';
+import { MINIMAL_ENV } from '../../support/config-env.ts';
 
-const minimal: Env = {
-  WECHAT_APPID: 'wx4f4bc4dec97d474b',
-  WECHAT_SECRET_PARAM: '/wechat-login/prod/wechat-app-secret',
-  SESSIONS_TABLE: 'sessions',
-  USERS_TABLE: 'users',
-  LOGINS_TABLE: 'logins',
-  APP_CACHE_TABLE: 'app-cache',
-  LEDGER_TABLE: 'ledger',
-  AVATARS_BUCKET: 'avatars',
-};
+const minimal: Env = MINIMAL_ENV;
 
 const settings = createRequire(import.meta.url)('../../../resources/settings.cjs') as {
   wechatApiBackupBase(): string;
